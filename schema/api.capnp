@@ -1,0 +1,100 @@
+# The local API between syncd and its clients (syncctl, station applications), carried as one
+# Cap'n Proto message per ZeroMQ frame over DEALER -> ROUTER. Every request carries an id that its
+# response repeats, so a client may pipeline.
+#
+# Evolution: only append fields and union members with higher ordinals.
+@0xcdd7ed126551c770;
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("stationsync::schema");
+
+using Store = import "store.capnp";
+
+const apiVersion :UInt32 = 1;
+
+# What went wrong, in terms of what the caller should do; tools map it to their exit code.
+enum Code {
+  ok @0;
+  notFound @1;     # exit 1
+  invalid @2;      # exit 2: fix the input
+  unavailable @3;  # exit 3: retry later
+  refused @4;      # exit 4: not permitted / out of scope
+  internal @5;     # exit 5: storage or internal error; an operator must look
+}
+
+struct Key {
+  table @0 :Store.Table;
+  id @1 :Text;
+}
+
+struct FieldInput {
+  name @0 :Text;
+  value @1 :Store.Value;
+}
+
+struct Put {
+  table @0 :Store.Table;
+  id @1 :Text;
+  owner @2 :Text;                  # empty: keep the current owner, or the node's unit on create
+  fields @3 :List(FieldInput);     # set these; leave the others as they are
+}
+
+struct ListQuery {
+  table @0 :Store.Table;
+  hasTable @1 :Bool;               # false: every table (export)
+  owner @2 :Text;                  # empty: any owner
+  household @3 :Text;              # empty: any household (registration only)
+  after @4 :Text;                  # resume after this opaque cursor; empty: from the start
+  limit @5 :UInt32;                # at most this many records in the page (0: server default)
+}
+
+struct Request {
+  id @0 :UInt64;
+  actor @1 :Text;                  # police number or application name; required for writes
+  union {
+    ping @2 :Void;
+    put @3 :Put;
+    get @4 :Key;
+    del @5 :Key;
+    list @6 :ListQuery;
+    history @7 :Key;
+    putBatch @8 :List(Put);        # all or nothing, one durable commit
+    status @9 :Void;
+  }
+}
+
+struct RecordPage {
+  records @0 :List(Store.Record);
+  next @1 :Text;                   # cursor for the next page; empty: no more
+}
+
+struct NodeStatus {
+  role @0 :Text;
+  unit @1 :Text;
+  node @2 :Text;
+  records @3 :UInt64;
+  pendingUp @4 :UInt64;
+  hubConnected @5 :Bool;
+  lastSeq @6 :UInt64;
+  apiVersion @7 :UInt32;
+}
+
+struct BatchError {
+  index @0 :UInt32;
+  message @1 :Text;
+}
+
+struct Response {
+  id @0 :UInt64;
+  code @1 :Code;
+  message @2 :Text;
+  union {
+    none @3 :Void;
+    record @4 :Store.Record;
+    page @5 :RecordPage;
+    history @6 :List(Store.HistoryEntry);
+    status @7 :NodeStatus;
+    batch @8 :List(Store.Record);  # putBatch: the stored records, in request order
+    errors @9 :List(BatchError);   # putBatch refused: every invalid item
+  }
+}

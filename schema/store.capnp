@@ -1,0 +1,64 @@
+# The stored envelope: how a record, a change and a history entry are kept in RocksDB and carried
+# over the wire. Table fields are kept generically (name -> value + stamp) so that every field is
+# its own last-writer-wins register and a merge never needs to know the table; records.capnp says
+# which names and values are valid.
+#
+# Evolution: only append fields with higher ordinals; never renumber or retype.
+@0x8dea32c46705eeb9;
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("stationsync::schema");
+
+enum Table { unit @0; personnel @1; case @2; registration @3; }
+
+# A hybrid logical clock reading and the node that made it. Ordered by (hlc, node).
+struct Stamp {
+  hlc @0 :UInt64;   # physical milliseconds << 16 | logical counter
+  node @1 :Text;
+}
+
+struct Value {
+  union {
+    null @0 :Void;        # cleared (a field tombstone: it still carries a stamp)
+    text @1 :Text;
+    list @2 :List(Text);
+  }
+}
+
+struct Field {
+  name @0 :Text;
+  value @1 :Value;
+  stamp @2 :Stamp;
+}
+
+# A record, or (in a change) the part of a record that one write changed.
+struct Record {
+  table @0 :Table;
+  id @1 :Text;
+  owner @2 :Text;
+  ownerStamp @3 :Stamp;
+  deleted @4 :Bool;
+  deletedStamp @5 :Stamp;
+  fields @6 :List(Field);   # sorted by name, names unique
+  updated @7 :Stamp;        # the newest stamp in the record
+  actor @8 :Text;           # who made the newest change
+}
+
+# One entry of the local change log, keyed by its big-endian sequence number.
+struct Change {
+  seq @0 :UInt64;
+  delta @1 :Record;
+}
+
+struct FieldChange {
+  name @0 :Text;
+  old @1 :Value;
+  new @2 :Value;
+}
+
+# One entry of a record's history: who changed which fields, where and when.
+struct HistoryEntry {
+  at @0 :Stamp;
+  actor @1 :Text;
+  changes @2 :List(FieldChange);
+}

@@ -1,0 +1,50 @@
+// A client of a syncd's local API (ZeroMQ DEALER to the daemon's ROUTER), used by syncctl and
+// by tests. One request in flight at a time; not thread-safe (one client per thread).
+//
+// Every call is bounded by the timeout given at construction and returns kUnavailable when the
+// daemon does not answer in time; otherwise the daemon's own status.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include <zmq.hpp>
+
+#include "sync/api_codec.h"
+#include "sync/status.h"
+
+namespace stationsync {
+
+class ApiClient {
+ public:
+  ApiClient(std::string endpoint, std::chrono::milliseconds timeout, std::string actor);
+
+  // Sends the request (its id is assigned here) and waits for the matching response.
+  Result<ApiResponse> Call(ApiRequest request);
+
+  Status Ping();
+  Result<Record> Put(const RecordPatch& patch);
+  Result<Record> Get(Table table, const std::string& id);
+  Result<Record> Delete(Table table, const std::string& id);
+  Result<Page> List(const ListQuery& query);
+  Result<std::vector<HistoryEntry>> History(Table table, const std::string& id);
+  // All or nothing. On kInvalid, `errors` (if given) receives each refused item.
+  Result<std::vector<Record>> PutBatch(std::vector<RecordPatch> batch,
+                                       std::vector<BatchError>* errors = nullptr);
+  Result<NodeStatus> GetStatus();
+
+  const std::string& endpoint() const { return endpoint_; }
+
+ private:
+  Status Reconnect();
+
+  std::string endpoint_;
+  std::chrono::milliseconds timeout_;
+  std::string actor_;
+  zmq::context_t context_;
+  std::unique_ptr<zmq::socket_t> socket_;
+  uint64_t next_id_ = 1;
+};
+
+}  // namespace stationsync

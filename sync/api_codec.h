@@ -1,0 +1,63 @@
+// The local API's messages as plain structs, and their Cap'n Proto encoding (schema/api.capnp).
+//
+// The daemon's API server and the client library both speak through these, so neither touches
+// Cap'n Proto builders directly. Decode* accept untrusted bytes: they never throw, and return
+// kInvalid for anything malformed, oversized or of an unknown kind.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sync/record.h"
+#include "sync/replica.h"
+#include "sync/status.h"
+
+namespace stationsync {
+
+enum class ApiKind { kPing, kPut, kGet, kDelete, kList, kHistory, kPutBatch, kStatus };
+
+struct ApiRequest {
+  uint64_t id = 0;
+  std::string actor;
+  ApiKind kind = ApiKind::kPing;
+  RecordPatch patch;               // kPut; kGet, kDelete and kHistory use table and id only
+  std::vector<RecordPatch> batch;  // kPutBatch
+  ListQuery list;                  // kList
+};
+
+struct NodeStatus {
+  std::string role;  // "station" or "hub"
+  std::string unit;
+  std::string node;
+  uint64_t records = 0;
+  uint64_t pending_up = 0;  // local changes the hub has not acknowledged
+  bool hub_connected = false;
+  uint64_t last_seq = 0;
+};
+
+struct BatchError {
+  uint32_t index = 0;
+  std::string message;
+};
+
+struct ApiResponse {
+  uint64_t id = 0;
+  Status status;
+  std::optional<Record> record;       // kPut, kGet, kDelete
+  Page page;                          // kList
+  std::vector<HistoryEntry> history;  // kHistory
+  NodeStatus node_status;             // kStatus
+  std::vector<Record> batch;          // kPutBatch, when ok
+  std::vector<BatchError> errors;     // kPutBatch, when refused
+  ApiKind kind = ApiKind::kPing;      // which of the above is filled
+};
+
+std::string EncodeRequest(const ApiRequest& request);
+Result<ApiRequest> DecodeRequest(std::string_view bytes);
+std::string EncodeResponse(const ApiResponse& response);
+Result<ApiResponse> DecodeResponse(std::string_view bytes);
+
+}  // namespace stationsync

@@ -1,0 +1,46 @@
+// The one place where Cap'n Proto bytes from disk or the network are turned into readers.
+//
+// Cap'n Proto 0.9.2 throws on unaligned buffers and on malformed input, so every decode copies
+// the bytes into a word-aligned buffer, reads them with explicit limits, and runs inside
+// DecodeGuarded, which turns any kj::Exception into a Status. Nothing else in the tree catches
+// kj exceptions.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+
+#include "sync/status.h"
+
+namespace stationsync {
+
+inline constexpr size_t kMessageBytesMax = 4 * 1024 * 1024;
+inline constexpr uint64_t kTraversalWordsMax = kMessageBytesMax / 8 * 2;
+inline constexpr int kNestingMax = 16;
+
+// Owns an aligned copy of the bytes and a reader over them.
+class AlignedMessage {
+ public:
+  explicit AlignedMessage(std::string_view bytes);
+  template <typename T>
+  typename T::Reader Root() {
+    return reader_->getRoot<T>();
+  }
+
+ private:
+  kj::Array<capnp::word> words_;
+  std::unique_ptr<capnp::FlatArrayMessageReader> reader_;
+};
+
+// Runs `decode`, converting a kj::Exception (malformed, truncated, over the limits) into
+// Invalid("<what>: <reason>").
+Status DecodeGuarded(std::string_view what, const std::function<Status()>& decode);
+
+// The flat bytes of a message.
+std::string MessageBytes(capnp::MessageBuilder& message);
+
+}  // namespace stationsync

@@ -1,0 +1,164 @@
+#include "sync/record_codec.h"
+
+#include <capnp/message.h>
+
+#include "sync/capnp_io.h"
+
+namespace stationsync {
+
+void WriteStamp(const Stamp& stamp, schema::Stamp::Builder out) {
+  out.setHlc(stamp.hlc);
+  out.setNode(stamp.node);
+}
+
+Stamp ReadStamp(schema::Stamp::Reader in) {
+  return {in.getHlc(), in.getNode().cStr()};
+}
+
+void WriteValue(const Value& value, schema::Value::Builder out) {
+  if (const auto* text = std::get_if<std::string>(&value)) {
+    out.setText(*text);
+  } else if (const auto* list = std::get_if<std::vector<std::string>>(&value)) {
+    auto items = out.initList(static_cast<unsigned>(list->size()));
+    for (unsigned i = 0; i < list->size(); ++i) items.set(i, (*list)[i]);
+  } else {
+    out.setNull();
+  }
+}
+
+Value ReadValue(schema::Value::Reader in) {
+  switch (in.which()) {
+    case schema::Value::TEXT:
+      return std::string(in.getText().cStr());
+    case schema::Value::LIST: {
+      std::vector<std::string> list;
+      for (auto item : in.getList()) list.emplace_back(item.cStr());
+      return list;
+    }
+    case schema::Value::NULL_:
+      break;
+  }
+  return std::monostate{};
+}
+
+void WriteRecord(const Record& record, schema::Record::Builder out) {
+  out.setTable(static_cast<schema::Table>(record.table));
+  out.setId(record.id);
+  out.setOwner(record.owner);
+  WriteStamp(record.owner_stamp, out.initOwnerStamp());
+  out.setDeleted(record.deleted);
+  WriteStamp(record.deleted_stamp, out.initDeletedStamp());
+  auto fields = out.initFields(static_cast<unsigned>(record.fields.size()));
+  unsigned i = 0;
+  for (const auto& [name, state] : record.fields) {
+    auto field = fields[i++];
+    field.setName(name);
+    WriteValue(state.value, field.initValue());
+    WriteStamp(state.stamp, field.initStamp());
+  }
+  WriteStamp(record.updated, out.initUpdated());
+  out.setActor(record.actor);
+}
+
+Result<Record> ReadRecord(schema::Record::Reader in) {
+  const auto table = static_cast<uint16_t>(in.getTable());
+  if (table > static_cast<uint16_t>(Table::kRegistration)) {
+    return Invalid("record has unknown table number " + std::to_string(table));
+  }
+  Record record;
+  record.table = static_cast<Table>(table);
+  record.id = in.getId().cStr();
+  record.owner = in.getOwner().cStr();
+  record.owner_stamp = ReadStamp(in.getOwnerStamp());
+  record.deleted = in.getDeleted();
+  record.deleted_stamp = ReadStamp(in.getDeletedStamp());
+  for (auto field : in.getFields()) {
+    const bool inserted =
+        record.fields
+            .emplace(field.getName().cStr(),
+                     FieldState{ReadValue(field.getValue()), ReadStamp(field.getStamp())})
+            .second;
+    if (!inserted) return Invalid(std::string("record repeats field ") + field.getName().cStr());
+  }
+  record.updated = ReadStamp(in.getUpdated());
+  record.actor = in.getActor().cStr();
+  return record;
+}
+
+void WriteHistoryEntry(const HistoryEntry& entry, schema::HistoryEntry::Builder out) {
+  WriteStamp(entry.at, out.initAt());
+  out.setActor(entry.actor);
+  auto changes = out.initChanges(static_cast<unsigned>(entry.changes.size()));
+  for (unsigned i = 0; i < entry.changes.size(); ++i) {
+    changes[i].setName(entry.changes[i].name);
+    WriteValue(entry.changes[i].old_value, changes[i].initOld());
+    WriteValue(entry.changes[i].new_value, changes[i].initNew());
+  }
+}
+
+HistoryEntry ReadHistoryEntry(schema::HistoryEntry::Reader in) {
+  HistoryEntry entry{ReadStamp(in.getAt()), in.getActor().cStr(), {}};
+  for (auto change : in.getChanges()) {
+    entry.changes.push_back(
+        {change.getName().cStr(), ReadValue(change.getOld()), ReadValue(change.getNew())});
+  }
+  return entry;
+}
+
+std::string EncodeRecord(const Record& record) {
+  capnp::MallocMessageBuilder message;
+  WriteRecord(record, message.initRoot<schema::Record>());
+  return MessageBytes(message);
+}
+
+Result<Record> DecodeRecord(std::string_view bytes) {
+  Result<Record> result = Invalid("record: not decoded");
+  Status status = DecodeGuarded("record", [&] {
+    AlignedMessage message(bytes);
+    result = ReadRecord(message.Root<schema::Record>());
+    return Status::Ok();
+  });
+  if (!status.ok()) return status;
+  return result;
+}
+
+std::string EncodeChange(const Change& change) {
+  capnp::MallocMessageBuilder message;
+  auto out = message.initRoot<schema::Change>();
+  out.setSeq(change.seq);
+  WriteRecord(change.delta, out.initDelta());
+  return MessageBytes(message);
+}
+
+Result<Change> DecodeChange(std::string_view bytes) {
+  Result<Change> result = Invalid("change: not decoded");
+  Status status = DecodeGuarded("change", [&] {
+    AlignedMessage message(bytes);
+    auto in = message.Root<schema::Change>();
+    auto delta = ReadRecord(in.getDelta());
+    if (!delta.ok()) return delta.status();
+    result = Change{in.getSeq(), std::move(delta).value()};
+    return Status::Ok();
+  });
+  if (!status.ok()) return status;
+  return result;
+}
+
+std::string EncodeHistoryEntry(const HistoryEntry& entry) {
+  capnp::MallocMessageBuilder message;
+  WriteHistoryEntry(entry, message.initRoot<schema::HistoryEntry>());
+  return MessageBytes(message);
+}
+
+Result<HistoryEntry> DecodeHistoryEntry(std::string_view bytes) {
+  Result<HistoryEntry> result = Invalid("history entry: not decoded");
+  Status status = DecodeGuarded("history entry", [&] {
+    AlignedMessage message(bytes);
+    result = ReadHistoryEntry(message.Root<schema::HistoryEntry>());
+    return Status::Ok();
+  });
+  if (!status.ok()) return status;
+  return result;
+}
+
+}  // namespace stationsync

@@ -1,0 +1,415 @@
+#include "sync/replica.h"
+
+#include <cstdarg>
+#include <filesystem>
+#include <map>
+#include <random>
+#include <set>
+
+#include <fmt/format.h>
+#include <rocksdb/utilities/options_util.h>
+#include <spdlog/spdlog.h>
+
+#include "sync/local_write.h"
+#include "sync/record_codec.h"
+#include "sync/replica_keys.h"
+#include "sync/validate.h"
+
+namespace stationsync {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char kMetaNode[] = "node";
+constexpr char kMetaUnit[] = "unit";
+constexpr char kMetaEpoch[] = "epoch";
+constexpr char kMetaHlc[] = "hlc";
+constexpr char kMetaRecords[] = "records";
+constexpr size_t kPageBytesMax = 2 * 1024 * 1024;
+constexpr size_t kPageLimitMax = 10000;
+
+const std::vector<std::string> kFamilies = {
+    rocksdb::kDefaultColumnFamilyName, "records", "log", "history", "index", "meta"};
+
+// RocksDB's info log goes to our log (never into the data directory, so that a refused open
+// leaves the directory exactly as it was).
+class InfoLogToSpdlog final : public rocksdb::Logger {
+ public:
+  InfoLogToSpdlog() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list args) override {
+    char buf[1024];
+    std::vsnprintf(buf, sizeof buf, format, args);
+    spdlog::warn("rocksdb: {}", buf);
+  }
+};
+
+Status FromRocks(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok()) return Status::Ok();
+  if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
+    return Unavailable(fmt::format("{}: {}", what, s.ToString()));
+  }
+  if (s.IsCorruption()) {
+    return Internal(fmt::format("{}: the store is damaged and will not be opened or repaired: {}",
+                                what, s.ToString()));
+  }
+  return Internal(fmt::format("{}: {}", what, s.ToString()));
+}
+
+std::string U64(uint64_t v) {
+  return SeqKey(v);
+}
+uint64_t ParseU64(const std::string& s) {
+  return ParseSeqKey(s).value_or(0);
+}
+
+std::string NewEpoch() {
+  std::random_device device;
+  return fmt::format("{:08x}{:08x}{:08x}{:08x}", device(), device(), device(), device());
+}
+
+bool IsLive(const std::optional<Record>& record) {
+  return record && !record->deleted;
+}
+
+size_t ApproximateBytes(const Record& record) {
+  size_t bytes = 64 + record.id.size();
+  for (const auto& [name, state] : record.fields) {
+    bytes += name.size() + 32;
+    if (const auto* text = std::get_if<std::string>(&state.value)) bytes += text->size();
+    if (const auto* list = std::get_if<std::vector<std::string>>(&state.value)) {
+      for (const auto& item : *list) bytes += item.size() + 8;
+    }
+  }
+  return bytes;
+}
+
+}  // namespace
+
+struct Replica::Handles {
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> families;  // owned; destroyed before db
+  std::shared_ptr<rocksdb::Logger> logger = std::make_shared<InfoLogToSpdlog>();
+  rocksdb::ColumnFamilyHandle* records = nullptr;
+  rocksdb::ColumnFamilyHandle* log = nullptr;
+  rocksdb::ColumnFamilyHandle* history = nullptr;
+  rocksdb::ColumnFamilyHandle* index = nullptr;
+  rocksdb::ColumnFamilyHandle* meta = nullptr;
+
+  ~Handles() {
+    if (db) {
+      for (auto* family : families) db->DestroyColumnFamilyHandle(family);
+      db->Close().PermitUncheckedError();
+    }
+  }
+};
+
+Replica::Replica(const ReplicaOptions& options) : options_(options) {}
+Replica::~Replica() = default;
+
+Result<std::unique_ptr<Replica>> Replica::Open(const ReplicaOptions& options) {
+  std::unique_ptr<Replica> replica(new Replica(options));
+  if (replica->options_.clock == nullptr) {
+    replica->own_clock_ = std::make_unique<SystemClock>();
+    replica->options_.clock = replica->own_clock_.get();
+  }
+  std::error_code ec;
+  const bool fresh = !fs::exists(options.path, ec) || fs::is_empty(options.path, ec);
+  if (!fresh && !fs::exists(fs::path(options.path) / "CURRENT", ec)) {
+    return Internal(fmt::format(
+        "store {}: file CURRENT is missing, so the store cannot be read; it will not be "
+        "recreated or repaired (restore it from a backup)",
+        options.path));
+  }
+  if (fresh) fs::create_directories(options.path, ec);
+
+  auto handles = std::make_unique<Handles>();
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = fresh;
+  db_options.create_missing_column_families = fresh;
+  db_options.paranoid_checks = true;
+  db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
+  db_options.info_log = handles->logger;
+  db_options.max_background_jobs = 2;
+  if (options.env != nullptr) db_options.env = options.env;
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const auto& name : kFamilies) {
+    descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  }
+  rocksdb::DB* raw = nullptr;
+  const rocksdb::Status s =
+      rocksdb::DB::Open(db_options, options.path, descriptors, &handles->families, &raw);
+  if (!s.ok()) return FromRocks(s, fmt::format("store {}", options.path));
+  handles->db.reset(raw);
+  handles->records = handles->families[1];
+  handles->log = handles->families[2];
+  handles->history = handles->families[3];
+  handles->index = handles->families[4];
+  handles->meta = handles->families[5];
+  replica->db_ = std::move(handles);
+  SS_RETURN_IF_ERROR(replica->Load());
+  return replica;
+}
+
+// Reads (or, for a new store, writes) the node identity and the counters.
+Status Replica::Load() {
+  auto& h = *db_;
+  std::string node;
+  rocksdb::Status s = h.db->Get({}, h.meta, kMetaNode, &node);
+  if (s.IsNotFound()) {
+    epoch_ = NewEpoch();
+    rocksdb::WriteBatch batch;
+    batch.Put(h.meta, kMetaNode, options_.node);
+    batch.Put(h.meta, kMetaUnit, options_.unit);
+    batch.Put(h.meta, kMetaEpoch, epoch_);
+    rocksdb::WriteOptions write_options;
+    write_options.sync = true;
+    SS_RETURN_IF_ERROR(FromRocks(h.db->Write(write_options, &batch), "writing store identity"));
+    hlc_ = std::make_unique<Hlc>(options_.clock, 0);
+    return Status::Ok();
+  }
+  SS_RETURN_IF_ERROR(FromRocks(s, "reading store identity"));
+  if (node != options_.node) {
+    return Refused(
+        fmt::format("store {} belongs to node '{}', not '{}'", options_.path, node, options_.node));
+  }
+  std::string value;
+  SS_RETURN_IF_ERROR(FromRocks(h.db->Get({}, h.meta, kMetaEpoch, &epoch_), "reading epoch"));
+  s = h.db->Get({}, h.meta, kMetaHlc, &value);
+  hlc_ = std::make_unique<Hlc>(options_.clock, s.ok() ? ParseU64(value) : 0);
+  s = h.db->Get({}, h.meta, kMetaRecords, &value);
+  record_count_ = s.ok() ? ParseU64(value) : 0;
+  std::unique_ptr<rocksdb::Iterator> it(h.db->NewIterator({}, h.log));
+  it->SeekToLast();
+  if (it->Valid()) last_seq_ = ParseSeqKey(it->key().ToStringView()).value_or(0);
+  return FromRocks(it->status(), "reading the change log");
+}
+
+Result<std::optional<Record>> Replica::GetByKey(const std::string& key) const {
+  std::string bytes;
+  const rocksdb::Status s = db_->db->Get({}, db_->records, key, &bytes);
+  if (s.IsNotFound()) return std::optional<Record>();
+  SS_RETURN_IF_ERROR(FromRocks(s, "reading record " + key));
+  auto record = DecodeRecord(bytes);
+  if (!record.ok())
+    return Internal("stored record " + key + " is unreadable: " + record.status().message());
+  return std::optional<Record>(std::move(record).value());
+}
+
+Result<std::optional<Record>> Replica::Get(Table table, std::string_view id) const {
+  auto canonical = NormalizeId(table, id);
+  if (!canonical.ok()) return canonical.status();
+  return GetByKey(RecordKey(table, *canonical));
+}
+
+std::vector<WriteOutcome> Replica::Write(const std::vector<WriteRequest>& requests) {
+  auto& h = *db_;
+  std::vector<WriteOutcome> outcomes(requests.size());
+  std::map<std::string, std::optional<Record>> overlay;  // planned state of this group
+  rocksdb::WriteBatch batch;
+  std::vector<size_t> committing;
+  uint64_t seq = last_seq_;
+  uint64_t count = record_count_;
+
+  for (size_t r = 0; r < requests.size(); ++r) {
+    const WriteRequest& request = requests[r];
+    auto group_overlay = overlay;  // discarded if this request fails
+    batch.SetSavePoint();
+    uint64_t request_seq = seq;
+    uint64_t request_count = count;
+    WriteOutcome& outcome = outcomes[r];
+    for (const WriteOp& op : request.ops) {
+      outcome.failed_op = outcome.records.size();
+      auto id = NormalizeId(op.patch.table, op.patch.id);
+      if (!id.ok()) {
+        outcome.status = id.status();
+        break;
+      }
+      const std::string key = RecordKey(op.patch.table, *id);
+      std::optional<Record> current;
+      if (auto it = group_overlay.find(key); it != group_overlay.end()) {
+        current = it->second;
+      } else {
+        auto stored = GetByKey(key);
+        if (!stored.ok()) {
+          outcome.status = stored.status();
+          break;
+        }
+        current = std::move(stored).value();
+      }
+      const Stamp stamp{hlc_->Now(), options_.node};
+      auto plan = op.remove ? PlanDelete(current, op.patch.table, *id, stamp, request.actor)
+                            : PlanPut(current, op.patch, stamp, request.actor, options_.unit);
+      if (!plan.ok()) {
+        outcome.status = plan.status();
+        break;
+      }
+      outcome.records.push_back(plan->record);
+      if (!plan->changed) continue;
+      plan->change.seq = ++request_seq;
+      batch.Put(h.records, key, EncodeRecord(plan->record));
+      batch.Put(h.log, SeqKey(plan->change.seq), EncodeChange(plan->change));
+      batch.Put(h.history, HistoryKey(key, plan->change.seq), EncodeHistoryEntry(plan->history));
+      if (current) {
+        for (const auto& index_key : IndexKeys(*current)) batch.Delete(h.index, index_key);
+      }
+      for (const auto& index_key : IndexKeys(plan->record)) batch.Put(h.index, index_key, "");
+      request_count = request_count + (plan->record.deleted ? 0 : 1) - (IsLive(current) ? 1 : 0);
+      group_overlay[key] = plan->record;
+    }
+    if (!outcome.status.ok()) {
+      outcome.records.clear();
+      batch.RollbackToSavePoint().PermitUncheckedError();
+      continue;
+    }
+    batch.PopSavePoint().PermitUncheckedError();
+    overlay = std::move(group_overlay);
+    seq = request_seq;
+    count = request_count;
+    committing.push_back(r);
+  }
+
+  if (batch.Count() == 0) return outcomes;
+  batch.Put(h.meta, kMetaHlc, U64(hlc_->last()));
+  batch.Put(h.meta, kMetaRecords, U64(count));
+  if (before_commit_) before_commit_();
+  rocksdb::WriteOptions write_options;
+  write_options.sync = options_.sync_writes;
+  const Status status = FromRocks(h.db->Write(write_options, &batch), "committing writes");
+  if (!status.ok()) {
+    spdlog::error("{}", status.ToString());
+    for (size_t r : committing) outcomes[r] = {status, 0, {}};
+    return outcomes;
+  }
+  last_seq_ = seq;
+  record_count_ = count;
+  return outcomes;
+}
+
+Result<Page> Replica::List(const ListQuery& query) const {
+  auto& h = *db_;
+  const size_t limit = std::clamp<size_t>(query.limit == 0 ? 1000 : query.limit, 1, kPageLimitMax);
+  const std::string table_prefix = query.table ? TablePrefix(*query.table) : std::string();
+  // Iterate either the records themselves or an index whose keys end in a record key.
+  rocksdb::ColumnFamilyHandle* family = h.records;
+  std::string prefix = table_prefix;
+  if (!query.household.empty()) {
+    family = h.index;
+    prefix = IndexPrefix(kHouseholdIndex, query.household);
+  } else if (!query.owner.empty()) {
+    family = h.index;
+    prefix = IndexPrefix(kOwnerIndex, query.owner) + table_prefix;
+  }
+  const bool via_index = family == h.index;
+
+  Page page;
+  size_t bytes = 0;
+  std::unique_ptr<rocksdb::Iterator> it(h.db->NewIterator({}, family));
+  it->Seek(query.after.empty() ? prefix : query.after);
+  if (!query.after.empty() && it->Valid() && it->key().ToStringView() == query.after) it->Next();
+  for (; it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    if (page.records.size() >= limit || bytes >= kPageBytesMax) {
+      return page;
+    }
+    const std::string_view key = it->key().ToStringView();
+    std::optional<Record> record;
+    if (via_index) {
+      const std::string target(IndexTarget(key));
+      if (!table_prefix.empty() && target.rfind(table_prefix, 0) != 0) continue;
+      auto stored = GetByKey(target);
+      if (!stored.ok()) return stored.status();
+      record = std::move(stored).value();
+      if (!record) return Internal("index entry points at missing record " + target);
+    } else {
+      auto decoded = DecodeRecord(it->value().ToStringView());
+      if (!decoded.ok()) {
+        return Internal("stored record " + std::string(key) +
+                        " is unreadable: " + decoded.status().message());
+      }
+      record = std::move(decoded).value();
+    }
+    page.next = std::string(key);
+    if (record->deleted) continue;
+    bytes += ApproximateBytes(*record);
+    page.records.push_back(std::move(*record));
+  }
+  SS_RETURN_IF_ERROR(FromRocks(it->status(), "listing records"));
+  page.next.clear();  // reached the end
+  return page;
+}
+
+Result<std::vector<HistoryEntry>> Replica::History(Table table, std::string_view id) const {
+  auto canonical = NormalizeId(table, id);
+  if (!canonical.ok()) return canonical.status();
+  const std::string prefix = HistoryPrefix(RecordKey(table, *canonical));
+  std::vector<HistoryEntry> entries;
+  std::unique_ptr<rocksdb::Iterator> it(db_->db->NewIterator({}, db_->history));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    auto entry = DecodeHistoryEntry(it->value().ToStringView());
+    if (!entry.ok()) return Internal("stored history is unreadable: " + entry.status().message());
+    entries.push_back(std::move(entry).value());
+  }
+  SS_RETURN_IF_ERROR(FromRocks(it->status(), "reading history"));
+  return entries;
+}
+
+Result<std::vector<Change>> Replica::ChangesAfter(uint64_t after, size_t max) const {
+  std::vector<Change> changes;
+  std::unique_ptr<rocksdb::Iterator> it(db_->db->NewIterator({}, db_->log));
+  for (it->Seek(SeqKey(after + 1)); it->Valid() && changes.size() < max; it->Next()) {
+    auto change = DecodeChange(it->value().ToStringView());
+    if (!change.ok()) return Internal("stored change is unreadable: " + change.status().message());
+    changes.push_back(std::move(change).value());
+  }
+  SS_RETURN_IF_ERROR(FromRocks(it->status(), "reading the change log"));
+  return changes;
+}
+
+Status Replica::CheckIntegrity() const {
+  auto& h = *db_;
+  std::set<std::string> expected_index;
+  uint64_t live = 0;
+  std::unique_ptr<rocksdb::Iterator> it(h.db->NewIterator({}, h.records));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const std::string key(it->key().ToStringView());
+    auto record = DecodeRecord(it->value().ToStringView());
+    if (!record.ok()) return Internal("record " + key + ": " + record.status().message());
+    if (RecordKey(record->table, record->id) != key)
+      return Internal("record " + key + ": key mismatch");
+    SS_RETURN_IF_ERROR(ValidateRecord(*record));
+    if (!record->deleted) ++live;
+    for (auto& index_key : IndexKeys(*record)) expected_index.insert(std::move(index_key));
+    std::unique_ptr<rocksdb::Iterator> history(h.db->NewIterator({}, h.history));
+    history->Seek(HistoryPrefix(key));
+    if (!history->Valid() || !history->key().starts_with(HistoryPrefix(key))) {
+      return Internal("record " + key + " has no history");
+    }
+  }
+  SS_RETURN_IF_ERROR(FromRocks(it->status(), "checking records"));
+  if (live != record_count_) {
+    return Internal(fmt::format("record counter says {}, the store holds {}", record_count_, live));
+  }
+  std::set<std::string> actual_index;
+  it.reset(h.db->NewIterator({}, h.index));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) actual_index.insert(it->key().ToString());
+  if (actual_index != expected_index) {
+    return Internal(fmt::format("indexes disagree with records: {} index keys, {} expected",
+                                actual_index.size(), expected_index.size()));
+  }
+  uint64_t expected_seq = 0;
+  it.reset(h.db->NewIterator({}, h.log));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const auto seq = ParseSeqKey(it->key().ToStringView());
+    if (!seq || *seq != ++expected_seq) {
+      return Internal(fmt::format("change log has a gap before sequence {}", expected_seq));
+    }
+    auto change = DecodeChange(it->value().ToStringView());
+    if (!change.ok() || change->seq != *seq) {
+      return Internal(fmt::format("change {} is unreadable or misnumbered", *seq));
+    }
+  }
+  if (expected_seq != last_seq_) return Internal("last sequence disagrees with the change log");
+  return Status::Ok();
+}
+
+}  // namespace stationsync

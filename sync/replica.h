@@ -1,0 +1,123 @@
+// The replica: a node's records on RocksDB, with their change log, history and indexes.
+//
+// Ownership and threads: one Replica per data directory and one writer per Replica (the daemon's
+// loop, or a test); reads may come from any thread. The Replica owns the rocksdb::DB.
+//
+// Invariants:
+//  1. Every state change is one atomic WriteBatch: the record, its change-log entry, its history
+//     entry, its index entries and the meta counters go in together, so after a crash at any
+//     point either all of a change is there or none of it.
+//  2. Write() returns only once the batch is durable (WAL synced), unless sync_writes is off.
+//     Many requests passed to one Write() share one batch and one sync (group commit).
+//  3. Bad input never reaches the batch: each request is planned and validated in full first.
+//  4. Log sequence numbers are dense: 1, 2, 3, ... in commit order.
+//  5. A store that RocksDB reports damaged is never opened, repaired or partly served.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <rocksdb/db.h>
+
+#include "sync/hlc.h"
+#include "sync/record.h"
+#include "sync/status.h"
+
+namespace stationsync {
+
+struct ReplicaOptions {
+  std::string path;        // the RocksDB directory; created when it does not exist or is empty
+  std::string node;        // this node's id, stamped on every write; a store refuses another node
+  std::string unit;        // the unit that owns records created here without an owner
+  Clock* clock = nullptr;  // borrowed; nullptr: the system clock
+  rocksdb::Env* env = nullptr;  // borrowed; nullptr: the default (tests inject faults here)
+  bool sync_writes = true;      // false only in tests proving that the power-loss test bites
+};
+
+// One operation of a request: upsert the patch, or (remove) delete patch.table/patch.id.
+struct WriteOp {
+  bool remove = false;
+  RecordPatch patch;
+};
+
+// A request's operations succeed or fail together.
+struct WriteRequest {
+  std::string actor;
+  std::vector<WriteOp> ops;
+};
+
+struct WriteOutcome {
+  Status status;
+  size_t failed_op = 0;         // when not ok: the index of the op that failed
+  std::vector<Record> records;  // when ok: each op's resulting record, in order
+};
+
+struct ListQuery {
+  std::optional<Table> table;  // nullopt: every table
+  std::string owner;           // empty: any owner
+  std::string household;       // empty: any household
+  std::string after;           // opaque cursor from the previous page; empty: from the start
+  size_t limit = 1000;
+};
+
+struct Page {
+  std::vector<Record> records;
+  std::string next;  // cursor for the next page; empty when there is no more
+};
+
+class Replica {
+ public:
+  // Errors: kUnavailable if the store is locked by another process, kInternal (naming the file)
+  // if it is damaged, kRefused if it belongs to another node.
+  static Result<std::unique_ptr<Replica>> Open(const ReplicaOptions& options);
+  ~Replica();
+  Replica(const Replica&) = delete;
+  Replica& operator=(const Replica&) = delete;
+
+  // Plans every request, then commits all valid ones in one durable batch. outcome[i] answers
+  // requests[i]; an invalid request changes nothing. If the commit fails, every request that
+  // was to be committed gets kInternal and the store is unchanged.
+  std::vector<WriteOutcome> Write(const std::vector<WriteRequest>& requests);
+
+  Result<std::optional<Record>> Get(Table table, std::string_view id) const;
+  // Live (not deleted) records matching the query, in key order.
+  Result<Page> List(const ListQuery& query) const;
+  // Oldest first.
+  Result<std::vector<HistoryEntry>> History(Table table, std::string_view id) const;
+  // Up to `max` log entries with seq > after, in order.
+  Result<std::vector<Change>> ChangesAfter(uint64_t after, size_t max) const;
+
+  // Checks that every record decodes and validates, that indexes hold exactly the keys the
+  // records imply, that the counters match, and that every record has history. Reads everything.
+  Status CheckIntegrity() const;
+
+  const std::string& node() const { return options_.node; }
+  const std::string& unit() const { return options_.unit; }
+  const std::string& epoch() const { return epoch_; }
+  uint64_t last_seq() const { return last_seq_; }
+  uint64_t record_count() const { return record_count_; }
+
+  // Test hook: runs after planning and before the durable write of each group.
+  void TEST_SetBeforeCommit(std::function<void()> hook) { before_commit_ = std::move(hook); }
+
+ private:
+  struct Handles;
+  explicit Replica(const ReplicaOptions& options);
+  Status Load();
+  Result<std::optional<Record>> GetByKey(const std::string& key) const;
+
+  ReplicaOptions options_;
+  std::unique_ptr<SystemClock> own_clock_;
+  std::unique_ptr<Handles> db_;
+  std::unique_ptr<Hlc> hlc_;
+  std::string epoch_;
+  uint64_t last_seq_ = 0;
+  uint64_t record_count_ = 0;
+  std::function<void()> before_commit_;
+};
+
+}  // namespace stationsync

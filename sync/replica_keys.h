@@ -1,0 +1,48 @@
+// Key layout of the replica's RocksDB column families. Pure functions.
+//
+//   records  "<table>/<id>"                        -> Record (store.capnp)
+//   log      seq (8 bytes big-endian)              -> Change
+//   history  "<table>/<id>" 0x00 seq (8 bytes BE)  -> HistoryEntry
+//   index    'o' owner 0x00 "<table>/<id>"         -> ""   every record, tombstones included
+//            'h' household 0x00 "<table>/<id>"     -> ""   live registrations
+//            'i' id_number 0x00 "<table>/<id>"     -> ""   live registrations and personnel
+//   meta     name                                  -> value (see replica.cc)
+//
+// Ids and codes never contain '/' or 0x00 (validate.h), so prefixes are unambiguous and a
+// record's history entries sort by sequence.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sync/record.h"
+
+namespace stationsync {
+
+std::string RecordKey(Table table, std::string_view id);
+std::string TablePrefix(Table table);  // "<table>/"
+struct RecordKeyParts {
+  Table table;
+  std::string id;
+};
+std::optional<RecordKeyParts> ParseRecordKey(std::string_view key);
+
+std::string SeqKey(uint64_t seq);
+std::optional<uint64_t> ParseSeqKey(std::string_view key);
+
+std::string HistoryPrefix(std::string_view record_key);
+std::string HistoryKey(std::string_view record_key, uint64_t seq);
+
+inline constexpr char kOwnerIndex = 'o';
+inline constexpr char kHouseholdIndex = 'h';
+inline constexpr char kIdNumberIndex = 'i';
+std::string IndexPrefix(char kind, std::string_view value);
+// The record key an index key points at.
+std::string_view IndexTarget(std::string_view index_key);
+// Every index key a stored record should have.
+std::vector<std::string> IndexKeys(const Record& record);
+
+}  // namespace stationsync

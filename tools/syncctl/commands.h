@@ -1,0 +1,35 @@
+// syncctl's commands. Each returns the process exit code (status.h) and prints results to
+// stdout, errors to stderr as "syncctl: <what went wrong>".
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "sync/api_client.h"
+
+namespace stationsync {
+
+struct GlobalFlags {
+  std::string api;
+  std::string actor;
+  bool json = false;
+  double timeout_s = 10;
+};
+
+// Prints the error and returns its exit code.
+int Report(const Status& status);
+// A client for the flags; nullptr (after reporting) when the endpoint is missing.
+std::unique_ptr<ApiClient> MakeClient(const GlobalFlags& flags);
+
+int CmdPing(const GlobalFlags& flags);
+int CmdPut(const GlobalFlags& flags, const std::string& table, const std::string& id,
+           const std::string& fields_json, const std::string& owner);
+int CmdGet(const GlobalFlags& flags, const std::string& table, const std::string& id);
+int CmdDelete(const GlobalFlags& flags, const std::string& table, const std::string& id);
+int CmdList(const GlobalFlags& flags, const std::string& table, const std::string& owner,
+            const std::string& household, size_t limit);
+int CmdHistory(const GlobalFlags& flags, const std::string& table, const std::string& id);
+int CmdExport(const GlobalFlags& flags, const std::string& table);
+int CmdStatus(const GlobalFlags& flags);
+
+}  // namespace stationsync

@@ -1,0 +1,102 @@
+#include "tools/syncctl/import_command.h"
+
+#include <chrono>
+#include <fstream>
+#include <iostream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "sync/local_write.h"
+#include "sync/record_json.h"
+#include "tools/syncctl/progress.h"
+
+namespace stationsync {
+namespace {
+
+struct ParsedFile {
+  std::vector<RecordPatch> valid;
+  std::vector<std::string> problems;  // "line N: reason"
+};
+
+// Reads every line and checks it as a new record would be checked by the daemon.
+ParsedFile ParseLines(std::istream& in, const std::string& default_owner) {
+  ParsedFile parsed;
+  std::string line;
+  for (size_t number = 1; std::getline(in, line); ++number) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    const auto json = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (json.is_discarded()) {
+      parsed.problems.push_back(fmt::format("line {}: not valid JSON", number));
+      continue;
+    }
+    auto patch = PatchFromJson(json);
+    if (patch.ok()) {
+      auto record = RecordFromPatch(*patch, default_owner);
+      if (record.ok()) {
+        parsed.valid.push_back(std::move(patch).value());
+        continue;
+      }
+      patch = record.status();
+    }
+    parsed.problems.push_back(fmt::format("line {}: {}", number, patch.status().message()));
+  }
+  return parsed;
+}
+
+}  // namespace
+
+int CmdImport(const GlobalFlags& flags, const std::string& file, bool skip_invalid) {
+  if (flags.actor.empty()) {
+    return Report(Invalid("a write needs an actor: pass --actor ID or set SYNCD_ACTOR"));
+  }
+  auto client = MakeClient(flags);
+  if (!client) return 2;
+  auto status = client->GetStatus();  // the daemon's unit owns lines that name no owner
+  if (!status.ok()) return Report(status.status());
+
+  std::ifstream stream;
+  if (file != "-") {
+    stream.open(file);
+    if (!stream) return Report(Invalid(fmt::format("cannot read {}", file)));
+  }
+  const ParsedFile parsed = ParseLines(file == "-" ? std::cin : stream, status->unit);
+  for (const auto& problem : parsed.problems) std::cerr << "syncctl: " << problem << '\n';
+  if (!parsed.problems.empty() && !skip_invalid) {
+    return Report(Invalid(fmt::format(
+        "{} invalid line(s); stored nothing (use --skip-invalid to import the valid ones)",
+        parsed.problems.size())));
+  }
+
+  const auto start = std::chrono::steady_clock::now();
+  ProgressBar bar("importing", parsed.valid.size());
+  size_t stored = 0;
+  while (stored < parsed.valid.size()) {
+    const size_t end = std::min(parsed.valid.size(), stored + kImportBatchRecords);
+    std::vector<RecordPatch> batch(parsed.valid.begin() + static_cast<ptrdiff_t>(stored),
+                                   parsed.valid.begin() + static_cast<ptrdiff_t>(end));
+    std::vector<BatchError> errors;
+    auto result = client->PutBatch(std::move(batch), &errors);
+    if (!result.ok()) {
+      bar.Finish();
+      for (const auto& error : errors) {
+        std::cerr << fmt::format("syncctl: record {}: {}\n", stored + error.index + 1,
+                                 error.message);
+      }
+      return Report(Status(result.status().code(),
+                           fmt::format("import stopped after {} of {} records: {}", stored,
+                                       parsed.valid.size(), result.status().message())));
+    }
+    stored = end;
+    bar.Update(stored);
+  }
+  bar.Finish();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::cerr << fmt::format(
+      "imported {} records, skipped {} invalid, in {:.2f} s ({:.0f} records/s)\n", stored,
+      parsed.problems.size(), seconds, seconds > 0 ? static_cast<double>(stored) / seconds : 0.0);
+  return 0;
+}
+
+}  // namespace stationsync
