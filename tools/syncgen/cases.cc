@@ -1,12 +1,12 @@
 // Cases; see cases.h.
 #include "tools/syncgen/cases.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <cassert>
 #include <cmath>
 #include <map>
+
+#include <fmt/format.h>
 
 #include "tools/syncgen/dates.h"
 #include "tools/syncgen/divisions.h"
@@ -17,25 +17,26 @@ namespace {
 constexpr double kCasesPerResident = 0.025;
 constexpr Date kFirstReport{2021, 7, 1};
 
-constexpr std::string_view kCriminal[] = {"盗窃案",       "入室盗窃案", "盗窃电动车案",
-                                          "电信网络诈骗案", "故意伤害案", "诈骗案",
-                                          "抢夺案",       "故意毁坏财物案", "盗窃耕牛案"};
-constexpr std::string_view kAdministrative[] = {"殴打他人案", "邻里纠纷引发殴打他人案",
-                                                "赌博案",     "寻衅滋事案",
-                                                "扰乱公共秩序案", "故意损毁财物案",
-                                                "小额盗窃案", "非法狩猎案"};
-constexpr std::string_view kTraffic[] = {"路段两车相撞事故", "路口机动车与行人事故",
-                                         "路段单车事故", "路口机动车与非机动车事故",
-                                         "路段追尾事故"};
-constexpr std::string_view kNotes[] = {
-    "接110指令后民警赶赴现场处置。", "已调取周边监控视频。", "双方已达成调解协议。",
-    "当事人已到案接受询问。",       "已制作现场勘查笔录。", "涉案财物已依法扣押。"};
+constexpr std::string_view kCriminal[] = {"盗窃案",         "入室盗窃案",     "盗窃电动车案",
+                                          "电信网络诈骗案", "故意伤害案",     "诈骗案",
+                                          "抢夺案",         "故意毁坏财物案", "盗窃耕牛案"};
+constexpr std::string_view kAdministrative[] = {
+    "殴打他人案",     "邻里纠纷引发殴打他人案", "赌博案",     "寻衅滋事案",
+    "扰乱公共秩序案", "故意损毁财物案",         "小额盗窃案", "非法狩猎案"};
+constexpr std::string_view kTraffic[] = {"路段两车相撞事故", "路口机动车与行人事故", "路段单车事故",
+                                         "路口机动车与非机动车事故", "路段追尾事故"};
+constexpr std::string_view kNotes[] = {"接110指令后民警赶赴现场处置。", "已调取周边监控视频。",
+                                       "双方已达成调解协议。",          "当事人已到案接受询问。",
+                                       "已制作现场勘查笔录。",          "涉案财物已依法扣押。"};
 
 char KindLetter(CaseKind kind) {
   switch (kind) {
-    case CaseKind::kCriminal: return 'A';
-    case CaseKind::kAdministrative: return 'X';
-    case CaseKind::kTraffic: return 'J';
+    case CaseKind::kCriminal:
+      return 'A';
+    case CaseKind::kAdministrative:
+      return 'X';
+    case CaseKind::kTraffic:
+      return 'J';
   }
   return '?';
 }
@@ -82,17 +83,72 @@ std::vector<std::string> DrawInvolved(Rng& rng, CaseKind kind, const std::vector
   return involved;
 }
 
-size_t CaseCount(const UnitPlan& unit, size_t unit_index, double scale, const Dataset& dataset) {
-  if (unit.kind != "station") {
-    if (unit.cases_base == 0) return 0;
-    return static_cast<size_t>(std::max(1LL, std::llround(unit.cases_base * scale)));
-  }
-  size_t registered = 0;
+// How many cases each unit owns: stations by the residents they register.
+std::vector<size_t> CaseCounts(const Dataset& dataset, double scale) {
+  const auto& units = dataset.layout.units;
+  std::vector<size_t> registered(units.size(), 0);
   for (const Resident& r : dataset.residents) {
-    if (!r.omitted && dataset.households[r.household].owner == unit_index) ++registered;
+    if (!r.omitted) ++registered[dataset.households[r.household].owner];
   }
-  const double expected = static_cast<double>(registered) * kCasesPerResident;
-  return static_cast<size_t>(std::max(1LL, std::llround(expected)));
+  std::vector<size_t> counts(units.size(), 0);
+  for (size_t u = 0; u < units.size(); ++u) {
+    const double expected = units[u].kind == "station"
+                                ? static_cast<double>(registered[u]) * kCasesPerResident
+                                : units[u].cases_base * scale;
+    if (units[u].beat.empty() || (units[u].kind != "station" && units[u].cases_base == 0)) continue;
+    counts[u] = static_cast<size_t>(std::max(1LL, std::llround(expected)));
+  }
+  return counts;
+}
+
+std::string Title(Rng& rng, CaseKind kind, const VillagePlan& village) {
+  const std::string place = ShortVillageName(village.division.village_name);
+  switch (kind) {
+    case CaseKind::kCriminal:
+      return place + std::string(rng.Pick(kCriminal));
+    case CaseKind::kAdministrative:
+      return place + std::string(rng.Pick(kAdministrative));
+    case CaseKind::kTraffic:
+      return place + std::string(rng.Pick(kTraffic));
+  }
+  return place;
 }
 
 }  // namespace
+
+void AddCases(Rng& rng, double scale, Dataset& dataset) {
+  const auto residents = ActiveResidents(dataset);
+  const auto officers = LeadOfficers(dataset);
+  const auto counts = CaseCounts(dataset, scale);
+  std::map<std::string, int> serials;  // (letter, unit, month) -> last serial
+  const int64_t first_day = DayNumber(kFirstReport);
+  const int64_t last_day = DayNumber(kReferenceDate);
+  for (size_t u = 0; u < dataset.layout.units.size(); ++u) {
+    const UnitPlan& unit = dataset.layout.units[u];
+    if (counts[u] == 0) continue;
+    assert(!officers[u].empty());  // each unit's leader is an active officer
+    const WeightedTable kinds(unit.case_weights);
+    for (size_t i = 0; i < counts[u]; ++i) {
+      CaseRecord c;
+      c.unit = u;
+      c.kind = static_cast<CaseKind>(kinds.Draw(rng));
+      c.village = rng.Pick(unit.beat);
+      const int64_t day = rng.Uniform(first_day, last_day);
+      const Date date = FromDayNumber(day);
+      c.reported_at =
+          ChinaDateTime(date, static_cast<int>(rng.Uniform(0, 23)),
+                        static_cast<int>(rng.Uniform(0, 59)), static_cast<int>(rng.Uniform(0, 59)));
+      const std::string prefix =
+          fmt::format("{}{}{:04}{:02}", KindLetter(c.kind), unit.code, date.year, date.month);
+      c.number = fmt::format("{}{:04}", prefix, ++serials[prefix]);
+      c.title = Title(rng, c.kind, dataset.layout.villages[c.village]);
+      c.status = DrawStatus(rng, last_day - day);
+      c.lead_officer = rng.Pick(officers[u]);
+      c.involved = DrawInvolved(rng, c.kind, residents[c.village], dataset);
+      if (rng.Chance(0.4)) c.notes = std::string(rng.Pick(kNotes));
+      dataset.cases.push_back(std::move(c));
+    }
+  }
+}
+
+}  // namespace stationsync::syncgen

@@ -1,10 +1,10 @@
 // Date arithmetic for syncgen; see dates.h. Civil-from-days after H. Hinnant's algorithms.
 #include "tools/syncgen/dates.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <cassert>
+
+#include <fmt/format.h>
 
 namespace stationsync::syncgen {
 

@@ -1,12 +1,12 @@
 // Loading and naming divisions; see divisions.h.
 #include "tools/syncgen/divisions.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <utility>
+
+#include <fmt/format.h>
 
 namespace stationsync::syncgen {
 namespace {
@@ -50,8 +50,8 @@ Result<Division> ParseRow(std::string_view line, size_t line_number) {
   if (!AllDigits(d.village_code, 12) || !AllDigits(d.street_code, 9) ||
       !AllDigits(d.county_code, 6) || !d.village_code.starts_with(d.street_code) ||
       !d.street_code.starts_with(d.county_code)) {
-    return Invalid(fmt::format("divisions line {}: codes must be 12, 9 and 6 nested digits",
-                               line_number));
+    return Invalid(
+        fmt::format("divisions line {}: codes must be 12, 9 and 6 nested digits", line_number));
   }
   return d;
 }
@@ -94,7 +94,9 @@ Result<std::vector<Division>> LoadDivisions(const std::string& path) {
   return rows;
 }
 
-std::string DefaultDivisionsPath() { return STATIONSYNC_DIVISIONS_CSV; }
+std::string DefaultDivisionsPath() {
+  return STATIONSYNC_DIVISIONS_CSV;
+}
 
 std::string ShortVillageName(std::string_view committee_name) {
   static constexpr std::pair<std::string_view, std::string_view> kSuffixes[] = {

@@ -15,13 +15,13 @@
 namespace stationsync::syncgen {
 
 struct Division {
-  std::string village_code;  // 12 digits: county (6) + township (3) + village (3)
-  std::string village_name;  // 西坦村民委员会
-  std::string street_code;   // 9 digits
-  std::string street_name;   // 城关街道
-  std::string county_code;   // 6 digits
-  std::string county_name;   // 临朐县
-  std::string city_name;     // 潍坊市
+  std::string village_code;   // 12 digits: county (6) + township (3) + village (3)
+  std::string village_name;   // 西坦村民委员会
+  std::string street_code;    // 9 digits
+  std::string street_name;    // 城关街道
+  std::string county_code;    // 6 digits
+  std::string county_name;    // 临朐县
+  std::string city_name;      // 潍坊市
   std::string province_name;  // 山东省
 };
 

@@ -32,8 +32,7 @@ class IdPool {
   bool Contains(const std::string& id) const { return taken_.contains(id); }
 
  private:
-  std::optional<std::string> TryArea(Rng& rng, std::string_view area, const Date& birth,
-                                     bool male);
+  std::optional<std::string> TryArea(Rng& rng, std::string_view area, const Date& birth, bool male);
 
   std::vector<std::string> fallback_areas_;
   std::unordered_set<std::string> taken_;  // lookups only: never iterated (determinism)

@@ -55,12 +55,12 @@ constexpr std::string_view kModernFemale[] = {"子涵", "欣怡", "梓涵", "一
                                               "紫萱", "欣妍", "雨萱", "梓萌", "芷若", "沐晴"};
 
 constexpr std::string_view kMongolianMale[] = {
-    "巴特尔", "乌力吉", "宝音",   "额尔敦", "那日苏",   "苏和",   "朝鲁",   "布和",
-    "巴雅尔", "阿拉坦", "孟和",   "达来",   "格日勒图", "满都拉", "特木尔", "哈斯",
-    "白音",   "吉日嘎", "图门",   "额日和", "巴图",     "敖日格乐"};
+    "巴特尔", "乌力吉", "宝音", "额尔敦", "那日苏",   "苏和",    "朝鲁",   "布和",
+    "巴雅尔", "阿拉坦", "孟和", "达来",   "格日勒图", "满都拉",  "特木尔", "哈斯",
+    "白音",   "吉日嘎", "图门", "额日和", "巴图",     "敖日格乐"};
 
 constexpr std::string_view kMongolianFemale[] = {
-    "其其格", "萨仁",   "斯琴", "图雅",   "乌云",   "娜仁",   "高娃",   "塔娜",   "其木格",
+    "其其格", "萨仁",   "斯琴",   "图雅", "乌云", "娜仁",   "高娃",   "塔娜",   "其木格",
     "托娅",   "阿如娜", "萨日娜", "格根", "乌兰", "琪琪格", "苏日娜", "乌日娜", "额尔德尼"};
 
 const WeightedTable& SurnameTable() {
@@ -74,7 +74,9 @@ const WeightedTable& SurnameTable() {
 
 }  // namespace
 
-std::string_view DrawSurname(Rng& rng) { return kSurnames[SurnameTable().Draw(rng)].name; }
+std::string_view DrawSurname(Rng& rng) {
+  return kSurnames[SurnameTable().Draw(rng)].name;
+}
 
 std::string DrawGivenName(Rng& rng, bool male, int birth_year) {
   if (birth_year >= 2005 && rng.Chance(0.45)) {

@@ -1,12 +1,12 @@
 // Personnel; see personnel.h.
 #include "tools/syncgen/personnel.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <cassert>
 #include <cmath>
 #include <set>
+
+#include <fmt/format.h>
 
 #include "tools/syncgen/dates.h"
 #include "tools/syncgen/names.h"
@@ -54,7 +54,8 @@ std::string_view DrawRank(Rng& rng, int age, bool leader) {
 class NumberMaker {
  public:
   NumberMaker(const Layout& layout, size_t total)
-      : prefix_(layout.police_prefix), county_(layout.county_code),
+      : prefix_(layout.police_prefix),
+        county_(layout.county_code),
         digits_(total <= kShortNumbersMax ? 4 : 6) {}
 
   std::string Officer(Rng& rng) {
@@ -105,7 +106,7 @@ Officer MakePerson(Rng& rng, IdPool& ids, const Dataset& dataset, size_t unit, s
     o.post = rng.Pick(kCivilianPosts);
   }
   o.phone = DrawMobilePhone(rng);
-  const double s = rank_in_unit == 0 ? 1.0 : rng.Real();
+  const double s = rank_in_unit == 0 ? 0.0 : rng.Real();
   o.status = s < 0.94 ? "active" : (s < 0.97 || age < 55) ? "transferred" : "retired";
   return o;
 }
@@ -118,10 +119,9 @@ size_t StaffCount(const UnitPlan& unit, double scale) {
 }  // namespace
 
 std::string DrawMobilePhone(Rng& rng) {
-  static constexpr std::string_view kPrefixes[] = {"130", "131", "132", "133", "135", "136", "137",
-                                                   "138", "139", "150", "151", "152", "153", "155",
-                                                   "156", "157", "158", "159", "177", "180", "181",
-                                                   "182", "186", "187", "188", "189"};
+  static constexpr std::string_view kPrefixes[] = {
+      "130", "131", "132", "133", "135", "136", "137", "138", "139", "150", "151", "152", "153",
+      "155", "156", "157", "158", "159", "177", "180", "181", "182", "186", "187", "188", "189"};
   return fmt::format("{}{:08}", rng.Pick(kPrefixes), rng.Uniform(0, 99999999));
 }
 

@@ -1,11 +1,11 @@
 // Households and residents; see population.h.
 #include "tools/syncgen/population.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <array>
 #include <cassert>
+
+#include <fmt/format.h>
 
 #include "tools/syncgen/dates.h"
 #include "tools/syncgen/names.h"
@@ -29,8 +29,12 @@ struct Member {
   std::string_view surname;
 };
 
-int YearOfAge(int age) { return kReferenceDate.year - age; }
-int ClampYear(int year) { return std::clamp(year, YearOfAge(kAgeMax), kReferenceDate.year); }
+int YearOfAge(int age) {
+  return kReferenceDate.year - age;
+}
+int ClampYear(int year) {
+  return std::clamp(year, YearOfAge(kAgeMax), kReferenceDate.year);
+}
 
 const WeightedTable& HouseholdSizes() {
   static const WeightedTable kTable = [] {
@@ -45,8 +49,8 @@ WeightedTable VillageWeights(Rng& rng, const Layout& layout) {
   for (const VillagePlan& v : layout.villages) {
     const bool community = v.division.village_name.find("社区") != std::string::npos ||
                            v.division.village_name.find("居民委员会") != std::string::npos;
-    weights.push_back(static_cast<uint64_t>(community ? rng.Uniform(200, 400)
-                                                      : rng.Uniform(60, 140)));
+    weights.push_back(
+        static_cast<uint64_t>(community ? rng.Uniform(200, 400) : rng.Uniform(60, 140)));
   }
   return WeightedTable(weights);
 }
@@ -62,13 +66,14 @@ std::vector<Member> Elders(Rng& rng, const Layout& layout, size_t size) {
   std::vector<Member> members;
   Member head{"head", rng.Chance(size == 1 ? 0.55 : 0.82), 0, DrawEthnicity(rng, layout),
               DrawSurname(rng)};
-  head.birth_year = YearOfAge(static_cast<int>(size == 1 ? rng.Uniform(20, 92)
-                                                         : rng.Uniform(24, 80)));
+  head.birth_year =
+      YearOfAge(static_cast<int>(size == 1 ? rng.Uniform(20, 92) : rng.Uniform(24, 80)));
   members.push_back(head);
   if (size >= 2 && rng.Chance(0.88)) {
     const int gap = static_cast<int>(head.male ? rng.Uniform(-2, 5) : rng.Uniform(-5, 2));
     const int year = std::clamp(head.birth_year + gap, YearOfAge(kAgeMax), YearOfAge(kAdultAge));
-    const std::string_view ethnicity = rng.Chance(0.9) ? head.ethnicity : DrawEthnicity(rng, layout);
+    const std::string_view ethnicity =
+        rng.Chance(0.9) ? head.ethnicity : DrawEthnicity(rng, layout);
     members.push_back(Member{"spouse", !head.male, year, ethnicity, DrawSurname(rng)});
   }
   const int head_age = kReferenceDate.year - head.birth_year;
@@ -118,17 +123,18 @@ std::string_view DrawStatus(Rng& rng, int age) {
   return "active";
 }
 
-void AddMember(Rng& rng, Dataset& dataset, IdPool& ids, size_t household, const Member& m) {
+// `mongolian_names`: the household registers its 蒙古族 members under Mongolian names.
+void AddMember(Rng& rng, Dataset& dataset, IdPool& ids, size_t household, const Member& m,
+               bool mongolian_names) {
   const Layout& layout = dataset.layout;
   Resident r;
   r.birth = RandomDateInYear(rng, m.birth_year);
   r.male = m.male;
   r.id = NewResidentId(rng, layout, ids, r.birth, m.male);
   r.ethnicity = m.ethnicity;
-  const bool mongolian_name =
-      m.ethnicity == "蒙古族" && rng.Chance(layout.mongolian_name_share);
-  r.name = mongolian_name ? DrawMongolianName(rng, m.male)
-                          : DrawHanName(rng, m.surname, m.male, r.birth.year);
+  r.name = mongolian_names && m.ethnicity == "蒙古族"
+               ? DrawMongolianName(rng, m.male)
+               : DrawHanName(rng, m.surname, m.male, r.birth.year);
   r.household = household;
   r.relation = m.relation;
   r.status = DrawStatus(rng, AgeAtReference(r.birth));
@@ -154,8 +160,8 @@ size_t AddHousehold(Rng& rng, Dataset& dataset, size_t village, size_t owner) {
   int& house = dataset.last_house_number[village];
   house += static_cast<int>(rng.Uniform(1, 3));
   Household h;
-  h.code = fmt::format("H{}-{:06}", dataset.layout.units[owner].code,
-                       dataset.households.size() + 1);
+  h.code =
+      fmt::format("H{}-{:06}", dataset.layout.units[owner].code, dataset.households.size() + 1);
   h.owner = owner;
   h.village = village;
   h.house_number = house;
@@ -173,7 +179,9 @@ void AddPopulation(Rng& rng, size_t residents_target, IdPool& ids, Dataset& data
     const size_t size = HouseholdSizes().Draw(rng) + 1;
     std::vector<Member> members = Elders(rng, dataset.layout, size);
     AddYoung(rng, members, size);
-    for (const Member& m : members) AddMember(rng, dataset, ids, household, m);
+    const bool mongolian_names =
+        members[0].ethnicity == "蒙古族" && rng.Chance(dataset.layout.mongolian_name_share);
+    for (const Member& m : members) AddMember(rng, dataset, ids, household, m, mongolian_names);
   }
 }
 

@@ -1,12 +1,12 @@
 // The three unit layouts; see profiles.h.
 #include "tools/syncgen/profiles.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <cassert>
 #include <map>
 #include <set>
+
+#include <fmt/format.h>
 
 namespace stationsync::syncgen {
 namespace {
@@ -70,11 +70,13 @@ void AddVillage(Layout& layout, const Division& division, std::vector<size_t> re
   layout.villages.push_back(VillagePlan{division, std::move(registrars)});
 }
 
-// 临朐县公安局冶源派出所; falls back to the township's full name when the short one is taken.
+// 临朐县公安局冶源派出所; keeps the township's full name when the short one would be a single
+// character (新镇) or is taken already.
 std::string StationName(const Layout& layout, const std::string& township,
                         std::set<std::string>& used) {
+  constexpr size_t kOneCharacter = 3;  // bytes of one CJK character in UTF-8
   std::string place = ShortTownshipName(township);
-  if (!used.insert(place).second) {
+  if (place.size() <= kOneCharacter || !used.insert(place).second) {
     place = township.ends_with("办事处") ? township.substr(0, township.size() - 9) : township;
     used.insert(place);
   }
@@ -89,7 +91,9 @@ size_t AddStation(Layout& layout, int number, std::string name, int staff) {
   return unit;
 }
 
-int RuralStaff(size_t villages) { return std::min(40, 15 + static_cast<int>(villages) / 2); }
+int RuralStaff(size_t villages) {
+  return std::min(40, 15 + static_cast<int>(villages) / 2);
+}
 
 Layout BaseLayout(Profile profile, const std::vector<Division>& divisions, std::string county,
                   std::string police_prefix) {
@@ -152,8 +156,7 @@ Result<Layout> LinquLayout(const std::vector<Division>& divisions) {
                                    RuralStaff(t->rows.size()));
     for (size_t row : t->rows) AddVillage(layout, divisions[row], {unit});
   }
-  const size_t patrol =
-      AddUnit(layout, 30, layout.county_name + "公安局巡特警大队", "patrol", 40);
+  const size_t patrol = AddUnit(layout, 30, layout.county_name + "公安局巡特警大队", "patrol", 40);
   SetCountyCases(layout.units[patrol], layout, 300, 30, 70, 0);
   return layout;
 }
@@ -223,9 +226,8 @@ Result<Layout> DistrictLayout(const std::vector<Division>& divisions) {
       if (townships[t].rows.size() > townships[largest].rows.size()) largest = t;
       villages += townships[t].rows.size();
     }
-    const size_t unit = AddStation(layout, number++,
-                                   StationName(layout, townships[largest].name, used),
-                                   RuralStaff(villages));
+    const size_t unit = AddStation(
+        layout, number++, StationName(layout, townships[largest].name, used), RuralStaff(villages));
     for (size_t t : group) {
       for (size_t row : townships[t].rows) AddVillage(layout, divisions[row], {unit});
     }
@@ -235,8 +237,8 @@ Result<Layout> DistrictLayout(const std::vector<Division>& divisions) {
 
 Result<Layout> NaimanLayout(const std::vector<Division>& divisions) {
   Layout layout = BaseLayout(Profile::kNaiman, divisions, "150525", "15");
-  layout.other_birth_areas = {"150502", "150521", "150522", "150523", "150524", "150526",
-                              "150581", "210921", "211321"};
+  layout.other_birth_areas = {"150502", "150521", "150522", "150523", "150524",
+                              "150526", "150581", "210921", "211321"};
   layout.ethnicities = {{"汉族", 6350}, {"蒙古族", 3400}, {"满族", 180}, {"回族", 70}};
   layout.mongolian_name_share = 0.5;
   const auto townships = TownshipsOf(divisions, layout.county_code);
@@ -247,8 +249,8 @@ Result<Layout> NaimanLayout(const std::vector<Division>& divisions) {
   std::vector<std::vector<size_t>> township_villages;
   int number = 51;
   for (const Township& t : townships) {
-    const size_t unit = AddStation(layout, number++, StationName(layout, t.name, used),
-                                   RuralStaff(t.rows.size()));
+    const size_t unit =
+        AddStation(layout, number++, StationName(layout, t.name, used), RuralStaff(t.rows.size()));
     layout.units[unit].case_weights[2] = 0;  // traffic cases belong to the traffic squads
     township_villages.emplace_back();
     for (size_t row : t.rows) {
@@ -260,11 +262,10 @@ Result<Layout> NaimanLayout(const std::vector<Division>& divisions) {
   for (size_t s = 0; s < kNaimanTrafficSquads; ++s) {
     const size_t first = s * townships.size() / kNaimanTrafficSquads;
     const size_t end = (s + 1) * townships.size() / kNaimanTrafficSquads;
-    const size_t unit = AddUnit(
-        layout, 41 + static_cast<int>(s),
-        fmt::format("{}公安局交通管理大队{}中队", layout.county_name,
-                    ShortTownshipName(townships[first].name)),
-        "traffic", 20);
+    const size_t unit = AddUnit(layout, 41 + static_cast<int>(s),
+                                fmt::format("{}公安局交通管理大队{}中队", layout.county_name,
+                                            ShortTownshipName(townships[first].name)),
+                                "traffic", 20);
     UnitPlan& squad = layout.units[unit];
     squad.cases_base = 150;
     squad.case_weights[2] = 1;
@@ -283,11 +284,11 @@ Result<Layout> NaimanLayout(const std::vector<Division>& divisions) {
                                                 {13, "禁毒大队", 12, 60, 1, 0},
                                                 {14, "法制大队", 10, 0, 0, 0}};
   for (const Department& d : kDepartments) {
-    const size_t unit = AddUnit(layout, d.number,
-                                fmt::format("{}公安局{}", layout.county_name, d.name),
-                                "department", d.staff);
-    if (d.cases > 0) SetCountyCases(layout.units[unit], layout, d.cases, d.criminal,
-                                    d.administrative, 0);
+    const size_t unit =
+        AddUnit(layout, d.number, fmt::format("{}公安局{}", layout.county_name, d.name),
+                "department", d.staff);
+    if (d.cases > 0)
+      SetCountyCases(layout.units[unit], layout, d.cases, d.criminal, d.administrative, 0);
   }
   return layout;
 }
@@ -303,18 +304,24 @@ std::optional<Profile> ParseProfile(std::string_view name) {
 
 std::string_view ProfileName(Profile profile) {
   switch (profile) {
-    case Profile::kLinqu: return "linqu";
-    case Profile::kDistrict: return "district";
-    case Profile::kNaiman: return "naiman";
+    case Profile::kLinqu:
+      return "linqu";
+    case Profile::kDistrict:
+      return "district";
+    case Profile::kNaiman:
+      return "naiman";
   }
   return "?";
 }
 
 Result<Layout> BuildLayout(Profile profile, const std::vector<Division>& divisions) {
   switch (profile) {
-    case Profile::kLinqu: return LinquLayout(divisions);
-    case Profile::kDistrict: return DistrictLayout(divisions);
-    case Profile::kNaiman: return NaimanLayout(divisions);
+    case Profile::kLinqu:
+      return LinquLayout(divisions);
+    case Profile::kDistrict:
+      return DistrictLayout(divisions);
+    case Profile::kNaiman:
+      return NaimanLayout(divisions);
   }
   return Invalid("unknown profile");
 }

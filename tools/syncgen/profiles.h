@@ -33,10 +33,10 @@ enum class CaseKind { kCriminal = 0, kAdministrative = 1, kTraffic = 2 };
 inline constexpr size_t kCaseKinds = 3;
 
 struct UnitPlan {
-  std::string code;    // 12 digits: county + 2-digit unit number + 0000
-  std::string name;    // 临朐县公安局城里派出所
-  std::string kind;    // bureau | station | department | patrol | traffic (JSON enum)
-  std::string parent;  // the bureau's code; empty for the bureau itself
+  std::string code;        // 12 digits: county + 2-digit unit number + 0000
+  std::string name;        // 临朐县公安局城里派出所
+  std::string kind;        // bureau | station | department | patrol | traffic (JSON enum)
+  std::string parent;      // the bureau's code; empty for the bureau itself
   int personnel_base = 0;  // staff at scale 1
   int cases_base = 0;      // cases at scale 1 of a unit without residents (stations: by residents)
   uint64_t case_weights[kCaseKinds] = {0, 0, 0};  // criminal, administrative, traffic
@@ -55,9 +55,9 @@ struct Ethnicity {
 
 struct Layout {
   Profile profile = Profile::kLinqu;
-  std::string county_code;   // 370724
-  std::string county_name;   // 临朐县
-  std::string police_prefix;  // first digits of police numbers: the province, 37
+  std::string county_code;                     // 370724
+  std::string county_name;                     // 临朐县
+  std::string police_prefix;                   // first digits of police numbers: the province, 37
   std::vector<std::string> other_birth_areas;  // county codes of people born elsewhere
   std::vector<Ethnicity> ethnicities;
   double mongolian_name_share = 0;  // of 蒙古族 residents registered under a Mongolian name

@@ -23,7 +23,9 @@ size_t Rng::Index(size_t n) {
   return static_cast<size_t>(Uniform(0, static_cast<int64_t>(n) - 1));
 }
 
-double Rng::Real() { return static_cast<double>(Next() >> 11) * 0x1.0p-53; }
+double Rng::Real() {
+  return static_cast<double>(Next() >> 11) * 0x1.0p-53;
+}
 
 WeightedTable::WeightedTable(std::span<const uint64_t> weights) {
   uint64_t sum = 0;
@@ -37,7 +39,8 @@ WeightedTable::WeightedTable(std::span<const uint64_t> weights) {
 
 size_t WeightedTable::Draw(Rng& rng) const {
   assert(!cumulative_.empty() && cumulative_.back() > 0);
-  const auto x = static_cast<uint64_t>(rng.Uniform(0, static_cast<int64_t>(cumulative_.back()) - 1));
+  const auto x =
+      static_cast<uint64_t>(rng.Uniform(0, static_cast<int64_t>(cumulative_.back()) - 1));
   // The first i with cumulative_[i] > x; zero weights are never drawn.
   const auto it = std::upper_bound(cumulative_.begin(), cumulative_.end(), x);
   return static_cast<size_t>(it - cumulative_.begin());

@@ -1,0 +1,294 @@
+// The replica's contract: atomic changes (record, log, history, indexes agree after a crash at
+// any point of the write-ahead log), bad input never changes what is stored, group commit,
+// identity checks, and what survives a reopen.
+#include "sync/replica.h"
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "sync/hlc.h"
+
+#include "tests/support/temp_dir.h"
+
+namespace stationsync {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::TempDir;
+
+constexpr int64_t kStartMs = 1'700'000'000'000;
+
+Value Text(const std::string& s) {
+  return Value(s);
+}
+
+RecordPatch Resident(const std::string& id, const std::string& household,
+                     const std::string& name = "王伟") {
+  return {Table::kRegistration,
+          id,
+          "",
+          {{"name", Text(name)},
+           {"sex", Text("male")},
+           {"birth_date", Text("1987-05-12")},
+           {"household", Text(household)},
+           {"relation", Text("head")},
+           {"area", Text("370724001001")}}};
+}
+
+RecordPatch Unit(const std::string& id, const std::string& name = "城里派出所") {
+  return {Table::kUnit, id, "", {{"name", Text(name)}, {"kind", Text("station")}}};
+}
+
+WriteRequest Put(RecordPatch patch) {
+  return {"tester", {{false, std::move(patch)}}};
+}
+WriteRequest Del(Table table, std::string id) {
+  return {"tester", {{true, {table, id, "", {}}}}};
+}
+
+class ReplicaTest : public ::testing::Test {
+ protected:
+  ReplicaOptions Options(const std::string& path) {
+    return {.path = path, .node = "P01", .unit = "P01", .clock = &clock_};
+  }
+  std::unique_ptr<Replica> OpenAt(const std::string& path) {
+    auto replica = Replica::Open(Options(path));
+    EXPECT_TRUE(replica.ok()) << replica.status().ToString();
+    return replica.ok() ? std::move(replica).value() : nullptr;
+  }
+  Status WriteOne(Replica& replica, WriteRequest request) {
+    return replica.Write({std::move(request)}).front().status;
+  }
+  // Every key and value of every table, as the API lists them, plus the log position.
+  std::vector<std::string> Snapshot(Replica& replica) {
+    std::vector<std::string> out{std::to_string(replica.last_seq()),
+                                 std::to_string(replica.record_count())};
+    ListQuery query;
+    query.limit = 10000;
+    auto page = replica.List(query);
+    EXPECT_TRUE(page.ok());
+    for (const auto& record : page->records) out.push_back(VersionString(record) + record.id);
+    return out;
+  }
+
+  ManualClock clock_{kStartMs};
+  TempDir dir_;
+};
+
+TEST_F(ReplicaTest, PutGetHistoryAndIndexes) {
+  auto replica = OpenAt(dir_ / "db");
+  ASSERT_TRUE(WriteOne(*replica, Put(Resident("370724198705123414", "H1"))).ok());
+  clock_.Advance(1000);
+  RecordPatch move{Table::kRegistration, "370724198705123414", "", {{"household", Text("H2")}}};
+  ASSERT_TRUE(WriteOne(*replica, {"officer-7", {{false, move}}}).ok());
+
+  auto record = replica->Get(Table::kRegistration, "370724870512341");  // legacy form finds it
+  ASSERT_TRUE(record.ok() && record->has_value());
+  EXPECT_EQ(*(*record)->Text("household"), "H2");
+  EXPECT_EQ((*record)->owner, "P01");
+  EXPECT_EQ((*record)->actor, "officer-7");
+  EXPECT_EQ((*record)->updated.node, "P01");
+
+  auto history = replica->History(Table::kRegistration, "370724198705123414");
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->size(), 2u);
+  EXPECT_EQ((*history)[0].actor, "tester");
+  EXPECT_EQ((*history)[1].actor, "officer-7");
+  ASSERT_EQ((*history)[1].changes.size(), 1u);
+  EXPECT_EQ((*history)[1].changes[0].name, "household");
+  EXPECT_EQ((*history)[1].changes[0].old_value, Text("H1"));
+  EXPECT_EQ((*history)[1].changes[0].new_value, Text("H2"));
+
+  ListQuery by_household;
+  by_household.household = "H1";
+  EXPECT_TRUE(replica->List(by_household)->records.empty());
+  by_household.household = "H2";
+  EXPECT_EQ(replica->List(by_household)->records.size(), 1u);
+  EXPECT_TRUE(replica->CheckIntegrity().ok()) << replica->CheckIntegrity().ToString();
+}
+
+TEST_F(ReplicaTest, RepeatedPutChangesNothing) {
+  auto replica = OpenAt(dir_ / "db");
+  ASSERT_TRUE(WriteOne(*replica, Put(Unit("P02"))).ok());
+  const uint64_t seq = replica->last_seq();
+  ASSERT_TRUE(WriteOne(*replica, Put(Unit("P02"))).ok());
+  EXPECT_EQ(replica->last_seq(), seq);
+  EXPECT_EQ(replica->History(Table::kUnit, "P02")->size(), 1u);
+}
+
+TEST_F(ReplicaTest, DeleteLeavesATombstoneAndHistory) {
+  auto replica = OpenAt(dir_ / "db");
+  ASSERT_TRUE(WriteOne(*replica, Put(Resident("370724198705123414", "H1"))).ok());
+  ASSERT_TRUE(WriteOne(*replica, Del(Table::kRegistration, "370724198705123414")).ok());
+  auto record = replica->Get(Table::kRegistration, "370724198705123414");
+  ASSERT_TRUE(record->has_value());
+  EXPECT_TRUE((*record)->deleted);
+  EXPECT_EQ(replica->record_count(), 0u);
+  EXPECT_EQ(replica->History(Table::kRegistration, "370724198705123414")->size(), 2u);
+  ListQuery all;
+  EXPECT_TRUE(replica->List(all)->records.empty());
+  EXPECT_EQ(WriteOne(*replica, Del(Table::kUnit, "NOPE")).code(), Code::kNotFound);
+  EXPECT_TRUE(replica->CheckIntegrity().ok()) << replica->CheckIntegrity().ToString();
+}
+
+TEST_F(ReplicaTest, BadInputNeverChangesWhatIsStored) {
+  auto replica = OpenAt(dir_ / "db");
+  ASSERT_TRUE(WriteOne(*replica, Put(Resident("370724198705123414", "H1"))).ok());
+  const auto before = Snapshot(*replica);
+  RecordPatch bad_date{
+      Table::kRegistration, "370724198705123414", "", {{"birth_date", Text("1987-02-30")}}};
+  RecordPatch bad_sex{Table::kRegistration, "370724198705123414", "", {{"sex", Text("female")}}};
+  RecordPatch unknown{Table::kUnit, "P02", "", {{"colour", Text("red")}}};
+  RecordPatch clears_required{Table::kRegistration, "370724198705123414", "", {{"name", Value{}}}};
+  // A request whose second op is bad stores neither op.
+  WriteRequest half_bad{"tester", {{false, Unit("P09")}, {false, bad_sex}}};
+  const auto outcomes =
+      replica->Write({Put(bad_date), Put(bad_sex), Put(unknown), Put(clears_required), half_bad});
+  for (const auto& outcome : outcomes) EXPECT_EQ(outcome.status.code(), Code::kInvalid);
+  EXPECT_EQ(outcomes[4].failed_op, 1u);
+  EXPECT_EQ(Snapshot(*replica), before);
+  EXPECT_FALSE(replica->Get(Table::kUnit, "P09")->has_value());
+  EXPECT_TRUE(replica->CheckIntegrity().ok());
+}
+
+TEST_F(ReplicaTest, GroupCommitKeepsGoodRequestsAndDenseSequences) {
+  auto replica = OpenAt(dir_ / "db");
+  std::vector<WriteRequest> group;
+  for (int i = 0; i < 50; ++i) group.push_back(Put(Unit("U" + std::to_string(i))));
+  group.push_back(Put({Table::kUnit, "BAD", "", {{"kind", Text("castle")}}}));
+  group.push_back(Put(Unit("U7", "renamed")));  // sees U7 written earlier in the same group
+  const auto outcomes = replica->Write(group);
+  for (size_t i = 0; i < 50; ++i) EXPECT_TRUE(outcomes[i].status.ok());
+  EXPECT_FALSE(outcomes[50].status.ok());
+  EXPECT_TRUE(outcomes[51].status.ok());
+  EXPECT_EQ(replica->last_seq(), 51u);
+  EXPECT_EQ(replica->record_count(), 50u);
+  EXPECT_EQ(*(*replica->Get(Table::kUnit, "U7"))->Text("name"), "renamed");
+  auto changes = replica->ChangesAfter(0, 1000);
+  ASSERT_EQ(changes->size(), 51u);
+  for (size_t i = 0; i < changes->size(); ++i) EXPECT_EQ((*changes)[i].seq, i + 1);
+  EXPECT_TRUE(replica->CheckIntegrity().ok());
+}
+
+TEST_F(ReplicaTest, ListPagesThroughEverything) {
+  auto replica = OpenAt(dir_ / "db");
+  std::vector<WriteRequest> group;
+  for (int i = 0; i < 95; ++i) {
+    RecordPatch unit = Unit(fmt::format("U{:03}", i));
+    unit.owner = i % 2 == 0 ? "P01" : "P02";
+    group.push_back(Put(unit));
+  }
+  replica->Write(group);
+  for (const std::string owner : {"", "P02"}) {
+    ListQuery query;
+    query.table = Table::kUnit;
+    query.owner = owner;
+    query.limit = 10;
+    size_t seen = 0;
+    do {
+      auto page = replica->List(query);
+      ASSERT_TRUE(page.ok());
+      for (const auto& record : page->records) {
+        if (!owner.empty()) {
+          EXPECT_EQ(record.owner, owner);
+        }
+        ++seen;
+      }
+      query.after = page->next;
+    } while (!query.after.empty());
+    EXPECT_EQ(seen, owner.empty() ? 95u : 47u);
+  }
+}
+
+TEST_F(ReplicaTest, ReopenKeepsCountersAndNeverReusesAStamp) {
+  uint64_t last_hlc = 0;
+  {
+    auto replica = OpenAt(dir_ / "db");
+    ASSERT_TRUE(WriteOne(*replica, Put(Unit("P02"))).ok());
+    last_hlc = (*replica->Get(Table::kUnit, "P02"))->updated.hlc;
+  }
+  clock_.Set(kStartMs - 3'600'000);  // the wall clock went back an hour
+  auto replica = OpenAt(dir_ / "db");
+  EXPECT_EQ(replica->last_seq(), 1u);
+  EXPECT_EQ(replica->record_count(), 1u);
+  ASSERT_TRUE(WriteOne(*replica, Put(Unit("P02", "renamed"))).ok());
+  EXPECT_GT((*replica->Get(Table::kUnit, "P02"))->updated.hlc, last_hlc);
+}
+
+TEST_F(ReplicaTest, RefusesAnotherNodesStore) {
+  { OpenAt(dir_ / "db"); }
+  auto options = Options(dir_ / "db");
+  options.node = "P02";
+  auto replica = Replica::Open(options);
+  ASSERT_FALSE(replica.ok());
+  EXPECT_EQ(replica.status().code(), Code::kRefused);
+  EXPECT_NE(replica.status().message().find("belongs to node 'P01'"), std::string::npos);
+}
+
+TEST_F(ReplicaTest, MissingCurrentIsDamageNotANewStore) {
+  {
+    auto replica = OpenAt(dir_ / "db");
+    ASSERT_TRUE(WriteOne(*replica, Put(Unit("P02"))).ok());
+  }
+  fs::remove(dir_ / "db/CURRENT");
+  auto replica = Replica::Open(Options(dir_ / "db"));
+  ASSERT_FALSE(replica.ok());
+  EXPECT_EQ(replica.status().code(), Code::kInternal);
+  EXPECT_NE(replica.status().message().find("CURRENT"), std::string::npos);
+  EXPECT_FALSE(fs::exists(dir_ / "db/CURRENT"));  // not recreated
+}
+
+// Cuts the write-ahead log at many points, as a crash in the middle of writing it would, and
+// checks that each cut store opens with whole changes only: records, log, history, indexes and
+// counters agree, and what is there is a prefix of what was written.
+TEST_F(ReplicaTest, EveryWalCutPointLeavesWholeChanges) {
+  const std::string original = dir_ / "db";
+  std::vector<uint64_t> seq_after_write;
+  {
+    auto replica = OpenAt(original);
+    std::mt19937_64 rng(7);
+    for (int i = 0; i < 40; ++i) {
+      const std::string id = "370724198705123414";
+      WriteRequest request =
+          i % 9 == 8 ? Del(Table::kRegistration, id)
+          : i % 3 == 0
+              ? Put(Unit("U" + std::to_string(rng() % 10)))
+              : Put(Resident(id, "H" + std::to_string(rng() % 4), "名" + std::to_string(i)));
+      clock_.Advance(10);
+      replica->Write({request});
+      seq_after_write.push_back(replica->last_seq());
+    }
+  }
+  std::string wal;
+  for (const auto& entry : fs::directory_iterator(original)) {
+    if (entry.path().extension() == ".log") wal = entry.path().filename();
+  }
+  ASSERT_FALSE(wal.empty());
+  const auto wal_size = fs::file_size(fs::path(original) / wal);
+  for (int cut = 0; cut <= 60; ++cut) {
+    const auto length = wal_size * static_cast<uintmax_t>(cut) / 60;
+    SCOPED_TRACE("WAL cut at byte " + std::to_string(length) + " of " + std::to_string(wal_size));
+    const std::string copy = dir_ / ("cut" + std::to_string(cut));
+    fs::copy(original, copy);
+    fs::resize_file(fs::path(copy) / wal, length);
+    auto replica = OpenAt(copy);
+    ASSERT_NE(replica, nullptr);
+    EXPECT_TRUE(replica->CheckIntegrity().ok()) << replica->CheckIntegrity().ToString();
+    const bool whole_writes_only =
+        replica->last_seq() == 0 || std::find(seq_after_write.begin(), seq_after_write.end(),
+                                              replica->last_seq()) != seq_after_write.end();
+    EXPECT_TRUE(whole_writes_only) << "a partial write survived: last_seq " << replica->last_seq();
+    if (cut == 60) {
+      EXPECT_EQ(replica->last_seq(), seq_after_write.back());
+    }
+    replica.reset();
+    fs::remove_all(copy);
+  }
+}
+
+}  // namespace
+}  // namespace stationsync
