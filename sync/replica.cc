@@ -2,6 +2,7 @@
 
 #include <cstdarg>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <random>
 #include <set>
@@ -25,6 +26,7 @@ constexpr char kMetaUnit[] = "unit";
 constexpr char kMetaEpoch[] = "epoch";
 constexpr char kMetaHlc[] = "hlc";
 constexpr char kMetaRecords[] = "records";
+constexpr char kMetaLastSeq[] = "last_seq";
 constexpr size_t kPageBytesMax = 2 * 1024 * 1024;
 constexpr size_t kPageLimitMax = 10000;
 
@@ -84,6 +86,68 @@ size_t ApproximateBytes(const Record& record) {
   return bytes;
 }
 
+// "store DIR (MANIFEST-000005)": names the manifest in use, since RocksDB's errors about a
+// damaged manifest often do not.
+std::string StoreName(const std::string& path) {
+  std::ifstream current(fs::path(path) / "CURRENT");
+  std::string manifest;
+  std::getline(current, manifest);
+  return manifest.empty() ? fmt::format("store {}", path)
+                          : fmt::format("store {} ({})", path, manifest);
+}
+
+Status ProbeReadOnly(const rocksdb::DBOptions& db_options, const std::string& path,
+                     const std::vector<rocksdb::ColumnFamilyDescriptor>& descriptors) {
+  std::vector<rocksdb::ColumnFamilyHandle*> families;
+  rocksdb::DB* raw = nullptr;
+  const rocksdb::Status s =
+      rocksdb::DB::OpenForReadOnly(db_options, path, descriptors, &families, &raw);
+  if (!s.ok()) return FromRocks(s, StoreName(path));
+  for (auto* family : families) raw->DestroyColumnFamilyHandle(family);
+  delete raw;
+  return Status::Ok();
+}
+
+// Creates an empty store with its column families and identity, atomically: it is built in a
+// staging directory and renamed into place, so a crash during creation leaves either no store
+// (and creation starts over) or a complete one, never a half-made store that cannot be opened.
+Status CreateStore(const ReplicaOptions& options, const rocksdb::DBOptions& db_options,
+                   const std::vector<rocksdb::ColumnFamilyDescriptor>& descriptors) {
+  rocksdb::Env* env = db_options.env;
+  const std::string staging = options.path + ".creating";
+  const std::string parent = fs::path(options.path).parent_path().empty()
+                                 ? std::string(".")
+                                 : fs::path(options.path).parent_path().string();
+  std::error_code ec;
+  fs::remove_all(staging, ec);  // left over from a crash during an earlier creation
+  fs::create_directories(staging, ec);
+  rocksdb::DBOptions create_options = db_options;
+  create_options.create_if_missing = true;
+  create_options.create_missing_column_families = true;
+  std::vector<rocksdb::ColumnFamilyHandle*> families;
+  rocksdb::DB* raw = nullptr;
+  const std::string what = fmt::format("creating store {}", options.path);
+  SS_RETURN_IF_ERROR(
+      FromRocks(rocksdb::DB::Open(create_options, staging, descriptors, &families, &raw), what));
+  std::unique_ptr<rocksdb::DB> db(raw);
+  rocksdb::WriteBatch batch;
+  batch.Put(families[5], kMetaNode, options.node);
+  batch.Put(families[5], kMetaUnit, options.unit);
+  batch.Put(families[5], kMetaEpoch, NewEpoch());
+  batch.Put(families[5], kMetaLastSeq, U64(0));
+  rocksdb::WriteOptions write_options;
+  write_options.sync = true;
+  Status status = FromRocks(db->Write(write_options, &batch), what);
+  for (auto* family : families) db->DestroyColumnFamilyHandle(family);
+  if (status.ok()) status = FromRocks(db->Close(), what);
+  db.reset();
+  SS_RETURN_IF_ERROR(status);
+  SS_RETURN_IF_ERROR(FromRocks(env->RenameFile(staging, options.path), what));
+  std::unique_ptr<rocksdb::Directory> directory;
+  SS_RETURN_IF_ERROR(FromRocks(env->NewDirectory(parent, &directory), what));
+  return FromRocks(directory->Fsync(), what);
+}
+
 }  // namespace
 
 struct Replica::Handles {
@@ -113,20 +177,8 @@ Result<std::unique_ptr<Replica>> Replica::Open(const ReplicaOptions& options) {
     replica->own_clock_ = std::make_unique<SystemClock>();
     replica->options_.clock = replica->own_clock_.get();
   }
-  std::error_code ec;
-  const bool fresh = !fs::exists(options.path, ec) || fs::is_empty(options.path, ec);
-  if (!fresh && !fs::exists(fs::path(options.path) / "CURRENT", ec)) {
-    return Internal(fmt::format(
-        "store {}: file CURRENT is missing, so the store cannot be read; it will not be "
-        "recreated or repaired (restore it from a backup)",
-        options.path));
-  }
-  if (fresh) fs::create_directories(options.path, ec);
-
   auto handles = std::make_unique<Handles>();
   rocksdb::DBOptions db_options;
-  db_options.create_if_missing = fresh;
-  db_options.create_missing_column_families = fresh;
   db_options.paranoid_checks = true;
   db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
   db_options.info_log = handles->logger;
@@ -136,10 +188,25 @@ Result<std::unique_ptr<Replica>> Replica::Open(const ReplicaOptions& options) {
   for (const auto& name : kFamilies) {
     descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
   }
+
+  std::error_code ec;
+  if (!fs::exists(options.path, ec) || fs::is_empty(options.path, ec)) {
+    SS_RETURN_IF_ERROR(CreateStore(options, db_options, descriptors));
+  }
+  if (!fs::exists(fs::path(options.path) / "CURRENT", ec)) {
+    return Internal(fmt::format(
+        "store {}: file CURRENT is missing, so the store cannot be read; it will not be "
+        "recreated or repaired (restore it from a backup)",
+        options.path));
+  }
+  // A read-write open that fails can still have written (a flush of the recovered log, a new
+  // MANIFEST). Recover read-only first, which writes nothing, so that a damaged store is refused
+  // exactly as it was found.
+  SS_RETURN_IF_ERROR(ProbeReadOnly(db_options, options.path, descriptors));
   rocksdb::DB* raw = nullptr;
   const rocksdb::Status s =
       rocksdb::DB::Open(db_options, options.path, descriptors, &handles->families, &raw);
-  if (!s.ok()) return FromRocks(s, fmt::format("store {}", options.path));
+  if (!s.ok()) return FromRocks(s, StoreName(options.path));
   handles->db.reset(raw);
   handles->records = handles->families[1];
   handles->log = handles->families[2];
@@ -151,22 +218,14 @@ Result<std::unique_ptr<Replica>> Replica::Open(const ReplicaOptions& options) {
   return replica;
 }
 
-// Reads (or, for a new store, writes) the node identity and the counters.
+// Reads the node identity and the counters, and checks that they agree with the log.
 Status Replica::Load() {
   auto& h = *db_;
   std::string node;
   rocksdb::Status s = h.db->Get({}, h.meta, kMetaNode, &node);
   if (s.IsNotFound()) {
-    epoch_ = NewEpoch();
-    rocksdb::WriteBatch batch;
-    batch.Put(h.meta, kMetaNode, options_.node);
-    batch.Put(h.meta, kMetaUnit, options_.unit);
-    batch.Put(h.meta, kMetaEpoch, epoch_);
-    rocksdb::WriteOptions write_options;
-    write_options.sync = true;
-    SS_RETURN_IF_ERROR(FromRocks(h.db->Write(write_options, &batch), "writing store identity"));
-    hlc_ = std::make_unique<Hlc>(options_.clock, 0);
-    return Status::Ok();
+    return Internal(fmt::format("{} has no identity record; it is not a StationSync store",
+                                StoreName(options_.path)));
   }
   SS_RETURN_IF_ERROR(FromRocks(s, "reading store identity"));
   if (node != options_.node) {
@@ -182,7 +241,18 @@ Status Replica::Load() {
   std::unique_ptr<rocksdb::Iterator> it(h.db->NewIterator({}, h.log));
   it->SeekToLast();
   if (it->Valid()) last_seq_ = ParseSeqKey(it->key().ToStringView()).value_or(0);
-  return FromRocks(it->status(), "reading the change log");
+  SS_RETURN_IF_ERROR(FromRocks(it->status(), "reading the change log"));
+  // Both are written in every batch, in different column families: if they disagree, files of
+  // the store were lost or damaged (a MANIFEST cut short forgets table files silently).
+  s = h.db->Get({}, h.meta, kMetaLastSeq, &value);
+  const uint64_t meta_seq = s.ok() ? ParseU64(value) : 0;
+  if (meta_seq != last_seq_) {
+    return Internal(fmt::format(
+        "{} is damaged: its change log ends at {} but its metadata says {}; it will not be "
+        "served or repaired (restore it from a backup)",
+        StoreName(options_.path), last_seq_, meta_seq));
+  }
+  return Status::Ok();
 }
 
 Result<std::optional<Record>> Replica::GetByKey(const std::string& key) const {
@@ -272,6 +342,7 @@ std::vector<WriteOutcome> Replica::Write(const std::vector<WriteRequest>& reques
   if (batch.Count() == 0) return outcomes;
   batch.Put(h.meta, kMetaHlc, U64(hlc_->last()));
   batch.Put(h.meta, kMetaRecords, U64(count));
+  batch.Put(h.meta, kMetaLastSeq, U64(seq));
   if (before_commit_) before_commit_();
   rocksdb::WriteOptions write_options;
   write_options.sync = options_.sync_writes;

@@ -182,35 +182,44 @@ Result<Value> NormalizeField(Table table, std::string_view name, Value value) {
 }
 
 Status ValidateRecord(const Record& record) {
+  // Collects every problem, so that a writer fixes a record in one round.
+  std::vector<std::string> problems;
+  auto note = [&problems](const Status& status) {
+    if (!status.ok()) problems.push_back(status.message());
+  };
   auto id = NormalizeId(record.table, record.id);
-  if (!id.ok()) return id.status();
-  if (*id != record.id) return Invalid("id: " + record.id + " is not in canonical form " + *id);
+  if (!id.ok()) {
+    note(id.status());
+  } else if (*id != record.id) {
+    note(Invalid("id: " + record.id + " is not in canonical form " + *id));
+  }
   if (!IsCode(record.owner)) {
-    return Invalid(fmt::format("owner: '{}' is not a unit code", record.owner));
+    note(Invalid(fmt::format("owner: '{}' is not a unit code", record.owner)));
   }
   for (const auto& [name, state] : record.fields) {
     auto normalized = NormalizeField(record.table, name, state.value);
-    if (!normalized.ok()) return normalized.status();
-    if (*normalized != state.value) {
-      return Invalid(fmt::format("field {}: not in canonical form", name));
+    if (!normalized.ok()) {
+      note(normalized.status());
+    } else if (*normalized != state.value) {
+      note(Invalid(fmt::format("field {}: not in canonical form", name)));
     }
   }
   for (const FieldSpec& spec : TableSchema::Of(record.table).fields()) {
-    if (!spec.required) continue;
     const auto it = record.fields.find(spec.name);
-    if (it == record.fields.end() || IsNull(it->second.value)) {
-      return FieldError(spec, fmt::format("is required for a {} record", TableName(record.table)));
+    if (spec.required && (it == record.fields.end() || IsNull(it->second.value))) {
+      note(FieldError(spec, fmt::format("is required for a {} record", TableName(record.table))));
     }
   }
-  if (record.table == Table::kRegistration) {
-    SS_RETURN_IF_ERROR(CheckIdAgrees(record, record.id, "id number"));
+  if (record.table == Table::kRegistration && id.ok()) {
+    note(CheckIdAgrees(record, *id, "id number"));
   }
   if (record.table == Table::kPersonnel) {
     if (const std::string* id_number = record.Text("id_number")) {
-      SS_RETURN_IF_ERROR(CheckIdAgrees(record, *id_number, "field id_number"));
+      note(CheckIdAgrees(record, *id_number, "field id_number"));
     }
   }
-  return Status::Ok();
+  if (problems.empty()) return Status::Ok();
+  return Invalid(fmt::format("{}", fmt::join(problems, "; ")));
 }
 
 }  // namespace stationsync

@@ -25,6 +25,8 @@
 namespace stationsync::testing {
 namespace {
 
+using LostTail = PowerLossFileSystem::LostTail;
+
 constexpr const char* kKinds[] = {"bureau", "station", "suboffice", "department", "patrol"};
 
 ReplicaOptions Options(const std::string& path, rocksdb::Env* env, bool sync_writes) {
@@ -86,15 +88,14 @@ bool WriteGroup(Replica& replica, const std::vector<WriteRequest>& group, Acked*
   return true;
 }
 
-// Acknowledged records that did not come back exactly as acknowledged (each also reported).
+// Acknowledged records that did not come back exactly as acknowledged (the first ten reported).
 size_t CountLost(const Replica& replica, const Acked& acked, bool report) {
   size_t lost = 0;
   for (const auto& [id, want] : acked.records) {
     auto got = replica.Get(Table::kUnit, id);
     EXPECT_TRUE(got.ok()) << got.status().ToString();
     if (got.ok() && got->has_value() && **got == want) continue;
-    ++lost;
-    if (report) {
+    if (++lost <= 10 && report) {
       ADD_FAILURE() << "acknowledged " << Describe(want) << " came back as "
                     << (got.ok() && got->has_value() ? Describe(**got) : "nothing");
     }
@@ -120,15 +121,16 @@ struct Machine {
     return Options(dir.path(), env.get(), sync_writes);
   }
   // The power goes out with `replica` open; RocksDB gets no clean shutdown.
-  void PowerLoss(std::unique_ptr<Replica> replica) {
+  void PowerLoss(std::unique_ptr<Replica> replica, LostTail tail = LostTail::kTruncated,
+                 uint32_t seed = 0) {
     fs->Cut();
     replica.reset();  // closes the DB on a dead disk: nothing it does reaches the disk
-    const rocksdb::IOStatus s = fs->DropUnsyncedData();
+    const rocksdb::IOStatus s = fs->DropUnsyncedData(tail, seed);
     ASSERT_TRUE(s.ok()) << s.ToString();
   }
 };
 
-// 300 records in 40 writes: single requests and groups of up to 25.
+// 300 records in 36 writes: groups of 1 to 5 requests, and every fourth write a group of 25.
 std::vector<std::vector<WriteRequest>> FixedStream() {
   std::vector<std::vector<WriteRequest>> stream;
   int next = 0;
@@ -160,8 +162,9 @@ std::vector<std::vector<WriteRequest>> RandomStream(uint32_t seed) {
           request.ops.push_back(Remove(created[below(created.size())]).ops.front());
           continue;
         }
-        if (created.empty() || below(3) == 0) created.push_back(fmt::format("U{}", created.size()));
-        const std::string id = below(2) == 0 ? created.back() : created[below(created.size())];
+        const bool create = created.empty() || below(3) == 0;
+        if (create) created.push_back(fmt::format("U{}", created.size()));
+        const std::string id = create ? created.back() : created[below(created.size())];
         const std::string name = fmt::format("unit {} seed {} {}", id, seed,
                                              std::string(below(300), static_cast<char>('a' + o)));
         request.ops.push_back(Upsert(id, name, kKinds[below(5)]).ops.front());
@@ -237,16 +240,18 @@ TEST(PowerLossFileSystemTest, DropsExactlyTheUnsyncedBytes) {
 TEST(PowerLossTest, AcknowledgedWritesSurvive) {
   Machine machine;
   Acked acked;
+  size_t table_files_before = 0;  // creating the store flushes its identity to a table file
   {
     auto replica = OpenOrFail(machine.options(true));
     ASSERT_NE(replica, nullptr);
+    table_files_before = CountTableFiles(machine.dir.path());
     for (const auto& group : FixedStream()) ASSERT_TRUE(WriteGroup(*replica, group, &acked));
     ASSERT_EQ(acked.records.size(), 300u);
     ASSERT_EQ(acked.seq, 300u);
     ASSERT_NO_FATAL_FAILURE(machine.PowerLoss(std::move(replica)));
   }
-  // Nothing was flushed to a table file: the write-ahead log was the only copy of the data.
-  EXPECT_EQ(CountTableFiles(machine.dir.path()), 0u);
+  // No write was flushed to a table file: the write-ahead log was the only copy of the data.
+  EXPECT_EQ(CountTableFiles(machine.dir.path()), table_files_before);
 
   auto replica = OpenOrFail(machine.options(true));
   ASSERT_NE(replica, nullptr);
@@ -286,12 +291,17 @@ TEST(PowerLossTest, UnsyncedWritesAreLostSoTheTestBites) {
 }
 
 // 3. The power goes out at a seeded random point of a stream of writes (between any two file
-//    operations: mid-append, between the log append and its sync, during a sync...). Every
-//    write acknowledged before the cut survives; the write in flight, never acknowledged, is
-//    either lost whole or kept whole; the store opens consistent and takes writes again.
+//    operations: mid-append, between the log append and its sync, during a sync...), and the
+//    unsynced tail of each file is lost, torn or zeroed (by seed). Every write acknowledged
+//    before the cut survives; the write in flight, never acknowledged, is either lost whole or
+//    kept whole; the store opens consistent and takes writes again.
 TEST(PowerLossTest, CutAtRandomPointKeepsEveryAcknowledgedWrite) {
-  constexpr uint32_t kSeeds = 20;
-  size_t cuts_mid_stream = 0;
+  constexpr uint32_t kSeeds = 21;
+  constexpr LostTail kTails[] = {LostTail::kTruncated, LostTail::kTorn, LostTail::kZeroed};
+  constexpr const char* kTailNames[] = {"truncated", "torn", "zeroed"};
+  size_t cuts_mid_stream = 0;     // the stream stopped at an unacknowledged write
+  size_t cuts_with_unsynced = 0;  // the cut found unsynced bytes to drop, tear or zero
+  size_t kept_whole = 0;          // the unacknowledged write survived (whole)
   for (uint32_t seed = 1; seed <= kSeeds; ++seed) {
     SCOPED_TRACE(fmt::format("seed {}", seed));
     const auto stream = RandomStream(seed);
@@ -311,7 +321,9 @@ TEST(PowerLossTest, CutAtRandomPointKeepsEveryAcknowledgedWrite) {
 
     std::mt19937_64 rng(seed);
     const uint64_t cut_at = std::uniform_int_distribution<uint64_t>(1, stream_operations)(rng);
-    SCOPED_TRACE(fmt::format("cut before file operation {} of {}", cut_at, stream_operations));
+    const LostTail tail = kTails[seed % 3];
+    SCOPED_TRACE(fmt::format("cut before file operation {} of {}, unsynced tail {}", cut_at,
+                             stream_operations, kTailNames[seed % 3]));
 
     Machine machine;
     Acked acked;
@@ -327,7 +339,7 @@ TEST(PowerLossTest, CutAtRandomPointKeepsEveryAcknowledgedWrite) {
         }
       }
       if (in_flight != nullptr) ++cuts_mid_stream;
-      ASSERT_NO_FATAL_FAILURE(machine.PowerLoss(std::move(replica)));
+      ASSERT_NO_FATAL_FAILURE(machine.PowerLoss(std::move(replica), tail, seed));
     }
 
     auto replica = OpenOrFail(machine.options(true));
@@ -343,6 +355,8 @@ TEST(PowerLossTest, CutAtRandomPointKeepsEveryAcknowledgedWrite) {
       }
     }
     const bool kept_in_flight = replica->last_seq() > acked.seq;
+    if (machine.fs->dropped_bytes() > 0 || kept_in_flight) ++cuts_with_unsynced;
+    if (kept_in_flight) ++kept_whole;
     if (kept_in_flight) {
       ASSERT_NE(in_flight, nullptr) << "the log runs past the last acknowledged write";
       for (const auto& [id, op] : in_flight_ops) {
@@ -383,6 +397,48 @@ TEST(PowerLossTest, CutAtRandomPointKeepsEveryAcknowledgedWrite) {
   }
   // Most seeds must actually cut inside the stream, or this test proves little.
   EXPECT_GE(cuts_mid_stream, kSeeds / 2);
+  std::cout << "[          ] " << kSeeds << " cuts: " << cuts_mid_stream << " stopped a write, "
+            << cuts_with_unsynced << " found unsynced bytes, " << kept_whole
+            << " kept the unacknowledged write whole\n";
+}
+
+// 4. The power goes out at every point of creating a new store (the station's first start).
+//    Nothing was acknowledged, so whatever the disk kept, the station must start: Open
+//    succeeds on an empty, consistent store that takes writes.
+//    DISABLED: fails today for cuts 4..83 of ~103 operations; Replica::Open treats any non-empty
+//    directory as an existing store, and refuses a half-created one ("file CURRENT is missing",
+//    then "Column family not found: records" once the families are being created). Enable once
+//    store creation is atomic (e.g. create in a sibling directory, then rename it into place).
+TEST(PowerLossTest, CutWhileCreatingTheStoreLeavesItOpenable) {
+  uint64_t creation_operations = 0;
+  {
+    Machine machine;
+    auto replica = OpenOrFail(machine.options(true));
+    ASSERT_NE(replica, nullptr);
+    creation_operations = machine.fs->operations();
+  }
+  for (uint64_t cut_at = 1; cut_at <= creation_operations; ++cut_at) {
+    SCOPED_TRACE(fmt::format("cut before file operation {} of {} of the first Open", cut_at,
+                             creation_operations));
+    Machine machine;
+    machine.fs->CutBeforeOperation(cut_at);
+    auto first = Replica::Open(machine.options(true));
+    if (first.ok()) {
+      ASSERT_NO_FATAL_FAILURE(machine.PowerLoss(std::move(first).value()));
+    } else {
+      const rocksdb::IOStatus s = machine.fs->DropUnsyncedData();
+      ASSERT_TRUE(s.ok()) << s.ToString();
+    }
+    auto replica = Replica::Open(machine.options(true));
+    ASSERT_TRUE(replica.ok()) << "the station cannot start after a power cut during its first "
+                                 "start: "
+                              << replica.status().ToString();
+    EXPECT_EQ((*replica)->last_seq(), 0u);
+    const Status integrity = (*replica)->CheckIntegrity();
+    EXPECT_TRUE(integrity.ok()) << integrity.ToString();
+    Acked acked;
+    EXPECT_TRUE(WriteGroup(**replica, {Upsert("U1", "first", "station")}, &acked));
+  }
 }
 
 }  // namespace

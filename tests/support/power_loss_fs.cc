@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <random>
 #include <set>
 #include <utility>
 
@@ -171,25 +173,48 @@ IOStatus PowerLossFileSystem::WrapLocked(const std::string& fname, std::shared_p
   return IOStatus::OK();
 }
 
-IOStatus PowerLossFileSystem::DropUnsyncedData() {
+IOStatus PowerLossFileSystem::DropUnsyncedData(LostTail tail, uint32_t seed) {
   std::lock_guard lock(mu_);
   if (open_files_ != 0) {
     return IOStatus::IOError("DropUnsyncedData: " + std::to_string(open_files_) +
                              " written files are still open; close the DB first");
   }
   cut_ = true;
+  std::mt19937 rng(seed);
   // RocksDB's POSIX file system does not implement FileSystem::Truncate, so the lost page cache
   // is dropped with truncate(2) on the local path.
-  std::set<const FileState*> done;  // hard links share one state: count its bytes once
+  std::set<const FileState*> done;  // hard links share one state: handle it once
   for (const auto& [name, state] : files_) {
+    if (!done.insert(state.get()).second) continue;
     std::error_code ec;
     const uint64_t size = std::filesystem::file_size(name, ec);
     if (ec == std::errc::no_such_file_or_directory) continue;
     if (ec) return IOStatus::IOError("DropUnsyncedData: size of " + name + ": " + ec.message());
     if (size <= state->synced) continue;
-    std::filesystem::resize_file(name, state->synced, ec);
-    if (ec) return IOStatus::IOError("DropUnsyncedData: truncating " + name + ": " + ec.message());
-    if (done.insert(state.get()).second) dropped_bytes_ += size - state->synced;
+    const uint64_t unsynced = size - state->synced;
+    switch (tail) {
+      case LostTail::kTruncated:
+        std::filesystem::resize_file(name, state->synced, ec);
+        dropped_bytes_ += unsynced;
+        break;
+      case LostTail::kTorn: {
+        const uint64_t kept = std::uniform_int_distribution<uint64_t>(0, unsynced)(rng);
+        std::filesystem::resize_file(name, state->synced + kept, ec);
+        dropped_bytes_ += unsynced - kept;
+        break;
+      }
+      case LostTail::kZeroed: {
+        std::fstream file(name, std::ios::in | std::ios::out | std::ios::binary);
+        file.seekp(static_cast<std::streamoff>(state->synced));
+        const std::string zeros(unsynced, '\0');
+        file.write(zeros.data(), static_cast<std::streamsize>(zeros.size()));
+        file.close();
+        if (!file) ec = std::make_error_code(std::errc::io_error);
+        dropped_bytes_ += unsynced;
+        break;
+      }
+    }
+    if (ec) return IOStatus::IOError("DropUnsyncedData: cutting " + name + ": " + ec.message());
   }
   files_.clear();
   cut_before_ = 0;

@@ -7,28 +7,30 @@
 //                      disk fails with an IOError and changes nothing, and the synced sizes are
 //                      frozen. The DB can then be closed or destroyed without its shutdown
 //                      writing, syncing, renaming or deleting anything.
-//   DropUnsyncedData() after the DB is gone: truncates every tracked file to its synced size and
-//                      brings the power back (tracking starts afresh; what is on disk is durable).
+//   DropUnsyncedData() after the DB is gone: truncates every tracked file to its synced size (or,
+//                      on request, tears or zeroes the unsynced tail instead) and brings the
+//                      power back (tracking starts afresh; what is on disk is durable).
 //
 // What it models (as LevelDB's db/fault_injection_test.cc and RocksDB's FaultInjectionTestFS):
 //  - Data bytes not covered by a successful Sync/Fsync of their file are lost. Flush, RangeSync
 //    (sync_file_range does not make data durable) and Close do not count as a sync.
-//  - A file created and never synced comes back empty.
+//  - A file created and never synced comes back empty (with the default LostTail::kTruncated).
 //  - Renames carry the source's state to the target (CURRENT is written as a synced temporary
 //    file and renamed); hard links share it; deletes forget it; Truncate shrinks it.
 //  - Files that were on disk before tracking began (or before the last DropUnsyncedData) are
 //    durable; reopening one for append keeps its current size as synced.
-// What it does not model (each can only make it more lenient, never report a false loss):
+// What it does not model (each makes it more lenient; none can report a false loss):
 //  - Directory entries: a created, renamed or deleted name survives even without a directory
-//    fsync. Partial or reordered writes within the unsynced tail (the whole tail is dropped).
+//    fsync. Reordered writes within the unsynced tail (it is dropped, torn or zeroed as a whole;
+//    never a later block kept with an earlier one lost).
 //  - Files it does not track: RocksDB's info LOG (NewLogger) passes through untouched.
 //  - Recycled WAL files (ReuseWritableFile) and random-read-write files (NewRandomRWFile) are
 //    refused with NotSupported rather than tracked wrongly; RocksDB uses neither by default.
 //
 // Invariants:
 //  1. For every tracked file, synced <= written.
-//  2. A Sync/Fsync returns OK if and only if it advanced `synced`; so nothing RocksDB acknowledges
-//     rests on bytes this file system will drop.
+//  2. A Sync/Fsync returns OK if and only if it set `synced` to `written`; so nothing RocksDB
+//     acknowledges rests on bytes this file system will drop.
 //  3. After the cut no call changes the disk (Close only releases the descriptor) until
 //     DropUnsyncedData. Every mutating call runs under one mutex, so the cut is atomic with
 //     respect to all of them, including syncs on RocksDB's background threads.
@@ -64,11 +66,18 @@ class PowerLossFileSystem : public rocksdb::FileSystemWrapper {
   // Mutating operations attempted so far (including ones refused after the cut).
   uint64_t operations() const;
 
-  // What survives the power cut: truncates every tracked file to its synced size (implies Cut()).
-  // The base file system must be the local one (file names are local paths).
-  // Call only once the DB is closed or destroyed: fails without touching anything while a file
-  // written through this file system is still open. Afterwards the power is back on.
-  rocksdb::IOStatus DropUnsyncedData();
+  // What the disk holds of a file's unsynced bytes after the cut.
+  enum class LostTail {
+    kTruncated,  // nothing: the file ends at its last sync (LevelDB's and RocksDB's model)
+    kTorn,       // a random prefix of them (0 to all bytes): a torn write
+    kZeroed,     // zeros: the size reached the disk but the data did not (ext4/XFS delalloc)
+  };
+  // What survives the power cut: cuts every tracked file back to its synced size as `tail` says
+  // (`seed` drives kTorn). Implies Cut(). The base file system must be the local one (file
+  // names are local paths). Call only once the DB is closed or destroyed: fails without
+  // touching anything while a file written through this file system is still open. Afterwards
+  // the power is back on.
+  rocksdb::IOStatus DropUnsyncedData(LostTail tail = LostTail::kTruncated, uint32_t seed = 0);
   // Bytes DropUnsyncedData has dropped so far, over all calls.
   uint64_t dropped_bytes() const;
 

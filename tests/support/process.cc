@@ -68,22 +68,26 @@ Process::~Process() {
 }
 
 void Process::Signal(int signal) {
-  if (running()) ::kill(pid_, signal);
+  if (pid_ > 0) ::kill(pid_, signal);
+}
+
+bool Process::running() {
+  if (pid_ <= 0) return false;
+  int status = 0;
+  if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+    pid_ = -1;
+    exit_code_ = DecodeWaitStatus(status);
+  }
+  return pid_ > 0;
 }
 
 std::optional<int> Process::Wait(std::chrono::milliseconds timeout) {
-  if (!running()) return std::nullopt;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (true) {
-    int status = 0;
-    const pid_t done = ::waitpid(pid_, &status, WNOHANG);
-    if (done == pid_) {
-      pid_ = -1;
-      return DecodeWaitStatus(status);
-    }
+  while (running()) {
     if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
+  return exit_code_;
 }
 
 CommandResult RunCommand(const std::vector<std::string>& argv, const std::string& input,

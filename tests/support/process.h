@@ -26,13 +26,16 @@ class Process {
   Process& operator=(const Process&) = delete;
 
   pid_t pid() const { return pid_; }
-  bool running() const { return pid_ > 0; }
+  // False once the process has exited (reaps it without blocking).
+  bool running();
   void Signal(int signal);
-  // The exit code (128 + signal number when killed), or nullopt if still running at the timeout.
+  // The exit code (128 + signal number when killed), or nullopt if still running at the timeout
+  // (or never started).
   std::optional<int> Wait(std::chrono::milliseconds timeout);
 
  private:
   pid_t pid_ = -1;
+  std::optional<int> exit_code_;  // once reaped
 };
 
 struct CommandResult {

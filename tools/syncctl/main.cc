@@ -25,6 +25,8 @@ int main(int argc, char** argv) {
   GlobalFlags flags;
   flags.api = Env("SYNCD_API");
   flags.actor = Env("SYNCD_ACTOR");
+  // A flag given twice takes the last value, so scripts can override a default they were given.
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.add_option("--api", flags.api, "daemon API endpoint (default: $SYNCD_API)");
   app.add_option("--actor", flags.actor,
                  "who is writing: police number or app (default: $SYNCD_ACTOR)");

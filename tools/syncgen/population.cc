@@ -90,7 +90,7 @@ std::vector<Member> Elders(Rng& rng, const Layout& layout, size_t size) {
 
 // Fills the household up to `size` with children, and now and then a sibling or a relative.
 void AddYoung(Rng& rng, std::vector<Member>& members, size_t size) {
-  const Member& head = members[0];
+  const Member head = members[0];  // a copy: members grows below
   int youngest_parent = head.birth_year;
   int oldest_parent = head.birth_year;
   std::string_view family_surname = head.surname;

@@ -1,0 +1,169 @@
+// syncctl's binding contract against a real daemon: the record JSON, upsert semantics, list
+// filters, history, import (all or nothing, --skip-invalid), export, status, and exit codes.
+#include <sstream>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "sync/id_number.h"
+
+#include "tests/support/station_daemon.h"
+
+namespace stationsync::testing {
+namespace {
+
+using nlohmann::json;
+
+const char kResident[] =
+    R"({"name":"王伟","sex":"male","birth_date":"1987-05-12","household":"H1",)"
+    R"("relation":"head","area":"370724001001"})";
+
+std::vector<json> JsonLines(const std::string& text) {
+  std::vector<json> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(json::parse(line));
+  return lines;
+}
+
+std::string ImportLine(const std::string& id, const std::string& household,
+                       const std::string& birth = "1987-05-12") {
+  json line = {{"table", "registration"},
+               {"id", id},
+               {"owner", "P01"},
+               {"fields",
+                {{"name", "李娜"},
+                 {"sex", "male"},
+                 {"birth_date", birth},
+                 {"household", household},
+                 {"relation", "head"},
+                 {"area", "370724001001"}}}};
+  return line.dump() + "\n";
+}
+
+class SyncctlTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(daemon_.Start()) << daemon_.Log(); }
+  StationDaemon daemon_{"P01"};
+};
+
+TEST_F(SyncctlTest, PutPrintsTheStoredRecordInTheContractShape) {
+  auto put = daemon_.Ctl({"put", "registration", "370724870512341", kResident});
+  ASSERT_EQ(put.exit_code, 0) << put.err;
+  const json record = json::parse(put.out);
+  EXPECT_EQ(record["table"], "registration");
+  EXPECT_EQ(record["id"], "370724198705123414");  // legacy number stored as 18 digits
+  EXPECT_EQ(record["owner"], "P01");
+  EXPECT_EQ(record["fields"]["name"], "王伟");
+  EXPECT_EQ(record["deleted"], false);
+  EXPECT_EQ(record["updated_by"], "P01");
+  EXPECT_EQ(record["actor"], "tester");
+  EXPECT_TRUE(record["version"].is_string());
+  EXPECT_EQ(record["updated_at"].get<std::string>().back(), 'Z');
+  const auto ordered = nlohmann::ordered_json::parse(put.out);
+  std::vector<std::string> keys;
+  for (const auto& [key, value] : ordered.items()) keys.push_back(key);
+  EXPECT_EQ(keys, (std::vector<std::string>{"table", "id", "owner", "fields", "deleted", "version",
+                                            "updated_at", "updated_by", "actor"}));
+}
+
+TEST_F(SyncctlTest, UpsertKeepsOtherFieldsAndHistoryRecordsChanges) {
+  ASSERT_EQ(daemon_.Ctl({"put", "registration", "370724198705123414", kResident}).exit_code, 0);
+  auto update = daemon_.Ctl({"--actor", "372301", "put", "registration", "370724198705123414", "-"},
+                            R"({"household":"H2","status":"moved_out"})");
+  ASSERT_EQ(update.exit_code, 0) << update.err;
+  auto get = daemon_.Ctl({"get", "registration", "370724198705123414"});
+  ASSERT_EQ(get.exit_code, 0);
+  const json record = json::parse(get.out);
+  EXPECT_EQ(record["fields"]["name"], "王伟");
+  EXPECT_EQ(record["fields"]["household"], "H2");
+  EXPECT_EQ(record["actor"], "372301");
+
+  auto history = daemon_.Ctl({"history", "registration", "370724198705123414"});
+  ASSERT_EQ(history.exit_code, 0);
+  const auto entries = JsonLines(history.out);
+  ASSERT_EQ(entries.size(), 2u);
+  EXPECT_EQ(entries[1]["actor"], "372301");
+  EXPECT_EQ(entries[1]["node"], "P01");
+  EXPECT_EQ(entries[1]["changes"]["household"]["old"], "H1");
+  EXPECT_EQ(entries[1]["changes"]["household"]["new"], "H2");
+  EXPECT_TRUE(entries[1]["changes"]["status"]["old"].is_null());
+}
+
+TEST_F(SyncctlTest, ExitCodes) {
+  EXPECT_EQ(daemon_.Ctl({"get", "case", "NOPE"}).exit_code, 1);
+  auto bad = daemon_.Ctl({"put", "registration", "370724198705123414",
+                          R"({"name":"王伟","sex":"female","birth_date":"1987-05-12"})"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("field sex"), std::string::npos) << bad.err;
+  EXPECT_EQ(daemon_.Ctl({"put", "castle", "X", "{}"}).exit_code, 2);
+  EXPECT_EQ(daemon_.Ctl({"put", "unit", "X", "not json"}).exit_code, 2);
+  EXPECT_EQ(daemon_.Ctl({"frobnicate"}).exit_code, 2);
+  auto no_actor = RunCommand({BinPath("syncctl"), "--api", daemon_.api(), "put", "unit", "U1",
+                              R"({"name":"x","kind":"station"})"});
+  EXPECT_EQ(no_actor.exit_code, 2);
+  EXPECT_NE(no_actor.err.find("actor"), std::string::npos);
+  TempDir nowhere;
+  auto unreachable = RunCommand(
+      {BinPath("syncctl"), "--api", "ipc://" + nowhere / "none.sock", "--timeout", "1", "ping"});
+  EXPECT_EQ(unreachable.exit_code, 3);
+  auto silent =
+      RunCommand({BinPath("syncctl"), "--api", "tcp://127.0.0.1:1", "--timeout", "0.5", "status"});
+  EXPECT_EQ(silent.exit_code, 3);
+  EXPECT_NE(silent.err.find("did not answer"), std::string::npos) << silent.err;
+}
+
+TEST_F(SyncctlTest, ImportIsAllOrNothing) {
+  std::string file = ImportLine("370724198705123414", "H1") +
+                     ImportLine("370724198705123422", "H1", "1987-02-30") +  // impossible date
+                     "{not json}\n" + ImportLine("370724199001011232", "H2", "1990-01-01");
+  auto result = daemon_.Ctl({"import", "-"}, file);
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.err.find("line 2:"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("line 3:"), std::string::npos) << result.err;
+  EXPECT_EQ(result.err.find("line 1:"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("stored nothing"), std::string::npos) << result.err;
+  EXPECT_EQ(daemon_.Ctl({"export"}).out, "");
+
+  result = daemon_.Ctl({"import", "--skip-invalid", "-"}, file);
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.err.find("imported 2 records"), std::string::npos) << result.err;
+  EXPECT_EQ(JsonLines(daemon_.Ctl({"export"}).out).size(), 2u);
+}
+
+TEST_F(SyncctlTest, ListFiltersExportAndStatus) {
+  std::string file;
+  for (int i = 0; i < 30; ++i) {
+    file += ImportLine(MakeIdNumber("370724", {1990, 1, 1 + i % 28}, i, true),
+                       i % 3 == 0 ? "H0" : "H1", fmt::format("1990-01-{:02}", 1 + i % 28));
+  }
+  ASSERT_EQ(daemon_.Ctl({"import", "-"}, file).exit_code, 0);
+  ASSERT_EQ(daemon_
+                .Ctl({"put", "case", "A1", "--owner", "P02",
+                      R"({"kind":"criminal","title":"t","status":"filed",)"
+                      R"("reported_at":"2024-03-01T08:30:00+08:00"})"})
+                .exit_code,
+            0);
+  EXPECT_EQ(JsonLines(daemon_.Ctl({"list", "registration", "--household", "H0"}).out).size(), 10u);
+  EXPECT_EQ(JsonLines(daemon_.Ctl({"list", "registration", "--limit", "7"}).out).size(), 7u);
+  EXPECT_EQ(JsonLines(daemon_.Ctl({"list", "case", "--owner", "P02"}).out).size(), 1u);
+  EXPECT_EQ(JsonLines(daemon_.Ctl({"list", "case", "--owner", "P01"}).out).size(), 0u);
+  EXPECT_EQ(JsonLines(daemon_.Ctl({"export"}).out).size(), 31u);
+  EXPECT_EQ(JsonLines(daemon_.Ctl({"export", "case"}).out).size(), 1u);
+
+  ASSERT_EQ(daemon_.Ctl({"del", "case", "A1"}).exit_code, 0);
+  EXPECT_EQ(daemon_.Ctl({"get", "case", "A1"}).exit_code, 1);
+  EXPECT_EQ(JsonLines(daemon_.Ctl({"history", "case", "A1"}).out).size(), 2u);
+
+  auto status = daemon_.Ctl({"status", "--json"});
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  const json s = json::parse(status.out);
+  EXPECT_EQ(s["role"], "station");
+  EXPECT_EQ(s["unit"], "P01");
+  EXPECT_EQ(s["records"], 30);
+  EXPECT_EQ(s["pending_up"], 32);  // no hub yet: every local change is pending
+  EXPECT_EQ(s["hub_connected"], false);
+}
+
+}  // namespace
+}  // namespace stationsync::testing

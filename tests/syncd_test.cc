@@ -1,0 +1,147 @@
+// syncd as a process: the data directory lock, clean shutdown, and refusing a damaged store
+// (exit 5, naming the file, leaving every file exactly as it was).
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include "tests/support/station_daemon.h"
+
+namespace stationsync::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+RecordPatch Unit(int i) {
+  return {Table::kUnit,
+          "U" + std::to_string(i),
+          "",
+          {{"name", Value(std::string("单位") + std::to_string(i))},
+           {"kind", Value(std::string("station"))}}};
+}
+
+// Writes n units through the daemon, in batches, each acknowledged once durable.
+void WriteUnits(StationDaemon& daemon, int n) {
+  auto client = daemon.Client();
+  for (int i = 0; i < n; i += 100) {
+    std::vector<RecordPatch> batch;
+    for (int k = i; k < std::min(n, i + 100); ++k) batch.push_back(Unit(k));
+    auto result = client->PutBatch(batch);
+    ASSERT_TRUE(result.ok()) << result.status().ToString();
+  }
+}
+
+std::map<std::string, std::string> FileContents(const std::string& dir) {
+  std::map<std::string, std::string> files;
+  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
+    if (!entry.is_regular_file()) continue;
+    std::ifstream in(entry.path(), std::ios::binary);
+    std::stringstream bytes;
+    bytes << in.rdbuf();
+    files[entry.path().string()] = bytes.str();
+  }
+  return files;
+}
+
+std::string NewestWithExtension(const std::string& dir, const std::string& extension) {
+  std::string newest;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    if (entry.path().extension() == extension && entry.path().string() > newest) {
+      newest = entry.path().string();
+    }
+  }
+  return newest;
+}
+
+TEST(Syncd, SecondDaemonOnTheSameDirectoryExits3) {
+  StationDaemon first("P01");
+  ASSERT_TRUE(first.Start()) << first.Log();
+  StationDaemon second("P01", first.data());
+  EXPECT_FALSE(second.Start());
+  EXPECT_EQ(second.process()->Wait(std::chrono::seconds(30)), 3);
+  EXPECT_NE(second.Log().find("in use by another syncd"), std::string::npos) << second.Log();
+  EXPECT_TRUE(first.Client()->Ping().ok());  // the first is unharmed
+}
+
+TEST(Syncd, SigtermAndSigintStopCleanlyWithExit0) {
+  for (int signal : {SIGTERM, SIGINT}) {
+    StationDaemon daemon("P01");
+    ASSERT_TRUE(daemon.Start()) << daemon.Log();
+    WriteUnits(daemon, 10);
+    daemon.process()->Signal(signal);
+    EXPECT_EQ(daemon.process()->Wait(std::chrono::seconds(30)), 0) << daemon.Log();
+    ASSERT_TRUE(daemon.Start()) << daemon.Log();  // and the data is all there
+    auto status = daemon.Client()->GetStatus();
+    ASSERT_TRUE(status.ok());
+    EXPECT_EQ(status->records, 10u);
+  }
+}
+
+TEST(Syncd, BadFlagsExit2) {
+  TempDir dir;
+  auto result = RunCommand({BinPath("syncd"), "station", "--data", dir.path()});
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.err.find("--unit"), std::string::npos) << result.err;
+  result = RunCommand({BinPath("syncd"), "station", "--unit", "P/01", "--data", dir.path()});
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.err.find("not a unit code"), std::string::npos) << result.err;
+}
+
+// A store with data only in its write-ahead log (the daemon was killed, nothing flushed).
+class DamagedStore : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    StationDaemon daemon("P01", data_.path());
+    ASSERT_TRUE(daemon.Start()) << daemon.Log();
+    WriteUnits(daemon, 1000);
+    daemon.Kill();
+    db_ = data_ / "db";
+  }
+
+  // Starts syncd on the damaged store: it must exit 5, name `file_hint`, and touch nothing.
+  void ExpectRefusal(const std::string& file_hint) {
+    const auto before = FileContents(db_);
+    StationDaemon daemon("P01", data_.path());
+    EXPECT_FALSE(daemon.Start());
+    EXPECT_EQ(daemon.process()->Wait(std::chrono::seconds(30)), 5) << daemon.Log();
+    EXPECT_NE(daemon.Log().find(file_hint), std::string::npos) << daemon.Log();
+    EXPECT_TRUE(FileContents(db_) == before) << "the refused start changed files in " << db_;
+  }
+
+  TempDir data_;
+  std::string db_;
+};
+
+TEST_F(DamagedStore, FlippedBytesInTheMiddleOfTheWal) {
+  const std::string wal = NewestWithExtension(db_, ".log");
+  ASSERT_FALSE(wal.empty());
+  const auto size = fs::file_size(wal);
+  ASSERT_GT(size, 4096u);
+  std::fstream file(wal, std::ios::in | std::ios::out | std::ios::binary);
+  file.seekp(static_cast<std::streamoff>(size / 2));
+  file.write("\xde\xad\xbe\xef", 4);
+  file.close();
+  ExpectRefusal(fs::path(wal).filename().string());
+}
+
+TEST_F(DamagedStore, TruncatedManifest) {
+  std::string found;
+  for (const auto& entry : fs::directory_iterator(db_)) {
+    if (entry.path().filename().string().rfind("MANIFEST-", 0) == 0) found = entry.path();
+  }
+  ASSERT_FALSE(found.empty());
+  fs::resize_file(found, fs::file_size(found) / 2);
+  ExpectRefusal("MANIFEST");
+}
+
+TEST_F(DamagedStore, MissingCurrent) {
+  fs::remove(db_ + "/CURRENT");
+  ExpectRefusal("CURRENT");
+  EXPECT_FALSE(fs::exists(db_ + "/CURRENT"));
+}
+
+}  // namespace
+}  // namespace stationsync::testing
