@@ -40,6 +40,8 @@ struct IdCase {
   const char* expected;  // canonical form when ok, a word of the error otherwise
 };
 
+void PrintTo(const IdCase& c, std::ostream* os) { *os << c.text; }
+
 class IdNumberTable : public ::testing::TestWithParam<IdCase> {};
 
 TEST_P(IdNumberTable, ParsesOrNamesTheProblem) {
@@ -123,6 +125,8 @@ struct RecordCase {
   std::optional<Value> value;  // nullopt: remove the field from the patch
   const char* error;           // nullptr: valid; else a substring of the error
 };
+
+void PrintTo(const RecordCase& c, std::ostream* os) { *os << c.name; }
 
 class RegistrationTable : public ::testing::TestWithParam<RecordCase> {};
 
