@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include <capnp/message.h>
 #include <capnp/serialize.h>
@@ -39,6 +40,22 @@ class AlignedMessage {
 // Runs `decode`, converting a kj::Exception (malformed, truncated, over the limits) into
 // Invalid("<what>: <reason>").
 Status DecodeGuarded(std::string_view what, const std::function<Status()>& decode);
+
+// Decodes `bytes` as a message whose root is `Root`, turning the root reader into a value with
+// `read` (which returns Result<T>), all inside DecodeGuarded.
+template <typename Root, typename Read>
+auto DecodeMessage(std::string_view what, std::string_view bytes, Read read)
+    -> decltype(read(std::declval<typename Root::Reader>())) {
+  using ResultT = decltype(read(std::declval<typename Root::Reader>()));
+  ResultT result = Invalid(std::string(what) + ": not decoded");
+  const Status status = DecodeGuarded(what, [&] {
+    AlignedMessage message(bytes);
+    result = read(message.Root<Root>());
+    return Status::Ok();
+  });
+  if (!status.ok()) return status;
+  return result;
+}
 
 // The flat bytes of a message.
 std::string MessageBytes(capnp::MessageBuilder& message);

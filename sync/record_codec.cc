@@ -112,14 +112,7 @@ std::string EncodeRecord(const Record& record) {
 }
 
 Result<Record> DecodeRecord(std::string_view bytes) {
-  Result<Record> result = Invalid("record: not decoded");
-  Status status = DecodeGuarded("record", [&] {
-    AlignedMessage message(bytes);
-    result = ReadRecord(message.Root<schema::Record>());
-    return Status::Ok();
-  });
-  if (!status.ok()) return status;
-  return result;
+  return DecodeMessage<schema::Record>("record", bytes, ReadRecord);
 }
 
 std::string EncodeChange(const Change& change) {
@@ -131,17 +124,11 @@ std::string EncodeChange(const Change& change) {
 }
 
 Result<Change> DecodeChange(std::string_view bytes) {
-  Result<Change> result = Invalid("change: not decoded");
-  Status status = DecodeGuarded("change", [&] {
-    AlignedMessage message(bytes);
-    auto in = message.Root<schema::Change>();
+  return DecodeMessage<schema::Change>("change", bytes, [](schema::Change::Reader in) {
     auto delta = ReadRecord(in.getDelta());
-    if (!delta.ok()) return delta.status();
-    result = Change{in.getSeq(), std::move(delta).value()};
-    return Status::Ok();
+    if (!delta.ok()) return Result<Change>(delta.status());
+    return Result<Change>(Change{in.getSeq(), std::move(delta).value()});
   });
-  if (!status.ok()) return status;
-  return result;
 }
 
 std::string EncodeHistoryEntry(const HistoryEntry& entry) {
@@ -151,14 +138,9 @@ std::string EncodeHistoryEntry(const HistoryEntry& entry) {
 }
 
 Result<HistoryEntry> DecodeHistoryEntry(std::string_view bytes) {
-  Result<HistoryEntry> result = Invalid("history entry: not decoded");
-  Status status = DecodeGuarded("history entry", [&] {
-    AlignedMessage message(bytes);
-    result = ReadHistoryEntry(message.Root<schema::HistoryEntry>());
-    return Status::Ok();
-  });
-  if (!status.ok()) return status;
-  return result;
+  return DecodeMessage<schema::HistoryEntry>(
+      "history entry", bytes,
+      [](schema::HistoryEntry::Reader in) { return Result<HistoryEntry>(ReadHistoryEntry(in)); });
 }
 
 }  // namespace stationsync
