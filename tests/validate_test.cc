@@ -40,7 +40,9 @@ struct IdCase {
   const char* expected;  // canonical form when ok, a word of the error otherwise
 };
 
-void PrintTo(const IdCase& c, std::ostream* os) { *os << c.text; }
+void PrintTo(const IdCase& c, std::ostream* os) {
+  *os << c.text;
+}
 
 class IdNumberTable : public ::testing::TestWithParam<IdCase> {};
 
@@ -126,7 +128,9 @@ struct RecordCase {
   const char* error;           // nullptr: valid; else a substring of the error
 };
 
-void PrintTo(const RecordCase& c, std::ostream* os) { *os << c.name; }
+void PrintTo(const RecordCase& c, std::ostream* os) {
+  *os << c.name;
+}
 
 class RegistrationTable : public ::testing::TestWithParam<RecordCase> {};
 
