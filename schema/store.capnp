@@ -28,7 +28,14 @@ struct Value {
 struct Field {
   name @0 :Text;
   value @1 :Value;
-  stamp @2 :Stamp;
+  stamp @2 :Stamp;      # the write that set this value (its "dot": node and HLC reading)
+  actor @3 :Text;       # who made that write
+}
+
+# One entry of a version vector: the newest write of `node` that a record state includes.
+struct Seen {
+  node @0 :Text;
+  hlc @1 :UInt64;
 }
 
 # A record, or (in a change) the part of a record that one write changed.
@@ -42,6 +49,7 @@ struct Record {
   fields @6 :List(Field);   # sorted by name, names unique
   updated @7 :Stamp;        # the newest stamp in the record
   actor @8 :Text;           # who made the newest change
+  seen @9 :List(Seen);      # version vector: every write this state includes (sorted by node)
 }
 
 # One entry of the local change log, keyed by its big-endian sequence number.

@@ -66,6 +66,13 @@ void SetDeleted(WritePlan& plan, bool deleted, const Stamp& stamp) {
   plan.changed = true;
 }
 
+// The record now includes this write, and the delta carries everything its writer had seen:
+// a receiver tells a causal successor from a concurrent write by it (merge.h).
+void RecordWrite(WritePlan& plan, const Stamp& stamp) {
+  plan.record.seen[stamp.node] = stamp.hlc;
+  plan.change.delta.seen = plan.record.seen;
+}
+
 }  // namespace
 
 Result<WritePlan> PlanPut(const std::optional<Record>& current, const RecordPatch& patch,
@@ -88,8 +95,8 @@ Result<WritePlan> PlanPut(const std::optional<Record>& current, const RecordPatc
     if (it != plan.record.fields.end() && old == value) continue;
     if (it == plan.record.fields.end() && IsNull(value)) continue;  // clearing nothing
     plan.history.changes.push_back({name, old, value});
-    plan.change.delta.fields[name] = FieldState{value, stamp};
-    plan.record.fields[name] = FieldState{std::move(value), stamp};
+    plan.change.delta.fields[name] = FieldState{value, stamp, std::string(actor)};
+    plan.record.fields[name] = FieldState{std::move(value), stamp, std::string(actor)};
     plan.changed = true;
   }
   if (!plan.changed) {
@@ -97,6 +104,7 @@ Result<WritePlan> PlanPut(const std::optional<Record>& current, const RecordPatc
     return plan;
   }
   SS_RETURN_IF_ERROR(ValidateRecord(plan.record));
+  RecordWrite(plan, stamp);
   return plan;
 }
 
@@ -113,6 +121,7 @@ Result<WritePlan> PlanDelete(const std::optional<Record>& current, Table table, 
     return plan;
   }
   SetDeleted(plan, true, stamp);
+  RecordWrite(plan, stamp);
   return plan;
 }
 

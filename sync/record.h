@@ -4,6 +4,7 @@
 //  1. `fields` is keyed by JSON field name; every value carries the stamp of the write that set it
 //     (a cleared field keeps a null value and its stamp, so a later merge cannot resurrect it).
 //  2. `updated` is the greatest stamp among owner_stamp, deleted_stamp and the field stamps.
+//  4. `seen` includes every stamp in the record.
 //  3. A stored record has passed ValidateRecord (validate.h).
 #pragma once
 
@@ -45,9 +46,20 @@ inline bool IsNull(const Value& v) {
 
 struct FieldState {
   Value value;
-  Stamp stamp;
+  Stamp stamp;        // the write that set the value
+  std::string actor;  // who made that write
   bool operator==(const FieldState&) const = default;
 };
+
+// A version vector: for each node, the HLC reading of its newest write that a record state
+// includes. A node's readings only grow, and (per record) its writes are delivered in order, so
+// a state includes a write (node, hlc) exactly when seen[node] >= hlc.
+using VersionVector = std::map<std::string, uint64_t>;
+
+inline bool Includes(const VersionVector& seen, const Stamp& write) {
+  const auto it = seen.find(write.node);
+  return it != seen.end() && it->second >= write.hlc;
+}
 
 struct Record {
   Table table = Table::kUnit;
@@ -59,6 +71,7 @@ struct Record {
   std::map<std::string, FieldState> fields;
   Stamp updated;
   std::string actor;
+  VersionVector seen;  // every write this state includes, its own among them
 
   bool operator==(const Record&) const = default;
 

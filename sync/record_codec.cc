@@ -55,9 +55,16 @@ void WriteRecord(const Record& record, schema::Record::Builder out) {
     field.setName(name);
     WriteValue(state.value, field.initValue());
     WriteStamp(state.stamp, field.initStamp());
+    field.setActor(state.actor);
   }
   WriteStamp(record.updated, out.initUpdated());
   out.setActor(record.actor);
+  auto seen = out.initSeen(static_cast<unsigned>(record.seen.size()));
+  i = 0;
+  for (const auto& [node, hlc] : record.seen) {
+    seen[i].setNode(node);
+    seen[i++].setHlc(hlc);
+  }
 }
 
 Result<Record> ReadRecord(schema::Record::Reader in) {
@@ -76,12 +83,18 @@ Result<Record> ReadRecord(schema::Record::Reader in) {
     const bool inserted =
         record.fields
             .emplace(field.getName().cStr(),
-                     FieldState{ReadValue(field.getValue()), ReadStamp(field.getStamp())})
+                     FieldState{ReadValue(field.getValue()), ReadStamp(field.getStamp()),
+                                field.getActor().cStr()})
             .second;
     if (!inserted) return Invalid(std::string("record repeats field ") + field.getName().cStr());
   }
   record.updated = ReadStamp(in.getUpdated());
   record.actor = in.getActor().cStr();
+  for (auto entry : in.getSeen()) {
+    if (!record.seen.emplace(entry.getNode().cStr(), entry.getHlc()).second) {
+      return Invalid(std::string("record repeats version vector node ") + entry.getNode().cStr());
+    }
+  }
   return record;
 }
 

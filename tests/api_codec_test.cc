@@ -46,7 +46,7 @@ TEST(ApiCodec, ResponseRoundTrips) {
   record.table = Table::kRegistration;
   record.id = "370724198705123414";
   record.owner = "P01";
-  record.fields["name"] = {Value(std::string("王伟")), Stamp{123, "P01"}};
+  record.fields["name"] = {Value(std::string("王伟")), Stamp{123, "P01"}, "tester"};
   record.updated = {123, "P01"};
   response.record = record;
   auto decoded = DecodeResponse(EncodeResponse(response));
