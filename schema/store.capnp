@@ -70,3 +70,18 @@ struct HistoryEntry {
   actor @1 :Text;
   changes @2 :List(FieldChange);
 }
+
+# A concurrent write that lost to another on one register (sync/merge.h), kept until resolved.
+struct ConflictSide {
+  value @0 :Value;
+  stamp @1 :Stamp;
+  actor @2 :Text;
+}
+
+struct Conflict {
+  table @0 :Table;
+  id @1 :Text;
+  field @2 :Text;
+  kept @3 :ConflictSide;
+  lost @4 :ConflictSide;
+}

@@ -156,4 +156,41 @@ Result<HistoryEntry> DecodeHistoryEntry(std::string_view bytes) {
       [](schema::HistoryEntry::Reader in) { return Result<HistoryEntry>(ReadHistoryEntry(in)); });
 }
 
+namespace {
+
+void WriteSide(const ConflictSide& side, schema::ConflictSide::Builder out) {
+  WriteValue(side.value, out.initValue());
+  WriteStamp(side.stamp, out.initStamp());
+  out.setActor(side.actor);
+}
+
+ConflictSide ReadSide(schema::ConflictSide::Reader in) {
+  return {ReadValue(in.getValue()), ReadStamp(in.getStamp()), in.getActor().cStr()};
+}
+
+}  // namespace
+
+std::string EncodeConflict(const Conflict& conflict) {
+  capnp::MallocMessageBuilder message;
+  auto out = message.initRoot<schema::Conflict>();
+  out.setTable(static_cast<schema::Table>(conflict.table));
+  out.setId(conflict.id);
+  out.setField(conflict.field);
+  WriteSide(conflict.kept, out.initKept());
+  WriteSide(conflict.lost, out.initLost());
+  return MessageBytes(message);
+}
+
+Result<Conflict> DecodeConflict(std::string_view bytes) {
+  return DecodeMessage<schema::Conflict>("conflict", bytes, [](schema::Conflict::Reader in) {
+    const auto table = static_cast<uint16_t>(in.getTable());
+    if (table > static_cast<uint16_t>(Table::kRegistration)) {
+      return Result<Conflict>(Invalid("conflict has unknown table number"));
+    }
+    return Result<Conflict>(Conflict{static_cast<Table>(table), in.getId().cStr(),
+                                     in.getField().cStr(), ReadSide(in.getKept()),
+                                     ReadSide(in.getLost())});
+  });
+}
+
 }  // namespace stationsync

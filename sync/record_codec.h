@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "schema/store.capnp.h"
+#include "sync/merge.h"
 #include "sync/record.h"
 #include "sync/status.h"
 
@@ -27,6 +28,8 @@ std::string EncodeRecord(const Record& record);
 Result<Record> DecodeRecord(std::string_view bytes);
 std::string EncodeChange(const Change& change);
 Result<Change> DecodeChange(std::string_view bytes);
+std::string EncodeConflict(const Conflict& conflict);
+Result<Conflict> DecodeConflict(std::string_view bytes);
 std::string EncodeHistoryEntry(const HistoryEntry& entry);
 Result<HistoryEntry> DecodeHistoryEntry(std::string_view bytes);
 

@@ -13,65 +13,24 @@
 
 #include "sync/local_write.h"
 #include "sync/record_codec.h"
+#include "sync/replica_internal.h"
 #include "sync/replica_keys.h"
 #include "sync/validate.h"
 
 namespace stationsync {
+
+using namespace replica_internal;  // this file's own internals
+
 namespace {
 
 namespace fs = std::filesystem;
 
-constexpr char kMetaNode[] = "node";
-constexpr char kMetaUnit[] = "unit";
-constexpr char kMetaEpoch[] = "epoch";
-constexpr char kMetaHlc[] = "hlc";
-constexpr char kMetaRecords[] = "records";
-constexpr char kMetaLastSeq[] = "last_seq";
 constexpr size_t kPageBytesMax = 2 * 1024 * 1024;
 constexpr size_t kPageLimitMax = 10000;
-
-const std::vector<std::string> kFamilies = {
-    rocksdb::kDefaultColumnFamilyName, "records", "log", "history", "index", "meta"};
-
-// RocksDB's info log goes to our log (never into the data directory, so that a refused open
-// leaves the directory exactly as it was).
-class InfoLogToSpdlog final : public rocksdb::Logger {
- public:
-  InfoLogToSpdlog() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
-  using rocksdb::Logger::Logv;
-  void Logv(const char* format, va_list args) override {
-    char buf[1024];
-    std::vsnprintf(buf, sizeof buf, format, args);
-    spdlog::warn("rocksdb: {}", buf);
-  }
-};
-
-Status FromRocks(const rocksdb::Status& s, std::string_view what) {
-  if (s.ok()) return Status::Ok();
-  if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
-    return Unavailable(fmt::format("{}: {}", what, s.ToString()));
-  }
-  if (s.IsCorruption()) {
-    return Internal(fmt::format("{}: the store is damaged and will not be opened or repaired: {}",
-                                what, s.ToString()));
-  }
-  return Internal(fmt::format("{}: {}", what, s.ToString()));
-}
-
-std::string U64(uint64_t v) {
-  return SeqKey(v);
-}
-uint64_t ParseU64(const std::string& s) {
-  return ParseSeqKey(s).value_or(0);
-}
 
 std::string NewEpoch() {
   std::random_device device;
   return fmt::format("{:08x}{:08x}{:08x}{:08x}", device(), device(), device(), device());
-}
-
-bool IsLive(const std::optional<Record>& record) {
-  return record && !record->deleted;
 }
 
 size_t ApproximateBytes(const Record& record) {
@@ -131,10 +90,10 @@ Status CreateStore(const ReplicaOptions& options, const rocksdb::DBOptions& db_o
       FromRocks(rocksdb::DB::Open(create_options, staging, descriptors, &families, &raw), what));
   std::unique_ptr<rocksdb::DB> db(raw);
   rocksdb::WriteBatch batch;
-  batch.Put(families[5], kMetaNode, options.node);
-  batch.Put(families[5], kMetaUnit, options.unit);
-  batch.Put(families[5], kMetaEpoch, NewEpoch());
-  batch.Put(families[5], kMetaLastSeq, U64(0));
+  batch.Put(families[kMetaFamily], kMetaNode, options.node);
+  batch.Put(families[kMetaFamily], kMetaUnit, options.unit);
+  batch.Put(families[kMetaFamily], kMetaEpoch, NewEpoch());
+  batch.Put(families[kMetaFamily], kMetaLastSeq, U64(0));
   rocksdb::WriteOptions write_options;
   write_options.sync = true;
   Status status = FromRocks(db->Write(write_options, &batch), what);
@@ -149,24 +108,6 @@ Status CreateStore(const ReplicaOptions& options, const rocksdb::DBOptions& db_o
 }
 
 }  // namespace
-
-struct Replica::Handles {
-  std::unique_ptr<rocksdb::DB> db;
-  std::vector<rocksdb::ColumnFamilyHandle*> families;  // owned; destroyed before db
-  std::shared_ptr<rocksdb::Logger> logger = std::make_shared<InfoLogToSpdlog>();
-  rocksdb::ColumnFamilyHandle* records = nullptr;
-  rocksdb::ColumnFamilyHandle* log = nullptr;
-  rocksdb::ColumnFamilyHandle* history = nullptr;
-  rocksdb::ColumnFamilyHandle* index = nullptr;
-  rocksdb::ColumnFamilyHandle* meta = nullptr;
-
-  ~Handles() {
-    if (db) {
-      for (auto* family : families) db->DestroyColumnFamilyHandle(family);
-      db->Close().PermitUncheckedError();
-    }
-  }
-};
 
 Replica::Replica(const ReplicaOptions& options) : options_(options) {}
 Replica::~Replica() = default;
@@ -213,6 +154,7 @@ Result<std::unique_ptr<Replica>> Replica::Open(const ReplicaOptions& options) {
   handles->history = handles->families[3];
   handles->index = handles->families[4];
   handles->meta = handles->families[5];
+  handles->conflicts = handles->families[6];
   replica->db_ = std::move(handles);
   SS_RETURN_IF_ERROR(replica->Load());
   return replica;
@@ -319,7 +261,7 @@ std::vector<WriteOutcome> Replica::Write(const std::vector<WriteRequest>& reques
       plan->change.seq = ++request_seq;
       batch.Put(h.records, key, EncodeRecord(plan->record));
       batch.Put(h.log, SeqKey(plan->change.seq), EncodeChange(plan->change));
-      batch.Put(h.history, HistoryKey(key, plan->change.seq), EncodeHistoryEntry(plan->history));
+      batch.Put(h.history, HistoryKey(key, plan->history.at), EncodeHistoryEntry(plan->history));
       if (current) {
         for (const auto& index_key : IndexKeys(*current)) batch.Delete(h.index, index_key);
       }

@@ -24,6 +24,7 @@
 #include <rocksdb/db.h>
 
 #include "sync/hlc.h"
+#include "sync/merge.h"
 #include "sync/record.h"
 #include "sync/status.h"
 
@@ -54,6 +55,19 @@ struct WriteOutcome {
   Status status;
   size_t failed_op = 0;         // when not ok: the index of the op that failed
   std::vector<Record> records;  // when ok: each op's resulting record, in order
+};
+
+// A batch of changes from a peer's stream, applied atomically together with the peer's cursor.
+struct RemoteBatch {
+  std::string peer;             // whose stream: "hub" at a station, a station's unit at the hub
+  uint64_t cursor = 0;          // the peer's stream position after this batch
+  std::vector<Record> changes;  // deltas or whole states, in the peer's order
+  bool log_changes = false;     // true at the hub: append them to the log for other stations
+};
+
+struct RemoteOutcome {
+  size_t changed = 0;    // records that the batch changed
+  size_t conflicts = 0;  // conflicts this batch found (each stored once, by Conflict::Key)
 };
 
 struct ListQuery {
@@ -90,6 +104,17 @@ class Replica {
   Result<std::vector<HistoryEntry>> History(Table table, std::string_view id) const;
   // Up to `max` log entries with seq > after, in order.
   Result<std::vector<Change>> ChangesAfter(uint64_t after, size_t max) const;
+
+  // Merges a peer's changes (merge.h) and stores, in one durable batch, the merged records, their
+  // history and indexes, new conflicts, (at the hub) log entries, and the peer's cursor, so the
+  // cursor never runs ahead of what it covers. Every change is checked first (validate.h); an
+  // invalid change refuses the whole batch with kInvalid naming it, and nothing is stored.
+  // A batch whose cursor is not beyond the stored one is a replay: kOk, nothing changes.
+  Result<RemoteOutcome> ApplyRemote(const RemoteBatch& batch);
+  // The peer's stream position last applied (0: none).
+  uint64_t PeerCursor(const std::string& peer) const;
+  // Conflicts not yet resolved, in key order.
+  Result<std::vector<Conflict>> OpenConflicts() const;
 
   // Checks that every record decodes and validates, that indexes hold exactly the keys the
   // records imply, that the counters match, and that every record has history. Reads everything.

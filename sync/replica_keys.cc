@@ -40,8 +40,8 @@ std::string HistoryPrefix(std::string_view record_key) {
   return prefix;
 }
 
-std::string HistoryKey(std::string_view record_key, uint64_t seq) {
-  return HistoryPrefix(record_key) + SeqKey(seq);
+std::string HistoryKey(std::string_view record_key, const Stamp& at) {
+  return HistoryPrefix(record_key) + SeqKey(at.hlc) + at.node;
 }
 
 std::string IndexPrefix(char kind, std::string_view value) {

@@ -2,14 +2,15 @@
 //
 //   records  "<table>/<id>"                        -> Record (store.capnp)
 //   log      seq (8 bytes big-endian)              -> Change
-//   history  "<table>/<id>" 0x00 seq (8 bytes BE)  -> HistoryEntry
+//   history  "<table>/<id>" 0x00 hlc (8 bytes BE) node  -> HistoryEntry (oldest first)
 //   index    'o' owner 0x00 "<table>/<id>"         -> ""   every record, tombstones included
 //            'h' household 0x00 "<table>/<id>"     -> ""   live registrations
 //            'i' id_number 0x00 "<table>/<id>"     -> ""   live registrations and personnel
-//   meta     name                                  -> value (see replica.cc)
+//   meta     name                                  -> value (see replica_internal.h)
+//   conflicts Conflict::Key()                      -> Conflict (open conflicts)
 //
 // Ids and codes never contain '/' or 0x00 (validate.h), so prefixes are unambiguous and a
-// record's history entries sort by sequence.
+// record's history entries sort by the time of the write (its HLC stamp), wherever it was made.
 #pragma once
 
 #include <cstdint>
@@ -34,7 +35,7 @@ std::string SeqKey(uint64_t seq);
 std::optional<uint64_t> ParseSeqKey(std::string_view key);
 
 std::string HistoryPrefix(std::string_view record_key);
-std::string HistoryKey(std::string_view record_key, uint64_t seq);
+std::string HistoryKey(std::string_view record_key, const Stamp& at);
 
 inline constexpr char kOwnerIndex = 'o';
 inline constexpr char kHouseholdIndex = 'h';

@@ -222,4 +222,28 @@ Status ValidateRecord(const Record& record) {
   return Invalid(fmt::format("{}", fmt::join(problems, "; ")));
 }
 
+Status ValidateRemoteChange(const Record& change) {
+  auto id = NormalizeId(change.table, change.id);
+  if (!id.ok()) return id.status();
+  if (*id != change.id) return Invalid("id: " + change.id + " is not in canonical form");
+  if (change.updated.IsZero() || !IsCode(change.updated.node)) {
+    return Invalid("change has no valid stamp");
+  }
+  if (!Includes(change.seen, change.updated)) {
+    return Invalid("change's version vector does not include its own stamp");
+  }
+  if (!change.owner_stamp.IsZero() && !IsCode(change.owner)) {
+    return Invalid(fmt::format("owner: '{}' is not a unit code", change.owner));
+  }
+  for (const auto& [name, state] : change.fields) {
+    if (state.stamp.IsZero()) return Invalid(fmt::format("field {}: has no stamp", name));
+    auto normalized = NormalizeField(change.table, name, state.value);
+    if (!normalized.ok()) return normalized.status();
+    if (*normalized != state.value) {
+      return Invalid(fmt::format("field {}: not in canonical form", name));
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace stationsync

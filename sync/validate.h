@@ -33,4 +33,9 @@ Result<Value> NormalizeField(Table table, std::string_view name, Value value);
 // Checks a record as it would be stored.
 Status ValidateRecord(const Record& record);
 
+// Checks a change received from another node (a delta or a whole state) before it is merged:
+// canonical id, owner, every field value, and stamps on everything it sets. Required fields and
+// rules across fields are checked on the merged record instead (a delta holds only some fields).
+Status ValidateRemoteChange(const Record& change);
+
 }  // namespace stationsync

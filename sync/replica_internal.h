@@ -1,0 +1,95 @@
+// Internals of the replica shared by its source files (replica.cc, replica_remote.cc); no other
+// file may include this. Owns the column family list, the meta keys and the RocksDB handles.
+#pragma once
+
+#include <cstdarg>
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <fmt/format.h>
+#include <rocksdb/db.h>
+#include <spdlog/spdlog.h>
+
+#include "sync/replica.h"
+#include "sync/replica_keys.h"
+#include "sync/status.h"
+
+namespace stationsync {
+namespace replica_internal {
+
+// Meta keys. Every batch that changes records also writes hlc, records and last_seq.
+inline constexpr char kMetaNode[] = "node";
+inline constexpr char kMetaUnit[] = "unit";
+inline constexpr char kMetaEpoch[] = "epoch";
+inline constexpr char kMetaHlc[] = "hlc";
+inline constexpr char kMetaRecords[] = "records";
+inline constexpr char kMetaLastSeq[] = "last_seq";
+inline constexpr char kMetaCursorPrefix[] = "cursor/";  // + peer: its stream position applied
+
+// Column families, in the order of kFamilies.
+inline const std::vector<std::string> kFamilies = {
+    rocksdb::kDefaultColumnFamilyName, "records", "log", "history", "index", "meta", "conflicts"};
+inline constexpr size_t kMetaFamily = 5;
+
+// RocksDB's info log goes to our log (never into the data directory, so that a refused open
+// leaves the directory exactly as it was).
+class InfoLogToSpdlog final : public rocksdb::Logger {
+ public:
+  InfoLogToSpdlog() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list args) override {
+    char buf[1024];
+    std::vsnprintf(buf, sizeof buf, format, args);
+    spdlog::warn("rocksdb: {}", buf);
+  }
+};
+
+inline Status FromRocks(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok()) return Status::Ok();
+  if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
+    return Unavailable(fmt::format("{}: {}", what, s.ToString()));
+  }
+  if (s.IsCorruption()) {
+    return Internal(fmt::format("{}: the store is damaged and will not be opened or repaired: {}",
+                                what, s.ToString()));
+  }
+  return Internal(fmt::format("{}: {}", what, s.ToString()));
+}
+
+inline bool IsLive(const std::optional<Record>& record) {
+  return record && !record->deleted;
+}
+
+inline std::string U64(uint64_t v) {
+  return SeqKey(v);
+}
+inline uint64_t ParseU64(const std::string& s) {
+  return ParseSeqKey(s).value_or(0);
+}
+
+}  // namespace replica_internal
+
+struct Replica::Handles {
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> families;  // owned; destroyed before db
+  std::shared_ptr<rocksdb::Logger> logger = std::make_shared<replica_internal::InfoLogToSpdlog>();
+  rocksdb::ColumnFamilyHandle* records = nullptr;
+  rocksdb::ColumnFamilyHandle* log = nullptr;
+  rocksdb::ColumnFamilyHandle* history = nullptr;
+  rocksdb::ColumnFamilyHandle* index = nullptr;
+  rocksdb::ColumnFamilyHandle* meta = nullptr;
+  rocksdb::ColumnFamilyHandle* conflicts = nullptr;
+
+  ~Handles() {
+    if (db) {
+      for (auto* family : families) db->DestroyColumnFamilyHandle(family);
+      db->Close().PermitUncheckedError();
+    }
+  }
+};
+
+}  // namespace stationsync

@@ -1,0 +1,142 @@
+// Replica::ApplyRemote: a peer's changes merge into the same bytes as the writer holds, the
+// cursor moves in the same batch, replays and invalid batches change nothing, conflicts are kept
+// with both sides, and only the hub logs what it receives.
+#include <gtest/gtest.h>
+
+#include "sync/replica.h"
+
+#include "tests/support/temp_dir.h"
+
+namespace stationsync {
+namespace {
+
+using testing::TempDir;
+
+Value Text(const std::string& s) {
+  return Value(s);
+}
+
+class RemoteTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<Replica> Open(const std::string& node, ManualClock* clock) {
+    auto replica =
+        Replica::Open({.path = dir_ / node, .node = node, .unit = "P01", .clock = clock});
+    EXPECT_TRUE(replica.ok()) << replica.status().ToString();
+    return std::move(replica).value();
+  }
+  static void Put(Replica& replica, RecordPatch patch, const std::string& actor = "tester") {
+    const auto outcome = replica.Write({{actor, {{false, std::move(patch)}}}});
+    ASSERT_TRUE(outcome.front().status.ok()) << outcome.front().status.ToString();
+  }
+  // Everything `from` logged after `after`, as one batch for `to`.
+  static Result<RemoteOutcome> Ship(const Replica& from, Replica& to, uint64_t after,
+                                    bool log_changes) {
+    auto changes = from.ChangesAfter(after, 1000);
+    EXPECT_TRUE(changes.ok());
+    RemoteBatch batch{from.node(), from.last_seq(), {}, log_changes};
+    for (const auto& change : *changes) batch.changes.push_back(change.delta);
+    return to.ApplyRemote(batch);
+  }
+  static Record Get(const Replica& replica, Table table, const std::string& id) {
+    auto record = replica.Get(table, id);
+    EXPECT_TRUE(record.ok() && record->has_value());
+    return **record;
+  }
+
+  ManualClock station_clock_{1'700'000'000'000};
+  ManualClock hub_clock_{1'700'000'000'000 - 300'000};  // five minutes behind
+  TempDir dir_;
+};
+
+const RecordPatch kUnit{
+    Table::kUnit, "U1", "", {{"name", Text("城里")}, {"kind", Text("station")}}};
+
+TEST_F(RemoteTest, ChangesArriveAsTheSameBytesAndTheCursorMovesWithThem) {
+  auto station = Open("P01", &station_clock_);
+  auto hub = Open("HUB", &hub_clock_);
+  Put(*station, kUnit);
+  station_clock_.Advance(10);
+  Put(*station, {Table::kUnit, "U1", "", {{"parent", Text("BUREAU")}}}, "372301");
+  auto outcome = Ship(*station, *hub, 0, /*log_changes=*/true);
+  ASSERT_TRUE(outcome.ok()) << outcome.status().ToString();
+  EXPECT_EQ(outcome->changed, 2u);
+  EXPECT_EQ(Get(*hub, Table::kUnit, "U1"), Get(*station, Table::kUnit, "U1"));
+  EXPECT_EQ(hub->PeerCursor("P01"), 2u);
+  EXPECT_EQ(hub->last_seq(), 2u);  // the hub logs what it received, for the other stations
+  EXPECT_EQ(hub->History(Table::kUnit, "U1")->size(), 2u);
+  EXPECT_EQ(hub->History(Table::kUnit, "U1")->back().actor, "372301");
+
+  // A replay changes nothing; a later write made at the hub comes after the station's (HLC).
+  EXPECT_EQ(Ship(*station, *hub, 0, true)->changed, 0u);
+  Put(*hub, {Table::kUnit, "U1", "", {{"name", Text("城里派出所")}}});
+  EXPECT_GT(Get(*hub, Table::kUnit, "U1").updated, Get(*station, Table::kUnit, "U1").updated);
+  ASSERT_TRUE(Ship(*hub, *station, 2, /*log_changes=*/false).ok());
+  EXPECT_EQ(Get(*hub, Table::kUnit, "U1"), Get(*station, Table::kUnit, "U1"));
+  EXPECT_EQ(station->last_seq(), 2u);  // a station logs only its own writes
+  EXPECT_TRUE(hub->CheckIntegrity().ok()) << hub->CheckIntegrity().ToString();
+  EXPECT_TRUE(station->CheckIntegrity().ok()) << station->CheckIntegrity().ToString();
+}
+
+TEST_F(RemoteTest, AnInvalidChangeRefusesTheWholeBatch) {
+  auto station = Open("P01", &station_clock_);
+  auto hub = Open("HUB", &hub_clock_);
+  Put(*station, kUnit);
+  auto changes = station->ChangesAfter(0, 10);
+  Record bad = changes->front().delta;
+  bad.id = "U2";
+  bad.fields["kind"].value = Text("castle");
+  RemoteBatch batch{"P01", 2, {changes->front().delta, bad}, true};
+  auto outcome = hub->ApplyRemote(batch);
+  ASSERT_FALSE(outcome.ok());
+  EXPECT_EQ(outcome.status().code(), Code::kInvalid);
+  EXPECT_NE(outcome.status().message().find("change 1 (unit U2)"), std::string::npos)
+      << outcome.status().message();
+  EXPECT_FALSE(hub->Get(Table::kUnit, "U1")->has_value());
+  EXPECT_EQ(hub->PeerCursor("P01"), 0u);
+  Record unstamped = changes->front().delta;
+  unstamped.seen.clear();
+  EXPECT_EQ(hub->ApplyRemote({"P01", 1, {unstamped}, true}).status().code(), Code::kInvalid);
+}
+
+TEST_F(RemoteTest, ConcurrentWritesConvergeAndTheLoserIsKept) {
+  auto station = Open("P01", &station_clock_);
+  auto hub = Open("HUB", &hub_clock_);
+  Put(*station, kUnit);
+  ASSERT_TRUE(Ship(*station, *hub, 0, true).ok());
+  // Offline: both rename the unit.
+  station_clock_.Advance(1000);
+  Put(*station, {Table::kUnit, "U1", "", {{"name", Text("城里所")}}}, "372301");
+  hub_clock_.Advance(900'000);  // the hub's clock is now ahead: its write wins
+  Put(*hub, {Table::kUnit, "U1", "", {{"name", Text("城关所")}}}, "admin");
+  ASSERT_TRUE(Ship(*station, *hub, 1, true).ok());
+  ASSERT_TRUE(Ship(*hub, *station, 1, false).ok());
+  const Record at_hub = Get(*hub, Table::kUnit, "U1");
+  EXPECT_EQ(at_hub, Get(*station, Table::kUnit, "U1"));
+  EXPECT_EQ(at_hub.fields.at("name").value, Text("城关所"));
+  for (const Replica* replica : {hub.get(), station.get()}) {
+    auto conflicts = replica->OpenConflicts();
+    ASSERT_TRUE(conflicts.ok());
+    ASSERT_EQ(conflicts->size(), 1u) << replica->node();
+    EXPECT_EQ(conflicts->front().field, "name");
+    EXPECT_EQ(conflicts->front().lost.value, Text("城里所"));
+    EXPECT_EQ(conflicts->front().lost.actor, "372301");
+    EXPECT_EQ(conflicts->front().kept.actor, "admin");
+  }
+  EXPECT_EQ(hub->OpenConflicts()->front().Key(), station->OpenConflicts()->front().Key());
+}
+
+TEST_F(RemoteTest, CursorsSurviveAReopen) {
+  {
+    auto station = Open("P01", &station_clock_);
+    auto hub = Open("HUB", &hub_clock_);
+    Put(*station, kUnit);
+    ASSERT_TRUE(Ship(*station, *hub, 0, true).ok());
+  }
+  auto hub = Open("HUB", &hub_clock_);
+  EXPECT_EQ(hub->PeerCursor("P01"), 1u);
+  EXPECT_EQ(hub->last_seq(), 1u);
+  EXPECT_TRUE(hub->CheckIntegrity().ok()) << hub->CheckIntegrity().ToString();
+}
+
+}  // namespace
+}  // namespace stationsync
