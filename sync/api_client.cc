@@ -71,6 +71,12 @@ Result<T> Unwrap(Result<ApiResponse> response, F take) {
   return take(*response);
 }
 
+// The record of an answer that must carry one; a daemon that leaves it out is a bug, not a crash.
+Result<Record> TakeRecord(ApiResponse& response) {
+  if (!response.record) return Internal("the daemon's answer has no record");
+  return std::move(*response.record);
+}
+
 ApiRequest KeyRequest(ApiKind kind, Table table, const std::string& id) {
   ApiRequest request;
   request.kind = kind;
@@ -93,17 +99,15 @@ Result<Record> ApiClient::Put(const RecordPatch& patch) {
   ApiRequest request;
   request.kind = ApiKind::kPut;
   request.patch = patch;
-  return Unwrap<Record>(Call(std::move(request)), [](ApiResponse& r) { return *r.record; });
+  return Unwrap<Record>(Call(std::move(request)), TakeRecord);
 }
 
 Result<Record> ApiClient::Get(Table table, const std::string& id) {
-  return Unwrap<Record>(Call(KeyRequest(ApiKind::kGet, table, id)),
-                        [](ApiResponse& r) { return *r.record; });
+  return Unwrap<Record>(Call(KeyRequest(ApiKind::kGet, table, id)), TakeRecord);
 }
 
 Result<Record> ApiClient::Delete(Table table, const std::string& id) {
-  return Unwrap<Record>(Call(KeyRequest(ApiKind::kDelete, table, id)),
-                        [](ApiResponse& r) { return *r.record; });
+  return Unwrap<Record>(Call(KeyRequest(ApiKind::kDelete, table, id)), TakeRecord);
 }
 
 Result<Page> ApiClient::List(const ListQuery& query) {
