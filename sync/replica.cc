@@ -214,10 +214,37 @@ Result<std::optional<Record>> Replica::Get(Table table, std::string_view id) con
   return GetByKey(RecordKey(table, *canonical));
 }
 
+Result<std::optional<Record>> Replica::Current(
+    const std::string& key, std::initializer_list<const Overlay*> overlays) const {
+  for (const Overlay* overlay : overlays) {
+    if (auto it = overlay->find(key); it != overlay->end()) return it->second;
+  }
+  return GetByKey(key);
+}
+
+void Replica::StageRecord(rocksdb::WriteBatch& batch, const std::string& key,
+                          const std::optional<Record>& current, const Record& next,
+                          uint64_t& count) const {
+  auto& h = *db_;
+  batch.Put(h.records, key, EncodeRecord(next));
+  if (current) {
+    for (const auto& index_key : IndexKeys(*current)) batch.Delete(h.index, index_key);
+  }
+  for (const auto& index_key : IndexKeys(next)) batch.Put(h.index, index_key, "");
+  count = count + (next.deleted ? 0 : 1) - (IsLive(current) ? 1 : 0);
+}
+
+void Replica::StageCounters(rocksdb::WriteBatch& batch, uint64_t count, uint64_t seq) const {
+  auto& h = *db_;
+  batch.Put(h.meta, kMetaHlc, U64(hlc_->last()));
+  batch.Put(h.meta, kMetaRecords, U64(count));
+  batch.Put(h.meta, kMetaLastSeq, U64(seq));
+}
+
 std::vector<WriteOutcome> Replica::Write(const std::vector<WriteRequest>& requests) {
   auto& h = *db_;
   std::vector<WriteOutcome> outcomes(requests.size());
-  std::map<std::string, std::optional<Record>> overlay;  // planned state of this group
+  Overlay overlay;  // planned state of the requests accepted so far in this group
   rocksdb::WriteBatch batch;
   std::vector<size_t> committing;
   uint64_t seq = last_seq_;
@@ -225,7 +252,7 @@ std::vector<WriteOutcome> Replica::Write(const std::vector<WriteRequest>& reques
 
   for (size_t r = 0; r < requests.size(); ++r) {
     const WriteRequest& request = requests[r];
-    auto group_overlay = overlay;  // discarded if this request fails
+    Overlay request_overlay;  // this request's own changes, kept only if all its ops succeed
     batch.SetSavePoint();
     uint64_t request_seq = seq;
     uint64_t request_count = count;
@@ -238,20 +265,14 @@ std::vector<WriteOutcome> Replica::Write(const std::vector<WriteRequest>& reques
         break;
       }
       const std::string key = RecordKey(op.patch.table, *id);
-      std::optional<Record> current;
-      if (auto it = group_overlay.find(key); it != group_overlay.end()) {
-        current = it->second;
-      } else {
-        auto stored = GetByKey(key);
-        if (!stored.ok()) {
-          outcome.status = stored.status();
-          break;
-        }
-        current = std::move(stored).value();
+      auto current = Current(key, {&request_overlay, &overlay});
+      if (!current.ok()) {
+        outcome.status = current.status();
+        break;
       }
       const Stamp stamp{hlc_->Now(), options_.node};
-      auto plan = op.remove ? PlanDelete(current, op.patch.table, *id, stamp, request.actor)
-                            : PlanPut(current, op.patch, stamp, request.actor, options_.unit);
+      auto plan = op.remove ? PlanDelete(*current, op.patch.table, *id, stamp, request.actor)
+                            : PlanPut(*current, op.patch, stamp, request.actor, options_.unit);
       if (!plan.ok()) {
         outcome.status = plan.status();
         break;
@@ -259,15 +280,10 @@ std::vector<WriteOutcome> Replica::Write(const std::vector<WriteRequest>& reques
       outcome.records.push_back(plan->record);
       if (!plan->changed) continue;
       plan->change.seq = ++request_seq;
-      batch.Put(h.records, key, EncodeRecord(plan->record));
+      StageRecord(batch, key, *current, plan->record, request_count);
       batch.Put(h.log, SeqKey(plan->change.seq), EncodeChange(plan->change));
       batch.Put(h.history, HistoryKey(key, plan->history.at), EncodeHistoryEntry(plan->history));
-      if (current) {
-        for (const auto& index_key : IndexKeys(*current)) batch.Delete(h.index, index_key);
-      }
-      for (const auto& index_key : IndexKeys(plan->record)) batch.Put(h.index, index_key, "");
-      request_count = request_count + (plan->record.deleted ? 0 : 1) - (IsLive(current) ? 1 : 0);
-      group_overlay[key] = plan->record;
+      request_overlay[key] = std::move(plan->record);
     }
     if (!outcome.status.ok()) {
       outcome.records.clear();
@@ -275,16 +291,14 @@ std::vector<WriteOutcome> Replica::Write(const std::vector<WriteRequest>& reques
       continue;
     }
     batch.PopSavePoint().PermitUncheckedError();
-    overlay = std::move(group_overlay);
+    for (auto& [key, record] : request_overlay) overlay[key] = std::move(record);
     seq = request_seq;
     count = request_count;
     committing.push_back(r);
   }
 
   if (batch.Count() == 0) return outcomes;
-  batch.Put(h.meta, kMetaHlc, U64(hlc_->last()));
-  batch.Put(h.meta, kMetaRecords, U64(count));
-  batch.Put(h.meta, kMetaLastSeq, U64(seq));
+  StageCounters(batch, count, seq);
   if (before_commit_) before_commit_();
   rocksdb::WriteOptions write_options;
   write_options.sync = options_.sync_writes;

@@ -16,6 +16,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -134,6 +136,19 @@ class Replica {
   explicit Replica(const ReplicaOptions& options);
   Status Load();
   Result<std::optional<Record>> GetByKey(const std::string& key) const;
+
+  // Records a batch being built will have written, by key (nullopt: known absent).
+  using Overlay = std::map<std::string, std::optional<Record>>;
+  // The record as the batch being built will leave it: the first overlay that has the key wins,
+  // else the store.
+  Result<std::optional<Record>> Current(const std::string& key,
+                                        std::initializer_list<const Overlay*> overlays) const;
+  // Adds to `batch` the replacement of `current` by `next` under `key`: the record, its index
+  // entries, and the live-record count in `count`.
+  void StageRecord(rocksdb::WriteBatch& batch, const std::string& key,
+                   const std::optional<Record>& current, const Record& next, uint64_t& count) const;
+  // Adds the counters every record-changing batch writes: HLC, live records, last sequence.
+  void StageCounters(rocksdb::WriteBatch& batch, uint64_t count, uint64_t seq) const;
 
   ReplicaOptions options_;
   std::unique_ptr<SystemClock> own_clock_;

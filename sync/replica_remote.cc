@@ -1,7 +1,5 @@
 // The replica's side of sync: merging a peer's batch of changes and keeping its conflicts.
 // See replica.h (ApplyRemote) for the contract and merge.h for the rule.
-#include <map>
-
 #include <fmt/format.h>
 
 #include "sync/record_codec.h"
@@ -38,29 +36,23 @@ Result<RemoteOutcome> Replica::ApplyRemote(const RemoteBatch& remote) {
                                  valid.message()));
     }
   }
-  std::map<std::string, std::optional<Record>> overlay;  // merged so far in this batch
+  Overlay overlay;  // merged so far in this batch
   rocksdb::WriteBatch batch;
   uint64_t seq = last_seq_;
   uint64_t count = record_count_;
   for (size_t i = 0; i < remote.changes.size(); ++i) {
     const Record& change = remote.changes[i];
     const std::string key = RecordKey(change.table, change.id);
-    std::optional<Record> current;
-    if (auto it = overlay.find(key); it != overlay.end()) {
-      current = it->second;
-    } else {
-      auto stored = GetByKey(key);
-      if (!stored.ok()) return stored.status();
-      current = std::move(stored).value();
-    }
+    auto current = Current(key, {&overlay});
+    if (!current.ok()) return current.status();
     hlc_->Observe(change.updated.hlc);  // our next write comes after everything we have seen
-    MergeResult merged = Merge(current, change);
+    MergeResult merged = Merge(*current, change);
     if (!merged.changed) continue;
     if (Status valid = ValidateRecord(merged.record); !valid.ok()) {
       return Invalid(fmt::format("{} from {} would leave an invalid record: {}",
                                  Describe(i, change), remote.peer, valid.message()));
     }
-    batch.Put(h.records, key, EncodeRecord(merged.record));
+    StageRecord(batch, key, *current, merged.record, count);
     if (!merged.history.changes.empty()) {
       batch.Put(h.history, HistoryKey(key, merged.history.at), EncodeHistoryEntry(merged.history));
     }
@@ -68,11 +60,6 @@ Result<RemoteOutcome> Replica::ApplyRemote(const RemoteBatch& remote) {
       ++seq;
       batch.Put(h.log, SeqKey(seq), EncodeChange({seq, change}));
     }
-    if (current) {
-      for (const auto& index_key : IndexKeys(*current)) batch.Delete(h.index, index_key);
-    }
-    for (const auto& index_key : IndexKeys(merged.record)) batch.Put(h.index, index_key, "");
-    count = count + (merged.record.deleted ? 0 : 1) - (IsLive(current) ? 1 : 0);
     for (const Conflict& conflict : merged.conflicts) {
       batch.Put(h.conflicts, conflict.Key(), EncodeConflict(conflict));
       ++outcome.conflicts;
@@ -81,9 +68,7 @@ Result<RemoteOutcome> Replica::ApplyRemote(const RemoteBatch& remote) {
     ++outcome.changed;
   }
   batch.Put(h.meta, kMetaCursorPrefix + remote.peer, U64(remote.cursor));
-  batch.Put(h.meta, kMetaHlc, U64(hlc_->last()));
-  batch.Put(h.meta, kMetaRecords, U64(count));
-  batch.Put(h.meta, kMetaLastSeq, U64(seq));
+  StageCounters(batch, count, seq);
   rocksdb::WriteOptions write_options;
   write_options.sync = options_.sync_writes;
   SS_RETURN_IF_ERROR(FromRocks(h.db->Write(write_options, &batch), "applying remote changes"));
