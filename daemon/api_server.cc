@@ -4,13 +4,16 @@
 #include <spdlog/spdlog.h>
 
 #include "sync/capnp_io.h"
+#include "sync/conflict_resolution.h"
 #include "sync/validate.h"
+#include "sync/write_scope.h"
 
 namespace stationsync {
 namespace {
 
 bool IsWrite(ApiKind kind) {
-  return kind == ApiKind::kPut || kind == ApiKind::kDelete || kind == ApiKind::kPutBatch;
+  return kind == ApiKind::kPut || kind == ApiKind::kDelete || kind == ApiKind::kPutBatch ||
+         kind == ApiKind::kResolveConflict;
 }
 
 ApiResponse ResponseTo(const ApiRequest& request, Status status = Status::Ok()) {
@@ -21,32 +24,14 @@ ApiResponse ResponseTo(const ApiRequest& request, Status status = Status::Ok()) 
   return response;
 }
 
-// The write a request asks for, or why it cannot be made.
-Result<WriteRequest> ToWrite(const ApiRequest& request) {
-  if (!IsCode(request.actor)) {
-    return Invalid(
-        "a write needs an actor (1 to 40 letters, digits, '-' or '_'): pass --actor "
-        "or set SYNCD_ACTOR");
-  }
-  WriteRequest write{request.actor, {}};
-  if (request.kind == ApiKind::kPutBatch) {
-    if (request.batch.size() > kBatchItemsMax) {
-      return Invalid(fmt::format("a batch holds at most {} records", kBatchItemsMax));
-    }
-    for (const auto& patch : request.batch) write.ops.push_back({false, patch});
-  } else {
-    write.ops.push_back({request.kind == ApiKind::kDelete, request.patch});
-  }
-  return write;
-}
-
 }  // namespace
 
 ApiServer::ApiServer(zmq::context_t& context, std::string endpoint, Replica& replica,
-                     std::string role)
+                     std::string role, std::function<SyncStatus()> sync_status)
     : endpoint_(std::move(endpoint)),
       replica_(replica),
       role_(std::move(role)),
+      sync_status_(std::move(sync_status)),
       socket_(context, zmq::socket_type::router) {}
 
 Status ApiServer::Bind() {
@@ -73,6 +58,12 @@ void ApiServer::Run(const std::atomic<bool>& stop) {
       if (e.num() != EINTR) spdlog::error("api: {}", e.what());
     }
   }
+}
+
+bool ApiServer::ServeReady() {
+  const uint64_t log_end = replica_.last_seq();
+  ServeTurn();
+  return replica_.last_seq() != log_end;
 }
 
 void ApiServer::ServeTurn() {
@@ -116,9 +107,14 @@ void ApiServer::FlushWrites(std::vector<Pending>& writes) {
   std::vector<ApiResponse> responses;
   for (const auto& pending : writes) {
     responses.push_back(ResponseTo(pending.request));
-    auto write = ToWrite(pending.request);
+    size_t failed_op = SIZE_MAX;
+    auto write = ToWrite(pending.request, failed_op);
     if (!write.ok()) {
-      responses.back().status = write.status();
+      ApiResponse& response = responses.back();
+      response.status = write.status();
+      if (response.kind == ApiKind::kPutBatch && failed_op != SIZE_MAX) {
+        response.errors.push_back({static_cast<uint32_t>(failed_op), write.status().message()});
+      }
       batch_of.push_back(SIZE_MAX);
       continue;
     }
@@ -143,6 +139,61 @@ void ApiServer::FlushWrites(std::vector<Pending>& writes) {
     Reply(writes[i].routing_id, response);
   }
   writes.clear();
+}
+
+Result<WriteRequest> ApiServer::ToWrite(const ApiRequest& request, size_t& failed_op) const {
+  if (!IsCode(request.actor)) {
+    return Invalid(
+        "a write needs an actor (1 to 40 letters, digits, '-' or '_'): pass --actor "
+        "or set SYNCD_ACTOR");
+  }
+  WriteRequest write{request.actor, {}};
+  switch (request.kind) {
+    case ApiKind::kPutBatch:
+      if (request.batch.size() > kBatchItemsMax) {
+        return Invalid(fmt::format("a batch holds at most {} records", kBatchItemsMax));
+      }
+      for (const auto& patch : request.batch) write.ops.push_back({false, patch});
+      break;
+    case ApiKind::kResolveConflict: {
+      // Reads the conflicts before the group's earlier writes are committed: one of them may
+      // close this conflict, and then the resolution is still an ordinary, valid write.
+      auto open = replica_.OpenConflicts();
+      if (!open.ok()) return open.status();
+      auto conflict = FindConflict(*open, request.resolve.id);
+      if (!conflict.ok()) return conflict.status();
+      auto op = ResolutionOp(*conflict, request.resolve);
+      if (!op.ok()) return op.status();
+      write.ops.push_back(std::move(op).value());
+      break;
+    }
+    default:
+      write.ops.push_back({request.kind == ApiKind::kDelete, request.patch});
+  }
+  if (!is_hub()) SS_RETURN_IF_ERROR(CheckStationWrite(replica_, write, &failed_op));
+  return write;
+}
+
+Result<NodeStatus> ApiServer::CurrentStatus() const {
+  auto conflicts = replica_.OpenConflicts();  // a full scan; conflicts are few
+  if (!conflicts.ok()) return conflicts.status();
+  NodeStatus status;
+  status.role = role_;
+  status.unit = replica_.unit();
+  status.node = replica_.node();
+  status.records = replica_.record_count();
+  status.last_seq = replica_.last_seq();
+  status.conflicts_open = conflicts->size();
+  if (sync_status_) {
+    SyncStatus sync = sync_status_();
+    status.hub_connected = sync.hub_connected;
+    status.lag_records = sync.lag_records;
+    status.pending_up = sync.pending_up;
+    status.stations = std::move(sync.stations);
+  } else {
+    status.pending_up = replica_.last_seq();  // no hub link: every local change is pending
+  }
+  return status;
 }
 
 ApiResponse ApiServer::HandleRead(const ApiRequest& request) {
@@ -183,15 +234,24 @@ ApiResponse ApiServer::HandleRead(const ApiRequest& request) {
       }
       break;
     }
-    case ApiKind::kStatus:
-      response.node_status = {role_,
-                              replica_.unit(),
-                              replica_.node(),
-                              replica_.record_count(),
-                              replica_.last_seq(),  // no hub link yet: every change is pending
-                              false,
-                              replica_.last_seq()};
+    case ApiKind::kStatus: {
+      auto status = CurrentStatus();
+      if (status.ok()) {
+        response.node_status = std::move(status).value();
+      } else {
+        response.status = status.status();
+      }
       break;
+    }
+    case ApiKind::kConflicts: {
+      auto conflicts = replica_.OpenConflicts();
+      if (conflicts.ok()) {
+        response.conflicts = std::move(conflicts).value();
+      } else {
+        response.status = conflicts.status();
+      }
+      break;
+    }
     default:
       response.status = Internal("not a read");
   }

@@ -1,6 +1,6 @@
-// syncd: parses flags, locks the data directory, opens the replica, serves the local API, and
-// shuts down cleanly on SIGTERM/SIGINT. Exit codes: 0 clean stop, 2 usage, 3 data directory
-// locked or unreadable / endpoint unavailable, 4 refused, 5 storage damaged or internal error.
+// syncd: parses flags and runs a station or the hub (daemon/run_node.h) until SIGTERM/SIGINT.
+// Exit codes: 0 clean stop, 2 usage, 3 data directory locked or unreadable / endpoint
+// unavailable, 4 refused, 5 storage damaged or internal error.
 #include <atomic>
 #include <csignal>
 
@@ -9,9 +9,8 @@
 #include <spdlog/spdlog.h>
 #include <zmq.hpp>
 
-#include "daemon/api_server.h"
-#include "daemon/data_dir_lock.h"
-#include "sync/replica.h"
+#include "daemon/node_flags.h"
+#include "daemon/run_node.h"
 #include "sync/validate.h"
 
 namespace {
@@ -31,35 +30,6 @@ void InstallSignalHandlers() {
   std::signal(SIGPIPE, SIG_IGN);
 }
 
-int Fail(const stationsync::Status& status) {
-  spdlog::critical("{}", status.ToString());
-  return stationsync::ExitCode(status.code());
-}
-
-struct StationFlags {
-  std::string unit;
-  std::string data;
-  std::string api;
-};
-
-int RunStation(const StationFlags& flags) {
-  using namespace stationsync;
-  auto lock = DataDirLock::Acquire(flags.data);
-  if (!lock.ok()) return Fail(lock.status());
-  auto replica =
-      Replica::Open({.path = flags.data + "/db", .node = flags.unit, .unit = flags.unit});
-  if (!replica.ok()) return Fail(replica.status());
-  zmq::context_t context(1);
-  const std::string endpoint = flags.api.empty() ? "ipc://" + flags.data + "/api.sock" : flags.api;
-  ApiServer server(context, endpoint, **replica, "station");
-  if (Status bound = server.Bind(); !bound.ok()) return Fail(bound);
-  spdlog::info("syncd station {} ready: data {}, api {}, {} records, log at {}", flags.unit,
-               flags.data, endpoint, (*replica)->record_count(), (*replica)->last_seq());
-  server.Run(g_stop);
-  spdlog::info("syncd station {} stopping", flags.unit);
-  return 0;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -69,11 +39,23 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
 
-  StationFlags station;
+  stationsync::NodeFlags station;
   auto* station_cmd = app.add_subcommand("station", "run as a police station's server");
   station_cmd->add_option("--unit", station.unit, "this station's unit code")->required();
   station_cmd->add_option("--data", station.data, "data directory")->required();
   station_cmd->add_option("--api", station.api, "API endpoint (default ipc://DATA/api.sock)");
+  station_cmd->add_option("--hub", station.hub,
+                          "the hub's sync endpoint, e.g. tcp://hq:7700 (default: no hub)");
+
+  stationsync::NodeFlags hub;
+  hub.unit = "hub";
+  auto* hub_cmd = app.add_subcommand("hub", "run as the headquarters hub");
+  hub_cmd->add_option("--data", hub.data, "data directory")->required();
+  hub_cmd->add_option("--listen", hub.listen, "endpoint stations connect to, e.g. tcp://*:7700")
+      ->required();
+  hub_cmd->add_option("--api", hub.api, "API endpoint (default ipc://DATA/api.sock)");
+  hub_cmd->add_option("--unit", hub.unit, "owner of records created at the hub without one")
+      ->capture_default_str();
 
   try {
     app.parse(argc, argv);
@@ -84,11 +66,13 @@ int main(int argc, char** argv) {
   spdlog::set_default_logger(spdlog::stderr_color_mt("syncd"));
   spdlog::set_level(spdlog::level::from_str(log_level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %l syncd[%P] %v");
-  if (!stationsync::IsCode(station.unit)) {
+  const stationsync::NodeFlags& flags = hub_cmd->parsed() ? hub : station;
+  if (!stationsync::IsCode(flags.unit)) {
     spdlog::critical("--unit '{}' is not a unit code (1 to 40 letters, digits, '-' or '_')",
-                     station.unit);
+                     flags.unit);
     return 2;
   }
   InstallSignalHandlers();
-  return RunStation(station);
+  return hub_cmd->parsed() ? stationsync::RunHub(flags, g_stop)
+                           : stationsync::RunStation(flags, g_stop);
 }

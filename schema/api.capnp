@@ -10,7 +10,7 @@ $Cxx.namespace("stationsync::schema");
 
 using Store = import "store.capnp";
 
-const apiVersion :UInt32 = 1;
+const apiVersion :UInt32 = 2;  # 2: sync status, conflicts
 
 # What went wrong, in terms of what the caller should do; tools map it to their exit code.
 enum Code {
@@ -60,6 +60,19 @@ struct Request {
     history @7 :Key;
     putBatch @8 :List(Put);        # all or nothing, one durable commit
     status @9 :Void;
+    conflicts @10 :Void;           # the open conflicts
+    resolveConflict @11 :ResolveConflict;  # a write: answered with the record, like put
+  }
+}
+
+# Resolves an open conflict by writing one of its values (or a new one) to its register, as an
+# ordinary write by the request's actor; that write closes the conflict (sync/replica.h).
+struct ResolveConflict {
+  id @0 :Text;                     # the conflict's key, as `syncctl conflicts` prints it
+  union {
+    takeKept @1 :Void;             # the value that won the merge
+    takeLost @2 :Void;             # the value that lost it
+    value @3 :Store.Value;         # another value
   }
 }
 
@@ -77,6 +90,22 @@ struct NodeStatus {
   hubConnected @5 :Bool;
   lastSeq @6 :UInt64;
   apiVersion @7 :UInt32;
+  lagRecords @8 :UInt64;           # station: hub changes in its scope it does not hold yet
+  conflictsOpen @9 :UInt64;
+  stations @10 :List(StationLink); # hub: one per station unit of the registry, by unit code
+}
+
+# The hub's view of one station (sync/sync_status.h).
+struct StationLink {
+  unit @0 :Text;
+  connected @1 :Bool;
+  lastSeenMs @2 :UInt64;           # milliseconds since last heard from (0: never)
+  lagRecords @3 :UInt64;
+  pendingUp @4 :UInt64;
+  upTotal @5 :UInt64;
+  downTotal @6 :UInt64;
+  rejectedTotal @7 :UInt64;
+  neverSeen @8 :Bool;
 }
 
 struct BatchError {
@@ -96,5 +125,6 @@ struct Response {
     status @7 :NodeStatus;
     batch @8 :List(Store.Record);  # putBatch: the stored records, in request order
     errors @9 :List(BatchError);   # putBatch refused: every invalid item
+    conflicts @10 :List(Store.Conflict);  # conflicts: every open one, by record
   }
 }

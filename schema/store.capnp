@@ -56,6 +56,7 @@ struct Record {
 struct Change {
   seq @0 :UInt64;
   delta @1 :Record;
+  origin @2 :Text;          # the node that delivered it: the writer, or (at the hub) the station
 }
 
 struct FieldChange {
@@ -84,4 +85,11 @@ struct Conflict {
   field @2 :Text;
   kept @3 :ConflictSide;
   lost @4 :ConflictSide;
+}
+
+# Where a peer's stream stands (meta "peer/<peer>"), valid within the peer store's epoch.
+struct PeerPosition {
+  epoch @0 :Text;
+  cursor @1 :UInt64;
+  stamp @2 :Stamp;    # the stamp of the peer's change at `cursor`
 }

@@ -139,4 +139,18 @@ Result<NodeStatus> ApiClient::GetStatus() {
   return Unwrap<NodeStatus>(Call(std::move(request)), [](ApiResponse& r) { return r.node_status; });
 }
 
+Result<std::vector<Conflict>> ApiClient::Conflicts() {
+  ApiRequest request;
+  request.kind = ApiKind::kConflicts;
+  return Unwrap<std::vector<Conflict>>(Call(std::move(request)),
+                                       [](ApiResponse& r) { return std::move(r.conflicts); });
+}
+
+Result<Record> ApiClient::ResolveConflict(const ConflictChoice& choice) {
+  ApiRequest request;
+  request.kind = ApiKind::kResolveConflict;
+  request.resolve = choice;
+  return Unwrap<Record>(Call(std::move(request)), TakeRecord);
+}
+
 }  // namespace stationsync

@@ -33,6 +33,9 @@ class ApiClient {
   Result<std::vector<Record>> PutBatch(std::vector<RecordPatch> batch,
                                        std::vector<BatchError>* errors = nullptr);
   Result<NodeStatus> GetStatus();
+  Result<std::vector<Conflict>> Conflicts();
+  // Writes the chosen value of an open conflict (conflict_resolution.h); the resulting record.
+  Result<Record> ResolveConflict(const ConflictChoice& choice);
 
   const std::string& endpoint() const { return endpoint_; }
 

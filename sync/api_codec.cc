@@ -53,6 +53,118 @@ Result<RecordPatch> ReadKey(schema::Key::Reader in) {
   return RecordPatch{*table, in.getId().cStr(), {}, {}};
 }
 
+void WriteChoice(const ConflictChoice& choice, schema::ResolveConflict::Builder out) {
+  out.setId(choice.id);
+  switch (choice.take) {
+    case ConflictChoice::Take::kKept:
+      out.setTakeKept();
+      break;
+    case ConflictChoice::Take::kLost:
+      out.setTakeLost();
+      break;
+    case ConflictChoice::Take::kValue:
+      WriteValue(choice.value, out.initValue());
+      break;
+  }
+}
+
+Result<ConflictChoice> ReadChoice(schema::ResolveConflict::Reader in) {
+  ConflictChoice choice;
+  choice.id = in.getId().cStr();
+  switch (in.which()) {
+    case schema::ResolveConflict::TAKE_KEPT:
+      choice.take = ConflictChoice::Take::kKept;
+      return choice;
+    case schema::ResolveConflict::TAKE_LOST:
+      choice.take = ConflictChoice::Take::kLost;
+      return choice;
+    case schema::ResolveConflict::VALUE:
+      choice.take = ConflictChoice::Take::kValue;
+      choice.value = ReadValue(in.getValue());
+      return choice;
+  }
+  return Invalid("resolveConflict: unknown choice");
+}
+
+void WriteConflictSide(const ConflictSide& side, schema::ConflictSide::Builder out) {
+  WriteValue(side.value, out.initValue());
+  WriteStamp(side.stamp, out.initStamp());
+  out.setActor(side.actor);
+}
+
+ConflictSide ReadConflictSide(schema::ConflictSide::Reader in) {
+  return {ReadValue(in.getValue()), ReadStamp(in.getStamp()), in.getActor().cStr()};
+}
+
+void WriteConflict(const Conflict& conflict, schema::Conflict::Builder out) {
+  out.setTable(static_cast<schema::Table>(conflict.table));
+  out.setId(conflict.id);
+  out.setField(conflict.field);
+  WriteConflictSide(conflict.kept, out.initKept());
+  WriteConflictSide(conflict.lost, out.initLost());
+}
+
+Result<Conflict> ReadConflict(schema::Conflict::Reader in) {
+  auto table = ReadTable(in.getTable());
+  if (!table.ok()) return table.status();
+  return Conflict{*table, in.getId().cStr(), in.getField().cStr(), ReadConflictSide(in.getKept()),
+                  ReadConflictSide(in.getLost())};
+}
+
+void WriteNodeStatus(const NodeStatus& status, schema::NodeStatus::Builder out) {
+  out.setRole(status.role);
+  out.setUnit(status.unit);
+  out.setNode(status.node);
+  out.setRecords(status.records);
+  out.setPendingUp(status.pending_up);
+  out.setHubConnected(status.hub_connected);
+  out.setLastSeq(status.last_seq);
+  out.setApiVersion(schema::API_VERSION);
+  out.setLagRecords(status.lag_records);
+  out.setConflictsOpen(status.conflicts_open);
+  auto stations = out.initStations(static_cast<unsigned>(status.stations.size()));
+  for (unsigned i = 0; i < status.stations.size(); ++i) {
+    const StationLink& link = status.stations[i];
+    auto station = stations[i];
+    station.setUnit(link.unit);
+    station.setConnected(link.connected);
+    station.setLastSeenMs(link.last_seen_ms);
+    station.setLagRecords(link.lag_records);
+    station.setPendingUp(link.pending_up);
+    station.setUpTotal(link.up_total);
+    station.setDownTotal(link.down_total);
+    station.setRejectedTotal(link.rejected_total);
+    station.setNeverSeen(link.never_seen);
+  }
+}
+
+NodeStatus ReadNodeStatus(schema::NodeStatus::Reader in) {
+  NodeStatus status;
+  status.role = in.getRole().cStr();
+  status.unit = in.getUnit().cStr();
+  status.node = in.getNode().cStr();
+  status.records = in.getRecords();
+  status.pending_up = in.getPendingUp();
+  status.hub_connected = in.getHubConnected();
+  status.last_seq = in.getLastSeq();
+  status.lag_records = in.getLagRecords();
+  status.conflicts_open = in.getConflictsOpen();
+  for (auto station : in.getStations()) {
+    StationLink link;
+    link.unit = station.getUnit().cStr();
+    link.connected = station.getConnected();
+    link.last_seen_ms = station.getLastSeenMs();
+    link.lag_records = station.getLagRecords();
+    link.pending_up = station.getPendingUp();
+    link.up_total = station.getUpTotal();
+    link.down_total = station.getDownTotal();
+    link.rejected_total = station.getRejectedTotal();
+    link.never_seen = station.getNeverSeen();
+    status.stations.push_back(std::move(link));
+  }
+  return status;
+}
+
 Status ReadRequestBody(schema::Request::Reader in, ApiRequest& out) {
   Result<RecordPatch> patch = RecordPatch{};
   switch (in.which()) {
@@ -62,6 +174,16 @@ Status ReadRequestBody(schema::Request::Reader in, ApiRequest& out) {
     case schema::Request::STATUS:
       out.kind = ApiKind::kStatus;
       return Status::Ok();
+    case schema::Request::CONFLICTS:
+      out.kind = ApiKind::kConflicts;
+      return Status::Ok();
+    case schema::Request::RESOLVE_CONFLICT: {
+      out.kind = ApiKind::kResolveConflict;
+      auto choice = ReadChoice(in.getResolveConflict());
+      if (!choice.ok()) return choice.status();
+      out.resolve = std::move(choice).value();
+      return Status::Ok();
+    }
     case schema::Request::PUT:
       out.kind = ApiKind::kPut;
       patch = ReadPut(in.getPut());
@@ -129,13 +251,9 @@ Status ReadResponseBody(schema::Response::Reader in, ApiResponse& out) {
     case schema::Response::HISTORY:
       for (auto entry : in.getHistory()) out.history.push_back(ReadHistoryEntry(entry));
       return Status::Ok();
-    case schema::Response::STATUS: {
-      auto s = in.getStatus();
-      out.node_status = {s.getRole().cStr(), s.getUnit().cStr(), s.getNode().cStr(),
-                         s.getRecords(),     s.getPendingUp(),   s.getHubConnected(),
-                         s.getLastSeq()};
+    case schema::Response::STATUS:
+      out.node_status = ReadNodeStatus(in.getStatus());
       return Status::Ok();
-    }
     case schema::Response::BATCH:
       for (auto item : in.getBatch()) {
         auto record = ReadRecord(item);
@@ -146,6 +264,13 @@ Status ReadResponseBody(schema::Response::Reader in, ApiResponse& out) {
     case schema::Response::ERRORS:
       for (auto error : in.getErrors()) {
         out.errors.push_back({error.getIndex(), error.getMessage().cStr()});
+      }
+      return Status::Ok();
+    case schema::Response::CONFLICTS:
+      for (auto item : in.getConflicts()) {
+        auto conflict = ReadConflict(item);
+        if (!conflict.ok()) return conflict.status();
+        out.conflicts.push_back(std::move(conflict).value());
       }
       return Status::Ok();
   }
@@ -165,6 +290,12 @@ std::string EncodeRequest(const ApiRequest& request) {
       break;
     case ApiKind::kStatus:
       out.setStatus();
+      break;
+    case ApiKind::kConflicts:
+      out.setConflicts();
+      break;
+    case ApiKind::kResolveConflict:
+      WriteChoice(request.resolve, out.initResolveConflict());
       break;
     case ApiKind::kPut:
       WritePut(request.patch, out.initPut());
@@ -220,6 +351,7 @@ std::string EncodeResponse(const ApiResponse& response) {
     case ApiKind::kPut:
     case ApiKind::kGet:
     case ApiKind::kDelete:
+    case ApiKind::kResolveConflict:
       if (response.record) WriteRecord(*response.record, out.initRecord());
       break;
     case ApiKind::kList: {
@@ -238,17 +370,14 @@ std::string EncodeResponse(const ApiResponse& response) {
       }
       break;
     }
-    case ApiKind::kStatus: {
-      auto s = out.initStatus();
-      const NodeStatus& n = response.node_status;
-      s.setRole(n.role);
-      s.setUnit(n.unit);
-      s.setNode(n.node);
-      s.setRecords(n.records);
-      s.setPendingUp(n.pending_up);
-      s.setHubConnected(n.hub_connected);
-      s.setLastSeq(n.last_seq);
-      s.setApiVersion(schema::API_VERSION);
+    case ApiKind::kStatus:
+      WriteNodeStatus(response.node_status, out.initStatus());
+      break;
+    case ApiKind::kConflicts: {
+      auto conflicts = out.initConflicts(static_cast<unsigned>(response.conflicts.size()));
+      for (unsigned i = 0; i < response.conflicts.size(); ++i) {
+        WriteConflict(response.conflicts[i], conflicts[i]);
+      }
       break;
     }
     case ApiKind::kPutBatch:

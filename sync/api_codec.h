@@ -11,13 +11,27 @@
 #include <string_view>
 #include <vector>
 
+#include "sync/conflict_resolution.h"
+#include "sync/merge.h"
 #include "sync/record.h"
 #include "sync/replica.h"
 #include "sync/status.h"
+#include "sync/sync_status.h"
 
 namespace stationsync {
 
-enum class ApiKind { kPing, kPut, kGet, kDelete, kList, kHistory, kPutBatch, kStatus };
+enum class ApiKind {
+  kPing,
+  kPut,
+  kGet,
+  kDelete,
+  kList,
+  kHistory,
+  kPutBatch,
+  kStatus,
+  kConflicts,
+  kResolveConflict,
+};
 
 struct ApiRequest {
   uint64_t id = 0;
@@ -26,6 +40,7 @@ struct ApiRequest {
   RecordPatch patch;               // kPut; kGet, kDelete and kHistory use table and id only
   std::vector<RecordPatch> batch;  // kPutBatch
   ListQuery list;                  // kList
+  ConflictChoice resolve;          // kResolveConflict
 };
 
 struct NodeStatus {
@@ -36,6 +51,9 @@ struct NodeStatus {
   uint64_t pending_up = 0;  // local changes the hub has not acknowledged
   bool hub_connected = false;
   uint64_t last_seq = 0;
+  uint64_t lag_records = 0;  // station: hub changes in its scope it does not hold yet
+  uint64_t conflicts_open = 0;
+  std::vector<StationLink> stations;  // hub: one per station unit, by unit code
 };
 
 struct BatchError {
@@ -46,12 +64,13 @@ struct BatchError {
 struct ApiResponse {
   uint64_t id = 0;
   Status status;
-  std::optional<Record> record;       // kPut, kGet, kDelete
+  std::optional<Record> record;       // kPut, kGet, kDelete, kResolveConflict
   Page page;                          // kList
   std::vector<HistoryEntry> history;  // kHistory
   NodeStatus node_status;             // kStatus
   std::vector<Record> batch;          // kPutBatch, when ok
   std::vector<BatchError> errors;     // kPutBatch, when refused
+  std::vector<Conflict> conflicts;    // kConflicts
   ApiKind kind = ApiKind::kPing;      // which of the above is filled
 };
 

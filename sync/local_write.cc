@@ -41,6 +41,7 @@ WritePlan StartPlan(const std::optional<Record>& current, Table table, const std
   plan.change.delta.id = id;
   plan.change.delta.owner = plan.record.owner;
   plan.change.delta.updated = stamp;
+  plan.change.origin = stamp.node;
   plan.change.delta.actor = std::string(actor);
   plan.history.at = stamp;
   plan.history.actor = std::string(actor);
@@ -77,7 +78,7 @@ void RecordWrite(WritePlan& plan, const Stamp& stamp) {
 
 Result<WritePlan> PlanPut(const std::optional<Record>& current, const RecordPatch& patch,
                           const Stamp& stamp, std::string_view actor,
-                          std::string_view default_owner) {
+                          std::string_view default_owner, bool restamp) {
   auto id = NormalizeId(patch.table, patch.id);
   if (!id.ok()) return id.status();
   auto fields = NormalizedFields(patch);
@@ -87,12 +88,14 @@ Result<WritePlan> PlanPut(const std::optional<Record>& current, const RecordPatc
   WritePlan plan = StartPlan(current, patch.table, *id, stamp, actor);
   const std::string owner =
       !patch.owner.empty() ? patch.owner : (current ? current->owner : std::string(default_owner));
-  if (!current || owner != current->owner) SetOwner(plan, owner, stamp);
+  if (!current || owner != current->owner || (restamp && !patch.owner.empty())) {
+    SetOwner(plan, owner, stamp);
+  }
   if (current && current->deleted) SetDeleted(plan, false, stamp);
   for (auto& [name, value] : *fields) {
     auto it = plan.record.fields.find(name);
     const Value old = it == plan.record.fields.end() ? Value{} : it->second.value;
-    if (it != plan.record.fields.end() && old == value) continue;
+    if (!restamp && it != plan.record.fields.end() && old == value) continue;
     if (it == plan.record.fields.end() && IsNull(value)) continue;  // clearing nothing
     plan.history.changes.push_back({name, old, value});
     plan.change.delta.fields[name] = FieldState{value, stamp, std::string(actor)};
@@ -109,14 +112,14 @@ Result<WritePlan> PlanPut(const std::optional<Record>& current, const RecordPatc
 }
 
 Result<WritePlan> PlanDelete(const std::optional<Record>& current, Table table, std::string_view id,
-                             const Stamp& stamp, std::string_view actor) {
+                             const Stamp& stamp, std::string_view actor, bool restamp) {
   auto canonical = NormalizeId(table, id);
   if (!canonical.ok()) return canonical.status();
   if (!current) {
     return NotFound(fmt::format("{} {} does not exist", TableName(table), *canonical));
   }
   WritePlan plan = StartPlan(current, table, *canonical, stamp, actor);
-  if (current->deleted) {
+  if (current->deleted && !restamp) {
     plan.record = *current;
     return plan;
   }

@@ -22,14 +22,17 @@ struct WritePlan {
 };
 
 // Upsert: the patch's fields are set, the others kept. `default_owner` is used on create when
-// the patch names no owner.
+// the patch names no owner. A field (or the patch's owner) equal to what is stored is skipped,
+// unless `restamp`: then it is written again with the new stamp, which is how a conflict
+// resolution that keeps the stored value still supersedes both sides.
 Result<WritePlan> PlanPut(const std::optional<Record>& current, const RecordPatch& patch,
                           const Stamp& stamp, std::string_view actor,
-                          std::string_view default_owner);
+                          std::string_view default_owner, bool restamp = false);
 
-// Tombstones the record: its fields stay (history keeps them), `deleted` becomes true.
+// Tombstones the record: its fields stay (history keeps them), `deleted` becomes true. An
+// already deleted record is left alone unless `restamp`.
 Result<WritePlan> PlanDelete(const std::optional<Record>& current, Table table, std::string_view id,
-                             const Stamp& stamp, std::string_view actor);
+                             const Stamp& stamp, std::string_view actor, bool restamp = false);
 
 // The record an import line describes, as if created fresh: checks everything PlanPut would for
 // a new record. Used to validate a whole file before storing any of it.

@@ -54,6 +54,13 @@ std::string Conflict::Key() const {
   return fmt::format("{:016x}", hash);
 }
 
+Stamp RegisterStamp(const Record& record, std::string_view register_name) {
+  if (register_name == "owner") return record.owner_stamp;
+  if (register_name == "deleted") return record.deleted_stamp;
+  const auto it = record.fields.find(std::string(register_name));
+  return it == record.fields.end() ? Stamp{} : it->second.stamp;
+}
+
 MergeResult Merge(const std::optional<Record>& local, const Record& incoming) {
   MergeResult result;
   result.history.at = incoming.updated;

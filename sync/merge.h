@@ -23,6 +23,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sync/record.h"
@@ -54,6 +55,9 @@ struct MergeResult {
   HistoryEntry history;             // the registers this merge changed
   bool changed = false;             // false: the incoming state added nothing (record unchanged)
 };
+
+// The stamp of a register of `record`: a field name, or "owner" / "deleted" (zero when unset).
+Stamp RegisterStamp(const Record& record, std::string_view register_name);
 
 // Merges `incoming` (a delta or a whole state of the same record) into `local` (none: the record
 // is new here). Precondition: same table and id.

@@ -107,6 +107,7 @@ struct HistoryEntry {
 struct Change {
   uint64_t seq = 0;
   Record delta;
+  std::string origin;  // the node that delivered it: the writer, or (at the hub) the station
   bool operator==(const Change&) const = default;
 };
 

@@ -124,6 +124,21 @@ std::string EncodeRecord(const Record& record) {
   return MessageBytes(message);
 }
 
+void WriteRecords(const std::vector<Record>& records, capnp::List<schema::Record>::Builder out) {
+  for (unsigned i = 0; i < records.size(); ++i) WriteRecord(records[i], out[i]);
+}
+
+Result<std::vector<Record>> ReadRecords(capnp::List<schema::Record>::Reader in) {
+  std::vector<Record> records;
+  records.reserve(in.size());
+  for (auto item : in) {
+    auto record = ReadRecord(item);
+    if (!record.ok()) return record.status();
+    records.push_back(std::move(record).value());
+  }
+  return records;
+}
+
 Result<Record> DecodeRecord(std::string_view bytes) {
   return DecodeMessage<schema::Record>("record", bytes, ReadRecord);
 }
@@ -133,6 +148,7 @@ std::string EncodeChange(const Change& change) {
   auto out = message.initRoot<schema::Change>();
   out.setSeq(change.seq);
   WriteRecord(change.delta, out.initDelta());
+  out.setOrigin(change.origin);
   return MessageBytes(message);
 }
 
@@ -140,7 +156,7 @@ Result<Change> DecodeChange(std::string_view bytes) {
   return DecodeMessage<schema::Change>("change", bytes, [](schema::Change::Reader in) {
     auto delta = ReadRecord(in.getDelta());
     if (!delta.ok()) return Result<Change>(delta.status());
-    return Result<Change>(Change{in.getSeq(), std::move(delta).value()});
+    return Result<Change>(Change{in.getSeq(), std::move(delta).value(), in.getOrigin()});
   });
 }
 

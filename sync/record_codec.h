@@ -7,6 +7,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "schema/store.capnp.h"
 #include "sync/merge.h"
@@ -21,6 +22,8 @@ void WriteValue(const Value& value, schema::Value::Builder out);
 Value ReadValue(schema::Value::Reader in);
 void WriteRecord(const Record& record, schema::Record::Builder out);
 Result<Record> ReadRecord(schema::Record::Reader in);
+void WriteRecords(const std::vector<Record>& records, capnp::List<schema::Record>::Builder out);
+Result<std::vector<Record>> ReadRecords(capnp::List<schema::Record>::Reader in);
 void WriteHistoryEntry(const HistoryEntry& entry, schema::HistoryEntry::Builder out);
 HistoryEntry ReadHistoryEntry(schema::HistoryEntry::Reader in);
 

@@ -28,11 +28,6 @@ namespace fs = std::filesystem;
 constexpr size_t kPageBytesMax = 2 * 1024 * 1024;
 constexpr size_t kPageLimitMax = 10000;
 
-std::string NewEpoch() {
-  std::random_device device;
-  return fmt::format("{:08x}{:08x}{:08x}{:08x}", device(), device(), device(), device());
-}
-
 size_t ApproximateBytes(const Record& record) {
   size_t bytes = 64 + record.id.size();
   for (const auto& [name, state] : record.fields) {
@@ -124,6 +119,18 @@ Result<std::unique_ptr<Replica>> Replica::Open(const ReplicaOptions& options) {
   db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
   db_options.info_log = handles->logger;
   db_options.max_background_jobs = 2;
+  // No periodic statistics tasks: nothing reads them, and each registers with a timer thread.
+  db_options.stats_dump_period_sec = 0;
+  db_options.stats_persist_period_sec = 0;
+  // Preallocating each log file (about 70 MB with the default write buffer) costs more than it
+  // saves for a station's write rates, and is slow on tmpfs.
+  db_options.allow_fallocate = false;
+  // Recovered log data stays in the memtable (and the log) instead of being flushed to new
+  // files at every start: a restart costs no writes.
+  db_options.avoid_flush_during_recovery = true;
+  // Table files are opened on this thread: the default starts 16 threads per column family at
+  // every open, which is most of what an open costs for a store of our size.
+  db_options.max_file_opening_threads = 1;
   if (options.env != nullptr) db_options.env = options.env;
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const auto& name : kFamilies) {
@@ -224,7 +231,7 @@ Result<std::optional<Record>> Replica::Current(
 
 void Replica::StageRecord(rocksdb::WriteBatch& batch, const std::string& key,
                           const std::optional<Record>& current, const Record& next,
-                          uint64_t& count) const {
+                          const VersionVector& writer_seen, uint64_t& count) const {
   auto& h = *db_;
   batch.Put(h.records, key, EncodeRecord(next));
   if (current) {
@@ -232,6 +239,24 @@ void Replica::StageRecord(rocksdb::WriteBatch& batch, const std::string& key,
   }
   for (const auto& index_key : IndexKeys(next)) batch.Put(h.index, index_key, "");
   count = count + (next.deleted ? 0 : 1) - (IsLive(current) ? 1 : 0);
+  if (current) StageClosedConflicts(batch, key, next, writer_seen);
+}
+
+void Replica::StageClosedConflicts(rocksdb::WriteBatch& batch, const std::string& key,
+                                   const Record& next, const VersionVector& writer_seen) const {
+  auto& h = *db_;
+  const std::string prefix = ConflictPrefix(key);
+  std::unique_ptr<rocksdb::Iterator> it(h.db->NewIterator({}, h.conflicts));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    auto conflict = DecodeConflict(it->value().ToStringView());
+    if (!conflict.ok()) continue;  // CheckIntegrity reports it; a write must not stall on it
+    const Stamp newest = std::max(conflict->kept.stamp, conflict->lost.stamp);
+    const bool saw_both =
+        Includes(writer_seen, conflict->kept.stamp) && Includes(writer_seen, conflict->lost.stamp);
+    if (saw_both && RegisterStamp(next, conflict->field) > newest) {
+      batch.Delete(h.conflicts, it->key());
+    }
+  }
 }
 
 void Replica::StageCounters(rocksdb::WriteBatch& batch, uint64_t count, uint64_t seq) const {
@@ -271,8 +296,9 @@ std::vector<WriteOutcome> Replica::Write(const std::vector<WriteRequest>& reques
         break;
       }
       const Stamp stamp{hlc_->Now(), options_.node};
-      auto plan = op.remove ? PlanDelete(*current, op.patch.table, *id, stamp, request.actor)
-                            : PlanPut(*current, op.patch, stamp, request.actor, options_.unit);
+      auto plan =
+          op.remove ? PlanDelete(*current, op.patch.table, *id, stamp, request.actor, op.restamp)
+                    : PlanPut(*current, op.patch, stamp, request.actor, options_.unit, op.restamp);
       if (!plan.ok()) {
         outcome.status = plan.status();
         break;
@@ -280,7 +306,7 @@ std::vector<WriteOutcome> Replica::Write(const std::vector<WriteRequest>& reques
       outcome.records.push_back(plan->record);
       if (!plan->changed) continue;
       plan->change.seq = ++request_seq;
-      StageRecord(batch, key, *current, plan->record, request_count);
+      StageRecord(batch, key, *current, plan->record, plan->record.seen, request_count);
       batch.Put(h.log, SeqKey(plan->change.seq), EncodeChange(plan->change));
       batch.Put(h.history, HistoryKey(key, plan->history.at), EncodeHistoryEntry(plan->history));
       request_overlay[key] = std::move(plan->record);
@@ -356,13 +382,21 @@ Result<Page> Replica::List(const ListQuery& query) const {
       record = std::move(decoded).value();
     }
     page.next = std::string(key);
-    if (record->deleted) continue;
+    if (record->deleted && !query.include_deleted) continue;
     bytes += ApproximateBytes(*record);
     page.records.push_back(std::move(*record));
   }
   SS_RETURN_IF_ERROR(FromRocks(it->status(), "listing records"));
   page.next.clear();  // reached the end
   return page;
+}
+
+uint64_t Replica::CountOwned(const std::string& owner) const {
+  const std::string prefix = IndexPrefix(kOwnerIndex, owner);
+  uint64_t count = 0;
+  std::unique_ptr<rocksdb::Iterator> it(db_->db->NewIterator({}, db_->index));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) ++count;
+  return count;
 }
 
 Result<std::vector<HistoryEntry>> Replica::History(Table table, std::string_view id) const {

@@ -14,11 +14,13 @@
 //  5. A store that RocksDB reports damaged is never opened, repaired or partly served.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -45,6 +47,7 @@ struct ReplicaOptions {
 struct WriteOp {
   bool remove = false;
   RecordPatch patch;
+  bool restamp = false;  // write the named values even if unchanged (see PlanPut)
 };
 
 // A request's operations succeed or fail together.
@@ -59,17 +62,30 @@ struct WriteOutcome {
   std::vector<Record> records;  // when ok: each op's resulting record, in order
 };
 
-// A batch of changes from a peer's stream, applied atomically together with the peer's cursor.
+// Where a peer's stream stands: valid only within the peer store's epoch (a wiped or restored
+// store starts a new epoch, or is caught by the stamp check). `stamp` is the stamp of the change
+// at `cursor`, so that a peer restored from an older copy, whose cursor names a different change,
+// is detected.
+struct PeerPosition {
+  std::string epoch;
+  uint64_t cursor = 0;
+  Stamp stamp;
+  bool operator==(const PeerPosition&) const = default;
+};
+
+// A batch of changes from a peer's stream, applied atomically together with the peer's position.
 struct RemoteBatch {
-  std::string peer;             // whose stream: "hub" at a station, a station's unit at the hub
-  uint64_t cursor = 0;          // the peer's stream position after this batch
-  std::vector<Record> changes;  // deltas or whole states, in the peer's order
-  bool log_changes = false;     // true at the hub: append them to the log for other stations
+  std::string peer;                      // "hub" at a station, a station's unit at the hub
+  std::optional<PeerPosition> position;  // stored with the changes; nullopt: keep the stored one
+                                         // (snapshot and offer pages: whole states, no cursor)
+  std::vector<Record> changes;           // deltas or whole states, in the peer's order
+  bool log_changes = false;              // true at the hub: append them to the log (origin: peer)
 };
 
 struct RemoteOutcome {
-  size_t changed = 0;    // records that the batch changed
-  size_t conflicts = 0;  // conflicts this batch found (each stored once, by Conflict::Key)
+  size_t changed = 0;                 // records that the batch changed
+  size_t conflicts = 0;               // conflicts this batch found (each stored once)
+  std::vector<std::string> rejected;  // changes refused (invalid, or an invalid result), why
 };
 
 struct ListQuery {
@@ -78,6 +94,7 @@ struct ListQuery {
   std::string household;       // empty: any household
   std::string after;           // opaque cursor from the previous page; empty: from the start
   size_t limit = 1000;
+  bool include_deleted = false;  // tombstones too (snapshots); only by owner or over everything
 };
 
 struct Page {
@@ -102,21 +119,38 @@ class Replica {
   Result<std::optional<Record>> Get(Table table, std::string_view id) const;
   // Live (not deleted) records matching the query, in key order.
   Result<Page> List(const ListQuery& query) const;
+  // How many records (tombstones included) `owner` owns; reads the owner index only.
+  uint64_t CountOwned(const std::string& owner) const;
   // Oldest first.
   Result<std::vector<HistoryEntry>> History(Table table, std::string_view id) const;
   // Up to `max` log entries with seq > after, in order.
   Result<std::vector<Change>> ChangesAfter(uint64_t after, size_t max) const;
 
   // Merges a peer's changes (merge.h) and stores, in one durable batch, the merged records, their
-  // history and indexes, new conflicts, (at the hub) log entries, and the peer's cursor, so the
-  // cursor never runs ahead of what it covers. Every change is checked first (validate.h); an
-  // invalid change refuses the whole batch with kInvalid naming it, and nothing is stored.
-  // A batch whose cursor is not beyond the stored one is a replay: kOk, nothing changes.
+  // history and indexes, new conflicts, (at the hub) log entries, and the peer's position, so the
+  // position never runs ahead of what it covers. Every change is checked first (validate.h); an
+  // invalid change, or one whose merge would leave an invalid record, is skipped and reported in
+  // `rejected`, so one bad record cannot stall a stream. The caller checks that the batch follows
+  // the stored position (sessions do).
   Result<RemoteOutcome> ApplyRemote(const RemoteBatch& batch);
-  // The peer's stream position last applied (0: none).
-  uint64_t PeerCursor(const std::string& peer) const;
-  // Conflicts not yet resolved, in key order.
+  // The peer's stream position last stored (all empty: none).
+  PeerPosition Peer(const std::string& peer) const;
+  // Replaces the peer's position (a new peer epoch). Durable.
+  Status SetPeer(const std::string& peer, const PeerPosition& position);
+  // The stamp of the log entry at `seq` (the newest write of its change); kNotFound if none.
+  Result<Stamp> LogStamp(uint64_t seq) const;
+  // Conflicts not yet resolved, by record. A later write to a conflict's field, stamped above
+  // both sides (a resolution, or simply a newer write), closes it.
   Result<std::vector<Conflict>> OpenConflicts() const;
+
+  // Gives the store a new epoch (durably): for a store found to be an older copy of itself, so
+  // that peers stop trusting positions they hold for it and it offers everything again.
+  Status StartNewEpoch();
+
+  // Advisory counters that need not survive a power cut (e.g. the last acknowledgement a peer
+  // reported, for status while it is away). Not synced; 0 when never set.
+  void SetNote(const std::string& name, uint64_t value);
+  uint64_t Note(const std::string& name) const;
 
   // Checks that every record decodes and validates, that indexes hold exactly the keys the
   // records imply, that the counters match, and that every record has history. Reads everything.
@@ -124,9 +158,9 @@ class Replica {
 
   const std::string& node() const { return options_.node; }
   const std::string& unit() const { return options_.unit; }
-  const std::string& epoch() const { return epoch_; }
-  uint64_t last_seq() const { return last_seq_; }
-  uint64_t record_count() const { return record_count_; }
+  std::string epoch() const;
+  uint64_t last_seq() const { return last_seq_.load(); }
+  uint64_t record_count() const { return record_count_.load(); }
 
   // Test hook: runs after planning and before the durable write of each group.
   void TEST_SetBeforeCommit(std::function<void()> hook) { before_commit_ = std::move(hook); }
@@ -145,8 +179,14 @@ class Replica {
                                         std::initializer_list<const Overlay*> overlays) const;
   // Adds to `batch` the replacement of `current` by `next` under `key`: the record, its index
   // entries, and the live-record count in `count`.
+  // Also closes the record's open conflicts that `next` overwrote by a write whose writer had
+  // seen both sides (`writer_seen`: its version vector).
   void StageRecord(rocksdb::WriteBatch& batch, const std::string& key,
-                   const std::optional<Record>& current, const Record& next, uint64_t& count) const;
+                   const std::optional<Record>& current, const Record& next,
+                   const VersionVector& writer_seen, uint64_t& count) const;
+  // Adds to `batch` the removal of the open conflicts of `key` that `next` overwrote.
+  void StageClosedConflicts(rocksdb::WriteBatch& batch, const std::string& key, const Record& next,
+                            const VersionVector& writer_seen) const;
   // Adds the counters every record-changing batch writes: HLC, live records, last sequence.
   void StageCounters(rocksdb::WriteBatch& batch, uint64_t count, uint64_t seq) const;
 
@@ -154,9 +194,12 @@ class Replica {
   std::unique_ptr<SystemClock> own_clock_;
   std::unique_ptr<Handles> db_;
   std::unique_ptr<Hlc> hlc_;
+  mutable std::mutex epoch_mutex_;  // epoch_ changes only in StartNewEpoch
   std::string epoch_;
-  uint64_t last_seq_ = 0;
-  uint64_t record_count_ = 0;
+  // Atomic so that readers on other threads see a committed value (the writer stores after the
+  // commit): a reader never sees a sequence that is not yet durable.
+  std::atomic<uint64_t> last_seq_ = 0;
+  std::atomic<uint64_t> record_count_ = 0;
   std::function<void()> before_commit_;
 };
 

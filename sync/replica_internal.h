@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <memory>
 #include <optional>
+#include <random>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,7 +29,8 @@ inline constexpr char kMetaEpoch[] = "epoch";
 inline constexpr char kMetaHlc[] = "hlc";
 inline constexpr char kMetaRecords[] = "records";
 inline constexpr char kMetaLastSeq[] = "last_seq";
-inline constexpr char kMetaCursorPrefix[] = "cursor/";  // + peer: its stream position applied
+inline constexpr char kMetaPeerPrefix[] = "peer/";  // + peer: its PeerPosition
+inline constexpr char kMetaNotePrefix[] = "note/";  // + name: an advisory counter
 
 // Column families, in the order of kFamilies.
 inline const std::vector<std::string> kFamilies = {
@@ -58,6 +60,13 @@ inline Status FromRocks(const rocksdb::Status& s, std::string_view what) {
                                 what, s.ToString()));
   }
   return Internal(fmt::format("{}: {}", what, s.ToString()));
+}
+
+// A store's identity for peers: random, made at creation and when the store finds it is an older
+// copy of itself.
+inline std::string NewEpoch() {
+  std::random_device device;
+  return fmt::format("{:08x}{:08x}{:08x}{:08x}", device(), device(), device(), device());
 }
 
 inline bool IsLive(const std::optional<Record>& record) {

@@ -56,6 +56,14 @@ std::string_view IndexTarget(std::string_view index_key) {
   return zero == std::string_view::npos ? std::string_view{} : index_key.substr(zero + 1);
 }
 
+std::string ConflictPrefix(std::string_view record_key) {
+  return HistoryPrefix(record_key);  // the same shape: the record key, then 0x00
+}
+
+std::string ConflictKey(std::string_view record_key, std::string_view conflict_id) {
+  return ConflictPrefix(record_key) + std::string(conflict_id);
+}
+
 std::vector<std::string> IndexKeys(const Record& record) {
   const std::string key = RecordKey(record.table, record.id);
   std::vector<std::string> keys{IndexPrefix(kOwnerIndex, record.owner) + key};

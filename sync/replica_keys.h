@@ -7,7 +7,7 @@
 //            'h' household 0x00 "<table>/<id>"     -> ""   live registrations
 //            'i' id_number 0x00 "<table>/<id>"     -> ""   live registrations and personnel
 //   meta     name                                  -> value (see replica_internal.h)
-//   conflicts Conflict::Key()                      -> Conflict (open conflicts)
+//   conflicts "<table>/<id>" 0x00 Conflict::Key()  -> Conflict (open conflicts, by record)
 //
 // Ids and codes never contain '/' or 0x00 (validate.h), so prefixes are unambiguous and a
 // record's history entries sort by the time of the write (its HLC stamp), wherever it was made.
@@ -36,6 +36,9 @@ std::optional<uint64_t> ParseSeqKey(std::string_view key);
 
 std::string HistoryPrefix(std::string_view record_key);
 std::string HistoryKey(std::string_view record_key, const Stamp& at);
+
+std::string ConflictPrefix(std::string_view record_key);
+std::string ConflictKey(std::string_view record_key, std::string_view conflict_id);
 
 inline constexpr char kOwnerIndex = 'o';
 inline constexpr char kHouseholdIndex = 'h';

@@ -1,7 +1,9 @@
-// The replica's side of sync: merging a peer's batch of changes and keeping its conflicts.
-// See replica.h (ApplyRemote) for the contract and merge.h for the rule.
+// The replica's side of sync: merging a peer's batch of changes, peer positions, and open
+// conflicts. See replica.h (ApplyRemote) for the contract and merge.h for the rule.
 #include <fmt/format.h>
 
+#include "schema/store.capnp.h"
+#include "sync/capnp_io.h"
 #include "sync/record_codec.h"
 #include "sync/replica.h"
 #include "sync/replica_internal.h"
@@ -14,60 +16,121 @@ using namespace replica_internal;  // this module's own internals
 
 namespace {
 
-std::string Describe(size_t index, const Record& change) {
-  return fmt::format("change {} ({} {})", index, TableName(change.table), change.id);
+std::string Describe(const Record& change) {
+  return fmt::format("{} {}", TableName(change.table), change.id);
+}
+
+std::string EncodePeerPosition(const PeerPosition& position) {
+  capnp::MallocMessageBuilder message;
+  auto out = message.initRoot<schema::PeerPosition>();
+  out.setEpoch(position.epoch);
+  out.setCursor(position.cursor);
+  WriteStamp(position.stamp, out.initStamp());
+  return MessageBytes(message);
+}
+
+Result<PeerPosition> DecodePeerPosition(std::string_view bytes) {
+  return DecodeMessage<schema::PeerPosition>(
+      "peer position", bytes, [](schema::PeerPosition::Reader in) {
+        return Result<PeerPosition>(
+            PeerPosition{in.getEpoch(), in.getCursor(), ReadStamp(in.getStamp())});
+      });
 }
 
 }  // namespace
 
-uint64_t Replica::PeerCursor(const std::string& peer) const {
+PeerPosition Replica::Peer(const std::string& peer) const {
   std::string value;
-  const rocksdb::Status s = db_->db->Get({}, db_->meta, kMetaCursorPrefix + peer, &value);
-  return s.ok() ? ParseU64(value) : 0;
+  if (!db_->db->Get({}, db_->meta, kMetaPeerPrefix + peer, &value).ok()) return {};
+  auto position = DecodePeerPosition(value);
+  return position.ok() ? *position : PeerPosition{};
+}
+
+Status Replica::SetPeer(const std::string& peer, const PeerPosition& position) {
+  rocksdb::WriteOptions write_options;
+  write_options.sync = options_.sync_writes;
+  return FromRocks(
+      db_->db->Put(write_options, db_->meta, kMetaPeerPrefix + peer, EncodePeerPosition(position)),
+      "storing a peer position");
+}
+
+Result<Stamp> Replica::LogStamp(uint64_t seq) const {
+  std::string value;
+  const rocksdb::Status s = db_->db->Get({}, db_->log, SeqKey(seq), &value);
+  if (s.IsNotFound()) return NotFound(fmt::format("no log entry {}", seq));
+  SS_RETURN_IF_ERROR(FromRocks(s, "reading the log"));
+  auto change = DecodeChange(value);
+  if (!change.ok()) return Internal("stored change is unreadable: " + change.status().message());
+  return change->delta.updated;
+}
+
+std::string Replica::epoch() const {
+  std::lock_guard lock(epoch_mutex_);
+  return epoch_;
+}
+
+Status Replica::StartNewEpoch() {
+  const std::string epoch = NewEpoch();
+  rocksdb::WriteOptions write_options;
+  write_options.sync = options_.sync_writes;
+  SS_RETURN_IF_ERROR(
+      FromRocks(db_->db->Put(write_options, db_->meta, kMetaEpoch, epoch), "storing a new epoch"));
+  std::lock_guard lock(epoch_mutex_);
+  epoch_ = epoch;
+  return Status::Ok();
+}
+
+void Replica::SetNote(const std::string& name, uint64_t value) {
+  db_->db->Put({}, db_->meta, kMetaNotePrefix + name, U64(value)).PermitUncheckedError();
+}
+
+uint64_t Replica::Note(const std::string& name) const {
+  std::string value;
+  return db_->db->Get({}, db_->meta, kMetaNotePrefix + name, &value).ok() ? ParseU64(value) : 0;
 }
 
 Result<RemoteOutcome> Replica::ApplyRemote(const RemoteBatch& remote) {
   auto& h = *db_;
   RemoteOutcome outcome;
-  if (remote.cursor <= PeerCursor(remote.peer)) return outcome;  // a replay of what we hold
-  for (size_t i = 0; i < remote.changes.size(); ++i) {
-    if (Status valid = ValidateRemoteChange(remote.changes[i]); !valid.ok()) {
-      return Invalid(fmt::format("{} from {}: {}", Describe(i, remote.changes[i]), remote.peer,
-                                 valid.message()));
-    }
-  }
   Overlay overlay;  // merged so far in this batch
   rocksdb::WriteBatch batch;
   uint64_t seq = last_seq_;
   uint64_t count = record_count_;
-  for (size_t i = 0; i < remote.changes.size(); ++i) {
-    const Record& change = remote.changes[i];
+  for (const Record& change : remote.changes) {
+    if (Status valid = ValidateRemoteChange(change); !valid.ok()) {
+      outcome.rejected.push_back(fmt::format("{}: {}", Describe(change), valid.message()));
+      continue;
+    }
     const std::string key = RecordKey(change.table, change.id);
     auto current = Current(key, {&overlay});
     if (!current.ok()) return current.status();
-    hlc_->Observe(change.updated.hlc);  // our next write comes after everything we have seen
     MergeResult merged = Merge(*current, change);
     if (!merged.changed) continue;
     if (Status valid = ValidateRecord(merged.record); !valid.ok()) {
-      return Invalid(fmt::format("{} from {} would leave an invalid record: {}",
-                                 Describe(i, change), remote.peer, valid.message()));
+      outcome.rejected.push_back(
+          fmt::format("{} would become invalid: {}", Describe(change), valid.message()));
+      continue;
     }
-    StageRecord(batch, key, *current, merged.record, count);
+    hlc_->Observe(change.updated.hlc);  // our next write comes after everything we have seen
+    StageRecord(batch, key, *current, merged.record, change.seen, count);
     if (!merged.history.changes.empty()) {
       batch.Put(h.history, HistoryKey(key, merged.history.at), EncodeHistoryEntry(merged.history));
     }
     if (remote.log_changes) {
       ++seq;
-      batch.Put(h.log, SeqKey(seq), EncodeChange({seq, change}));
+      batch.Put(h.log, SeqKey(seq), EncodeChange({seq, change, remote.peer}));
     }
     for (const Conflict& conflict : merged.conflicts) {
-      batch.Put(h.conflicts, conflict.Key(), EncodeConflict(conflict));
+      batch.Put(h.conflicts, ConflictKey(key, conflict.Key()), EncodeConflict(conflict));
       ++outcome.conflicts;
     }
     overlay[key] = std::move(merged.record);
     ++outcome.changed;
   }
-  batch.Put(h.meta, kMetaCursorPrefix + remote.peer, U64(remote.cursor));
+  if (remote.position) {
+    batch.Put(h.meta, kMetaPeerPrefix + remote.peer, EncodePeerPosition(*remote.position));
+  }
+  if (batch.Count() == 0) return outcome;
   StageCounters(batch, count, seq);
   rocksdb::WriteOptions write_options;
   write_options.sync = options_.sync_writes;

@@ -1,5 +1,6 @@
 // The API codec against hostile bytes: truncated, bit-flipped, random and oversized messages
-// decode to kInvalid and never crash (run under ASan/UBSan); valid ones round-trip.
+// decode to kInvalid and never crash (run under ASan/UBSan); valid ones round-trip, the sync
+// status, conflict list and conflict resolution among them.
 #include "sync/api_codec.h"
 
 #include <random>
@@ -61,6 +62,124 @@ TEST(ApiCodec, ResponseRoundTrips) {
   EXPECT_EQ(decoded->status.message(), "nope");
 }
 
+TEST(ApiCodec, ConflictRequestsRoundTrip) {
+  ApiRequest list;
+  list.id = 3;
+  list.kind = ApiKind::kConflicts;
+  auto decoded = DecodeRequest(EncodeRequest(list));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().message();
+  EXPECT_EQ(decoded->kind, ApiKind::kConflicts);
+
+  using Take = ConflictChoice::Take;
+  for (const ConflictChoice& choice :
+       {ConflictChoice{"00ff00ff00ff00ff", Take::kKept, {}},
+        ConflictChoice{"00ff00ff00ff00ff", Take::kLost, {}},
+        ConflictChoice{"0123", Take::kValue, Value(std::string("城关所"))},
+        ConflictChoice{"0123", Take::kValue, Value(std::vector<std::string>{"a", "b"})},
+        ConflictChoice{"0123", Take::kValue, Value{}}}) {
+    ApiRequest request;
+    request.id = 4;
+    request.actor = "372301";
+    request.kind = ApiKind::kResolveConflict;
+    request.resolve = choice;
+    decoded = DecodeRequest(EncodeRequest(request));
+    ASSERT_TRUE(decoded.ok()) << decoded.status().message();
+    EXPECT_EQ(decoded->kind, ApiKind::kResolveConflict);
+    EXPECT_EQ(decoded->actor, "372301");
+    EXPECT_EQ(decoded->resolve, choice);
+  }
+}
+
+TEST(ApiCodec, ConflictListRoundTrips) {
+  ApiResponse response;
+  response.id = 9;
+  response.kind = ApiKind::kConflicts;
+  response.conflicts.push_back({Table::kCase,
+                                "A1",
+                                "title",
+                                {Value(std::string("盗窃")), Stamp{200, "HUB"}, "admin"},
+                                {Value(std::string("失窃")), Stamp{100, "P01"}, "372301"}});
+  response.conflicts.push_back({Table::kRegistration,
+                                "370724198705123414",
+                                "deleted",
+                                {Value(std::string("true")), Stamp{300, "P02"}, "a"},
+                                {Value(std::string("false")), Stamp{250, "P01"}, "b"}});
+  auto decoded = DecodeResponse(EncodeResponse(response));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().message();
+  EXPECT_EQ(decoded->conflicts, response.conflicts);
+
+  response.conflicts.clear();  // none open: an empty list, not an error
+  decoded = DecodeResponse(EncodeResponse(response));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().message();
+  EXPECT_TRUE(decoded->conflicts.empty());
+}
+
+TEST(ApiCodec, NodeStatusRoundTripsWithItsStations) {
+  ApiResponse response;
+  response.kind = ApiKind::kStatus;
+  NodeStatus& status = response.node_status;
+  status = {"hub", "HQ", "HUB", 1200, 3, false, 4500, 7, 2, {}};
+  StationLink link;
+  link.unit = "370724510000";
+  link.connected = true;
+  link.last_seen_ms = 250;
+  link.lag_records = 1;
+  link.pending_up = 2;
+  link.up_total = 30;
+  link.down_total = 40;
+  link.rejected_total = 5;
+  link.never_seen = false;
+  status.stations = {link, StationLink{.unit = "370724520000"}};
+  auto decoded = DecodeResponse(EncodeResponse(response));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().message();
+  const NodeStatus& out = decoded->node_status;
+  EXPECT_EQ(out.role, "hub");
+  EXPECT_EQ(out.unit, "HQ");
+  EXPECT_EQ(out.node, "HUB");
+  EXPECT_EQ(out.records, 1200u);
+  EXPECT_EQ(out.pending_up, 3u);
+  EXPECT_EQ(out.last_seq, 4500u);
+  EXPECT_EQ(out.lag_records, 7u);
+  EXPECT_EQ(out.conflicts_open, 2u);
+  ASSERT_EQ(out.stations.size(), 2u);
+  const StationLink& first = out.stations[0];
+  EXPECT_EQ(first.unit, link.unit);
+  EXPECT_TRUE(first.connected);
+  EXPECT_EQ(first.last_seen_ms, 250u);
+  EXPECT_EQ(first.lag_records, 1u);
+  EXPECT_EQ(first.pending_up, 2u);
+  EXPECT_EQ(first.up_total, 30u);
+  EXPECT_EQ(first.down_total, 40u);
+  EXPECT_EQ(first.rejected_total, 5u);
+  EXPECT_FALSE(first.never_seen);
+  EXPECT_EQ(out.stations[1].unit, "370724520000");
+  EXPECT_FALSE(out.stations[1].connected);
+  EXPECT_TRUE(out.stations[1].never_seen);
+}
+
+// One of four kinds of damage, by trial number.
+std::string Mutated(const std::string& good, int trial, std::mt19937_64& rng) {
+  std::string bytes = good;
+  switch (trial % 4) {
+    case 0:  // truncated anywhere
+      bytes.resize(rng() % bytes.size());
+      break;
+    case 1:  // flipped bits
+      for (int k = 0; k < 1 + static_cast<int>(rng() % 8); ++k) {
+        bytes[rng() % bytes.size()] ^= static_cast<char>(1 << (rng() % 8));
+      }
+      break;
+    case 2:  // random garbage of a random length, word-aligned or not
+      bytes.assign(rng() % 512, '\0');
+      for (auto& c : bytes) c = static_cast<char>(rng());
+      break;
+    case 3:  // a segment table claiming a huge segment
+      bytes.replace(4, 4, std::string("\xff\xff\xff\x7f", 4));
+      break;
+  }
+  return bytes;
+}
+
 TEST(ApiCodec, HostileBytesAreRejectedNotFatal) {
   const std::string good = EncodeRequest(SampleRequest());
   const uint64_t seed = 1123;
@@ -68,31 +187,41 @@ TEST(ApiCodec, HostileBytesAreRejectedNotFatal) {
   std::mt19937_64 rng(seed);
   size_t rejected = 0;
   for (int trial = 0; trial < 3000; ++trial) {
-    std::string bytes = good;
-    switch (trial % 4) {
-      case 0:  // truncated anywhere
-        bytes.resize(rng() % bytes.size());
-        break;
-      case 1:  // flipped bits
-        for (int k = 0; k < 1 + static_cast<int>(rng() % 8); ++k) {
-          bytes[rng() % bytes.size()] ^= static_cast<char>(1 << (rng() % 8));
-        }
-        break;
-      case 2:  // random garbage of a random length, word-aligned or not
-        bytes.assign(rng() % 512, '\0');
-        for (auto& c : bytes) c = static_cast<char>(rng());
-        break;
-      case 3:  // a segment table claiming a huge segment
-        bytes.replace(4, 4, std::string("\xff\xff\xff\x7f", 4));
-        break;
-    }
-    auto decoded = DecodeRequest(bytes);
+    auto decoded = DecodeRequest(Mutated(good, trial, rng));
     if (!decoded.ok()) {
       EXPECT_EQ(decoded.status().code(), Code::kInvalid);
       ++rejected;
     }
   }
   EXPECT_GT(rejected, 1000u);  // most mutations must be caught, not silently accepted
+}
+
+TEST(ApiCodec, HostileStatusAndConflictAnswersAreRejectedNotFatal) {
+  ApiResponse status;
+  status.kind = ApiKind::kStatus;
+  status.node_status.role = "hub";
+  for (int i = 0; i < 8; ++i) status.node_status.stations.push_back({.unit = std::to_string(i)});
+  ApiResponse conflicts;
+  conflicts.kind = ApiKind::kConflicts;
+  for (int i = 0; i < 8; ++i) {
+    conflicts.conflicts.push_back({Table::kCase,
+                                   "A" + std::to_string(i),
+                                   "title",
+                                   {Value(std::string("x")), Stamp{200, "HUB"}, "admin"},
+                                   {Value{}, Stamp{100, "P01"}, "372301"}});
+  }
+  const uint64_t seed = 1124;
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937_64 rng(seed);
+  for (const ApiResponse* response : {&status, &conflicts}) {
+    const std::string good = EncodeResponse(*response);
+    for (int trial = 0; trial < 2000; ++trial) {
+      auto decoded = DecodeResponse(Mutated(good, trial, rng));
+      if (!decoded.ok()) {
+        EXPECT_EQ(decoded.status().code(), Code::kInvalid);
+      }
+    }
+  }
 }
 
 TEST(ApiCodec, OversizedAndDeeplyNestedInputIsRefused) {

@@ -22,11 +22,11 @@ namespace stationsync::testing {
 namespace {
 
 constexpr int kWriters = 4;
-constexpr int kUnitsPerWriter = 40;  // writers overwrite their own units, so values change
+constexpr int kCasesPerWriter = 40;  // writers overwrite their own cases, so values change
 
 struct Ledger {
   std::mutex mutex;
-  std::map<std::string, std::string> acknowledged;  // unit id -> name last acknowledged
+  std::map<std::string, std::string> acknowledged;  // case id -> title last acknowledged
   // Writes whose acknowledgement may have been lost with the daemon: either value may be stored.
   std::map<std::string, std::set<std::string>> in_doubt;
 };
@@ -37,14 +37,20 @@ void Writer(const std::string& api, int writer, uint64_t seed, Ledger& ledger,
   std::mt19937_64 rng(seed);
   for (uint64_t n = 0; !stop.load(); ++n) {
     const std::string id =
-        "W" + std::to_string(writer) + "-" + std::to_string(rng() % kUnitsPerWriter);
+        "W" + std::to_string(writer) + "-" + std::to_string(rng() % kCasesPerWriter);
     const std::string name = "名" + std::to_string(seed) + "-" + std::to_string(n);
     {
       std::lock_guard lock(ledger.mutex);
       ledger.in_doubt[id].insert(name);
     }
-    auto result = client.Put(
-        {Table::kUnit, id, "", {{"name", Value(name)}, {"kind", Value(std::string("patrol"))}}});
+    // A case of the station's own unit: a station's daemon refuses units (they are the hub's).
+    auto result = client.Put({Table::kCase,
+                              id,
+                              "",
+                              {{"title", Value(name)},
+                               {"kind", Value(std::string("criminal"))},
+                               {"status", Value(std::string("filed"))},
+                               {"reported_at", Value(std::string("2024-03-01T08:30:00+08:00"))}}});
     std::lock_guard lock(ledger.mutex);
     if (result.ok()) {
       ledger.acknowledged[id] = name;
@@ -86,9 +92,9 @@ TEST(Crash, AcknowledgedWritesSurviveKill9) {
   ASSERT_TRUE((*replica)->CheckIntegrity().ok()) << (*replica)->CheckIntegrity().ToString();
   ASSERT_FALSE(ledger.acknowledged.empty());
   for (const auto& [id, name] : ledger.acknowledged) {
-    auto record = (*replica)->Get(Table::kUnit, id);
-    ASSERT_TRUE(record.ok() && record->has_value()) << "acknowledged unit " << id << " is missing";
-    const std::string stored = *(*record)->Text("name");
+    auto record = (*replica)->Get(Table::kCase, id);
+    ASSERT_TRUE(record.ok() && record->has_value()) << "acknowledged case " << id << " is missing";
+    const std::string stored = *(*record)->Text("title");
     const auto doubt = ledger.in_doubt.find(id);
     const bool later_unacknowledged =
         doubt != ledger.in_doubt.end() && doubt->second.count(stored) == 1;

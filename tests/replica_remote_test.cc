@@ -1,6 +1,7 @@
 // Replica::ApplyRemote: a peer's changes merge into the same bytes as the writer holds, the
-// cursor moves in the same batch, replays and invalid batches change nothing, conflicts are kept
-// with both sides, and only the hub logs what it receives.
+// peer position moves in the same batch, replays change nothing, invalid changes are skipped and
+// reported, conflicts are kept with both sides until a later write closes them, and only the hub
+// logs what it receives.
 #include <gtest/gtest.h>
 
 #include "sync/replica.h"
@@ -33,7 +34,8 @@ class RemoteTest : public ::testing::Test {
                                     bool log_changes) {
     auto changes = from.ChangesAfter(after, 1000);
     EXPECT_TRUE(changes.ok());
-    RemoteBatch batch{from.node(), from.last_seq(), {}, log_changes};
+    RemoteBatch batch{
+        from.node(), PeerPosition{from.epoch(), from.last_seq(), {}}, {}, log_changes};
     for (const auto& change : *changes) batch.changes.push_back(change.delta);
     return to.ApplyRemote(batch);
   }
@@ -61,8 +63,11 @@ TEST_F(RemoteTest, ChangesArriveAsTheSameBytesAndTheCursorMovesWithThem) {
   ASSERT_TRUE(outcome.ok()) << outcome.status().ToString();
   EXPECT_EQ(outcome->changed, 2u);
   EXPECT_EQ(Get(*hub, Table::kUnit, "U1"), Get(*station, Table::kUnit, "U1"));
-  EXPECT_EQ(hub->PeerCursor("P01"), 2u);
-  EXPECT_EQ(hub->last_seq(), 2u);  // the hub logs what it received, for the other stations
+  EXPECT_EQ(hub->Peer("P01").cursor, 2u);
+  EXPECT_EQ(hub->Peer("P01").epoch, station->epoch());
+  EXPECT_EQ(hub->last_seq(), 2u);
+  EXPECT_EQ(hub->ChangesAfter(0, 10)->front().origin,
+            "P01");  // the hub logs what it received, for the other stations
   EXPECT_EQ(hub->History(Table::kUnit, "U1")->size(), 2u);
   EXPECT_EQ(hub->History(Table::kUnit, "U1")->back().actor, "372301");
 
@@ -77,7 +82,7 @@ TEST_F(RemoteTest, ChangesArriveAsTheSameBytesAndTheCursorMovesWithThem) {
   EXPECT_TRUE(station->CheckIntegrity().ok()) << station->CheckIntegrity().ToString();
 }
 
-TEST_F(RemoteTest, AnInvalidChangeRefusesTheWholeBatch) {
+TEST_F(RemoteTest, AnInvalidChangeIsSkippedAndReportedAndTheRestApplies) {
   auto station = Open("P01", &station_clock_);
   auto hub = Open("HUB", &hub_clock_);
   Put(*station, kUnit);
@@ -85,17 +90,30 @@ TEST_F(RemoteTest, AnInvalidChangeRefusesTheWholeBatch) {
   Record bad = changes->front().delta;
   bad.id = "U2";
   bad.fields["kind"].value = Text("castle");
-  RemoteBatch batch{"P01", 2, {changes->front().delta, bad}, true};
-  auto outcome = hub->ApplyRemote(batch);
-  ASSERT_FALSE(outcome.ok());
-  EXPECT_EQ(outcome.status().code(), Code::kInvalid);
-  EXPECT_NE(outcome.status().message().find("change 1 (unit U2)"), std::string::npos)
-      << outcome.status().message();
-  EXPECT_FALSE(hub->Get(Table::kUnit, "U1")->has_value());
-  EXPECT_EQ(hub->PeerCursor("P01"), 0u);
   Record unstamped = changes->front().delta;
+  unstamped.id = "U3";
   unstamped.seen.clear();
-  EXPECT_EQ(hub->ApplyRemote({"P01", 1, {unstamped}, true}).status().code(), Code::kInvalid);
+  RemoteBatch batch{
+      "P01", PeerPosition{"e", 3, {}}, {bad, changes->front().delta, unstamped}, true};
+  auto outcome = hub->ApplyRemote(batch);
+  ASSERT_TRUE(outcome.ok()) << outcome.status().ToString();
+  ASSERT_EQ(outcome->rejected.size(), 2u);
+  EXPECT_NE(outcome->rejected[0].find("unit U2"), std::string::npos) << outcome->rejected[0];
+  EXPECT_NE(outcome->rejected[1].find("unit U3"), std::string::npos) << outcome->rejected[1];
+  EXPECT_TRUE(hub->Get(Table::kUnit, "U1")->has_value());
+  EXPECT_FALSE(hub->Get(Table::kUnit, "U2")->has_value());
+  EXPECT_EQ(hub->last_seq(), 1u);  // only the valid change is logged
+  EXPECT_EQ(hub->Peer("P01").cursor, 3u);
+  EXPECT_TRUE(hub->CheckIntegrity().ok()) << hub->CheckIntegrity().ToString();
+}
+
+TEST_F(RemoteTest, LogStampNamesTheNewestWriteOfAnEntry) {
+  auto station = Open("P01", &station_clock_);
+  Put(*station, kUnit);
+  auto stamp = station->LogStamp(1);
+  ASSERT_TRUE(stamp.ok());
+  EXPECT_EQ(*stamp, Get(*station, Table::kUnit, "U1").updated);
+  EXPECT_EQ(station->LogStamp(2).status().code(), Code::kNotFound);
 }
 
 TEST_F(RemoteTest, ConcurrentWritesConvergeAndTheLoserIsKept) {
@@ -123,6 +141,14 @@ TEST_F(RemoteTest, ConcurrentWritesConvergeAndTheLoserIsKept) {
     EXPECT_EQ(conflicts->front().kept.actor, "admin");
   }
   EXPECT_EQ(hub->OpenConflicts()->front().Key(), station->OpenConflicts()->front().Key());
+
+  // A later write to the field, at either side, closes the conflict everywhere it arrives.
+  hub_clock_.Advance(10);
+  Put(*station, {Table::kUnit, "U1", "", {{"name", Text("城里派出所")}}}, "admin2");
+  EXPECT_TRUE(station->OpenConflicts()->empty());
+  ASSERT_TRUE(Ship(*station, *hub, 2, true).ok());
+  EXPECT_TRUE(hub->OpenConflicts()->empty());
+  EXPECT_EQ(Get(*hub, Table::kUnit, "U1"), Get(*station, Table::kUnit, "U1"));
 }
 
 TEST_F(RemoteTest, CursorsSurviveAReopen) {
@@ -133,7 +159,7 @@ TEST_F(RemoteTest, CursorsSurviveAReopen) {
     ASSERT_TRUE(Ship(*station, *hub, 0, true).ok());
   }
   auto hub = Open("HUB", &hub_clock_);
-  EXPECT_EQ(hub->PeerCursor("P01"), 1u);
+  EXPECT_EQ(hub->Peer("P01").cursor, 1u);
   EXPECT_EQ(hub->last_seq(), 1u);
   EXPECT_TRUE(hub->CheckIntegrity().ok()) << hub->CheckIntegrity().ToString();
 }

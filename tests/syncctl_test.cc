@@ -1,5 +1,7 @@
 // syncctl's binding contract against a real daemon: the record JSON, upsert semantics, list
-// filters, history, import (all or nothing, --skip-invalid), export, status, and exit codes.
+// filters, history, import (all or nothing, --skip-invalid), export, status, exit codes, and a
+// station's side of sync: its scope (no units, no other unit's records), wait-synced without a
+// hub, and the conflict commands on a station that has none.
 #include <sstream>
 
 #include <fmt/format.h>
@@ -7,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sync/id_number.h"
+#include "sync/record_json.h"
 
 #include "tests/support/station_daemon.h"
 
@@ -40,6 +43,9 @@ std::string ImportLine(const std::string& id, const std::string& household,
                  {"area", "370724001001"}}}};
   return line.dump() + "\n";
 }
+
+const char kCase[] =
+    R"({"kind":"criminal","title":"t","status":"filed","reported_at":"2024-03-01T08:30:00+08:00"})";
 
 class SyncctlTest : public ::testing::Test {
  protected:
@@ -138,16 +144,11 @@ TEST_F(SyncctlTest, ListFiltersExportAndStatus) {
                        i % 3 == 0 ? "H0" : "H1", fmt::format("1990-01-{:02}", 1 + i % 28));
   }
   ASSERT_EQ(daemon_.Ctl({"import", "-"}, file).exit_code, 0);
-  ASSERT_EQ(daemon_
-                .Ctl({"put", "case", "A1", "--owner", "P02",
-                      R"({"kind":"criminal","title":"t","status":"filed",)"
-                      R"("reported_at":"2024-03-01T08:30:00+08:00"})"})
-                .exit_code,
-            0);
+  ASSERT_EQ(daemon_.Ctl({"put", "case", "A1", "--owner", "P01", kCase}).exit_code, 0);
   EXPECT_EQ(JsonLines(daemon_.Ctl({"list", "registration", "--household", "H0"}).out).size(), 10u);
   EXPECT_EQ(JsonLines(daemon_.Ctl({"list", "registration", "--limit", "7"}).out).size(), 7u);
-  EXPECT_EQ(JsonLines(daemon_.Ctl({"list", "case", "--owner", "P02"}).out).size(), 1u);
-  EXPECT_EQ(JsonLines(daemon_.Ctl({"list", "case", "--owner", "P01"}).out).size(), 0u);
+  EXPECT_EQ(JsonLines(daemon_.Ctl({"list", "case", "--owner", "P01"}).out).size(), 1u);
+  EXPECT_EQ(JsonLines(daemon_.Ctl({"list", "case", "--owner", "P02"}).out).size(), 0u);
   EXPECT_EQ(JsonLines(daemon_.Ctl({"export"}).out).size(), 31u);
   EXPECT_EQ(JsonLines(daemon_.Ctl({"export", "case"}).out).size(), 1u);
 
@@ -163,6 +164,110 @@ TEST_F(SyncctlTest, ListFiltersExportAndStatus) {
   EXPECT_EQ(s["records"], 30);
   EXPECT_EQ(s["pending_up"], 32);  // no hub yet: every local change is pending
   EXPECT_EQ(s["hub_connected"], false);
+  EXPECT_EQ(s["lag_records"], 0);
+  EXPECT_EQ(s["conflicts_open"], 0);
+  EXPECT_EQ(s["last_seq"], 32);
+  const auto ordered = nlohmann::ordered_json::parse(status.out);  // items() refers to it
+  std::vector<std::string> keys;
+  for (const auto& [key, value] : ordered.items()) keys.push_back(key);
+  EXPECT_EQ(keys, (std::vector<std::string>{"role", "unit", "node", "records", "pending_up",
+                                            "hub_connected", "last_seq", "lag_records",
+                                            "conflicts_open"}));
+  auto human = daemon_.Ctl({"status"});
+  ASSERT_EQ(human.exit_code, 0) << human.err;
+  EXPECT_NE(human.out.find("hub_connected:  false"), std::string::npos) << human.out;
+}
+
+TEST_F(SyncctlTest, AStationRefusesUnitsAndOtherUnitsRecords) {
+  const std::string unit = R"({"name":"城里派出所","kind":"station"})";
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"unit", "put", "U1", unit}, {"put", "unit", "U1", unit}}) {
+    auto refused = daemon_.Ctl(args);
+    EXPECT_EQ(refused.exit_code, 4) << refused.err;
+    EXPECT_NE(refused.err.find("units are written at the hub"), std::string::npos) << refused.err;
+  }
+  EXPECT_EQ(daemon_.Ctl({"del", "unit", "U1"}).exit_code, 4);
+
+  auto other = daemon_.Ctl({"put", "case", "A1", "--owner", "P02", kCase});
+  EXPECT_EQ(other.exit_code, 4);
+  EXPECT_NE(other.err.find("out of scope: owner P02, this station holds P01"), std::string::npos)
+      << other.err;
+
+  // A batch with one record out of scope stores nothing and names that record.
+  auto client = daemon_.Client();
+  std::vector<BatchError> errors;
+  const auto fields = FieldsFromJson(json::parse(kCase)).value();
+  auto batch = client->PutBatch(
+      {{Table::kCase, "A2", "", fields}, {Table::kCase, "A3", "P02", fields}}, &errors);
+  EXPECT_EQ(batch.status().code(), Code::kRefused);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].index, 1u);
+  EXPECT_NE(errors[0].message.find("owner P02"), std::string::npos) << errors[0].message;
+
+  // An import with lines out of scope is refused whole, before anything is stored.
+  json foreign = json::parse(ImportLine("370724199001011232", "H2", "1990-01-01"));
+  foreign["owner"] = "P02";
+  const std::string file =
+      ImportLine("370724198705123414", "H1") + foreign.dump() + "\n" +
+      json{{"table", "unit"}, {"id", "U1"}, {"fields", json::parse(unit)}}.dump() + "\n";
+  auto imported = daemon_.Ctl({"import", "--skip-invalid", "-"}, file);
+  EXPECT_EQ(imported.exit_code, 4) << imported.err;
+  EXPECT_NE(imported.err.find("line 2: registration 370724199001011232: out of scope: owner P02"),
+            std::string::npos)
+      << imported.err;
+  EXPECT_NE(imported.err.find("line 3: unit U1: units are written at the hub"), std::string::npos)
+      << imported.err;
+  EXPECT_NE(imported.err.find("stored nothing"), std::string::npos) << imported.err;
+  EXPECT_EQ(daemon_.Ctl({"export"}).out, "");
+
+  // Its own records it writes; owner defaults to its unit.
+  auto own = daemon_.Ctl({"put", "case", "A1", kCase});
+  ASSERT_EQ(own.exit_code, 0) << own.err;
+  EXPECT_EQ(json::parse(own.out)["owner"], "P01");
+  auto list = daemon_.Ctl({"unit", "list"});
+  EXPECT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_EQ(list.out.rfind("code", 0), 0u) << list.out;  // a header, no units
+  EXPECT_EQ(daemon_.Ctl({"unit", "list", "--json"}).out, "");
+}
+
+TEST_F(SyncctlTest, WaitSyncedWithoutAHubTimesOutNamingWhatIsPending) {
+  ASSERT_EQ(daemon_.Ctl({"put", "case", "A1", kCase}).exit_code, 0);
+  const auto start = std::chrono::steady_clock::now();
+  auto wait = daemon_.Ctl({"wait-synced", "--timeout", "1"});
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(wait.exit_code, 1);
+  EXPECT_NE(wait.err.find("hub not connected"), std::string::npos) << wait.err;
+  EXPECT_NE(wait.err.find("pending_up 1, lag_records 0"), std::string::npos) << wait.err;
+  EXPECT_GE(took, std::chrono::milliseconds(800));
+  EXPECT_LT(took, std::chrono::seconds(5));
+
+  TempDir nowhere;  // no daemon: retried until the timeout, then exit 1 saying so
+  auto unreachable = RunCommand({BinPath("syncctl"), "--api", "ipc://" + nowhere / "none.sock",
+                                 "wait-synced", "--timeout", "0.5"});
+  EXPECT_EQ(unreachable.exit_code, 1);
+  EXPECT_NE(unreachable.err.find("unreachable"), std::string::npos) << unreachable.err;
+}
+
+TEST_F(SyncctlTest, ConflictCommandsOnAStationWithoutConflicts) {
+  auto json_list = daemon_.Ctl({"conflicts", "--json"});
+  EXPECT_EQ(json_list.exit_code, 0) << json_list.err;
+  EXPECT_EQ(json_list.out, "");  // JSON lines, like list: none
+  auto human = daemon_.Ctl({"conflicts"});
+  EXPECT_EQ(human.exit_code, 0) << human.err;
+  EXPECT_EQ(human.out, "no open conflicts\n");
+
+  auto missing = daemon_.Ctl({"conflicts", "resolve", "deadbeef", "--take", "kept"});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("no open conflict deadbeef"), std::string::npos) << missing.err;
+  EXPECT_EQ(daemon_.Ctl({"conflicts", "resolve", "deadbeef", "--value", R"("x")"}).exit_code, 1);
+
+  EXPECT_EQ(daemon_.Ctl({"conflicts", "resolve", "deadbeef"}).exit_code, 2);  // neither
+  EXPECT_EQ(daemon_.Ctl({"conflicts", "resolve", "deadbeef", "--take", "lost", "--value", R"("x")"})
+                .exit_code,
+            2);  // both
+  EXPECT_EQ(daemon_.Ctl({"conflicts", "resolve", "deadbeef", "--take", "mine"}).exit_code, 2);
+  EXPECT_EQ(daemon_.Ctl({"conflicts", "resolve", "deadbeef", "--value", "not json"}).exit_code, 2);
+  EXPECT_EQ(daemon_.Ctl({"conflicts", "resolve"}).exit_code, 2);  // no id
 }
 
 }  // namespace

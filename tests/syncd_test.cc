@@ -15,20 +15,23 @@ namespace {
 
 namespace fs = std::filesystem;
 
-RecordPatch Unit(int i) {
-  return {Table::kUnit,
-          "U" + std::to_string(i),
+// A case of the station's own unit (a station's daemon refuses units: they are the hub's).
+RecordPatch Case(int i) {
+  return {Table::kCase,
+          "C" + std::to_string(i),
           "",
-          {{"name", Value(std::string("单位") + std::to_string(i))},
-           {"kind", Value(std::string("station"))}}};
+          {{"title", Value(std::string("案件") + std::to_string(i))},
+           {"kind", Value(std::string("criminal"))},
+           {"status", Value(std::string("filed"))},
+           {"reported_at", Value(std::string("2024-03-01T08:30:00+08:00"))}}};
 }
 
-// Writes n units through the daemon, in batches, each acknowledged once durable.
-void WriteUnits(StationDaemon& daemon, int n) {
+// Writes n cases through the daemon, in batches, each acknowledged once durable.
+void WriteCases(StationDaemon& daemon, int n) {
   auto client = daemon.Client();
   for (int i = 0; i < n; i += 100) {
     std::vector<RecordPatch> batch;
-    for (int k = i; k < std::min(n, i + 100); ++k) batch.push_back(Unit(k));
+    for (int k = i; k < std::min(n, i + 100); ++k) batch.push_back(Case(k));
     auto result = client->PutBatch(batch);
     ASSERT_TRUE(result.ok()) << result.status().ToString();
   }
@@ -70,7 +73,7 @@ TEST(Syncd, SigtermAndSigintStopCleanlyWithExit0) {
   for (int signal : {SIGTERM, SIGINT}) {
     StationDaemon daemon("P01");
     ASSERT_TRUE(daemon.Start()) << daemon.Log();
-    WriteUnits(daemon, 10);
+    WriteCases(daemon, 10);
     daemon.process()->Signal(signal);
     EXPECT_EQ(daemon.process()->Wait(std::chrono::seconds(30)), 0) << daemon.Log();
     ASSERT_TRUE(daemon.Start()) << daemon.Log();  // and the data is all there
@@ -96,7 +99,7 @@ class DamagedStore : public ::testing::Test {
   void SetUp() override {
     StationDaemon daemon("P01", data_.path());
     ASSERT_TRUE(daemon.Start()) << daemon.Log();
-    WriteUnits(daemon, 1000);
+    WriteCases(daemon, 1000);
     daemon.Kill();
     db_ = data_ / "db";
   }

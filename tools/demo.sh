@@ -1,19 +1,23 @@
 #!/usr/bin/env bash
-# The live demo behind `tools/run demo`: generates the 临朐 data set, starts the 城里 station,
-# imports everything with a progress bar, and shows queries, a history and a rejected bad write.
-# Everything runs on this machine (ipc:// sockets in a temporary directory) and is cleaned up.
+# The live demo behind `tools/run demo`: generates the 临朐 data set, starts a hub holding the
+# four urban stations' records and the four stations empty, and shows the initial sync, writes
+# flowing both ways, a station offline catching up (lag back to 0), a conflict listed and
+# resolved, and a rejected bad write. Everything runs on this machine (ipc:// sockets in a
+# temporary directory) and is cleaned up.
 # Usage: tools/demo.sh BIN_DIR
 set -euo pipefail
 
 BIN="$1"
 WORK="$(mktemp -d /tmp/stationsync-demo.XXXXXX)"
-SYNCD_PID=""
+declare -A PIDS=()  # node -> syncd pid
 
 cleanup() {
-  if [ -n "$SYNCD_PID" ] && kill -0 "$SYNCD_PID" 2>/dev/null; then
-    kill -TERM "$SYNCD_PID" 2>/dev/null || true
-    wait "$SYNCD_PID" 2>/dev/null || true
-  fi
+  for node in "${!PIDS[@]}"; do
+    kill -TERM "${PIDS[$node]}" 2>/dev/null || true
+  done
+  for node in "${!PIDS[@]}"; do
+    wait "${PIDS[$node]}" 2>/dev/null || true
+  done
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -25,58 +29,132 @@ show() {
 }
 # The id of the first JSON line matching a pattern.
 first_id() { grep -m1 "$1" "$2" | sed 's/^{"table":"[a-z]*","id":"\([^"]*\)".*/\1/'; }
+api() { echo "ipc://$WORK/$1.api"; }
+ctl() {
+  local node="$1"
+  shift
+  "$BIN/syncctl" --api "$(api "$node")" "$@"
+}
+# ctl, echoing the command with the node's name.
+at() {
+  local node="$1"
+  shift
+  printf '\033[2m[%s]$ syncctl %s\033[0m\n' "$node" "$*"
+  ctl "$node" "$@"
+}
+wait_api() {
+  for _ in $(seq 100); do
+    ctl "$1" --timeout 1 ping >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "syncd $1 did not start; its log:" >&2
+  cat "$WORK/$1.log" >&2
+  return 1
+}
+SYNC="ipc://$WORK/hub.sync"
+export SYNCD_ACTOR=demo-admin
+start_hub() {
+  "$BIN/syncd" hub --data "$WORK/hub" --listen "$SYNC" --api "$(api hub)" 2>>"$WORK/hub.log" &
+  PIDS[hub]=$!
+  wait_api hub
+}
+# start_station NAME UNIT [--offline]: with --offline, no --hub (the link is down).
+start_station() {
+  local hub_flags=(--hub "$SYNC")
+  [ "${3:-}" = "--offline" ] && hub_flags=()
+  "$BIN/syncd" station --unit "$2" --data "$WORK/$1" --api "$(api "$1")" "${hub_flags[@]}" \
+    2>>"$WORK/$1.log" &
+  PIDS[$1]=$!
+  wait_api "$1"
+}
+stop() {
+  kill -TERM "${PIDS[$1]}"
+  wait "${PIDS[$1]}"
+  unset "PIDS[$1]"
+}
 
 step "Generating the 临朐县 data set (syncgen --profile linqu --seed 2020)"
 show "$BIN/syncgen" --profile linqu --seed 2020 --out "$WORK/gen"
-CHENGLI=$(first_id '城里派出所' "$WORK/gen/units.jsonl")
-echo "城里派出所 is unit $CHENGLI"
+unit_of() { first_id "$1派出所" "$WORK/gen/units.jsonl"; }
+declare -A UNIT=([chengli]=$(unit_of 城里) [nanguan]=$(unit_of 南关) [beiguan]=$(unit_of 北关)
+  [chengguan]=$(unit_of 城关))
+STATIONS=(chengli nanguan beiguan chengguan)
+for s in "${STATIONS[@]}"; do echo "$s: unit ${UNIT[$s]}"; done
 
-step "Starting the 城里 station (syncd station --unit $CHENGLI)"
-export SYNCD_API="ipc://$WORK/api.sock" SYNCD_ACTOR="demo-import"
-"$BIN/syncd" station --unit "$CHENGLI" --data "$WORK/station" --api "$SYNCD_API" \
-  2>"$WORK/syncd.log" &
-SYNCD_PID=$!
-for _ in $(seq 100); do
-  "$BIN/syncctl" --timeout 1 ping >/dev/null 2>&1 && break
-  sleep 0.1
-done
-show "$BIN/syncctl" ping
+step "Starting the hub and registering the bureau, the patrol unit and the four urban stations"
+start_hub
+KEEP="${UNIT[chengli]}\|${UNIT[nanguan]}\|${UNIT[beiguan]}\|${UNIT[chengguan]}\|\"kind\":\"bureau\"\|\"kind\":\"patrol\""
+grep "$KEEP" "$WORK/gen/units.jsonl" >"$WORK/units.jsonl"
+at hub import "$WORK/units.jsonl"
+at hub unit list
 
-step "Importing units and every station's records (validated first, stored in durable batches)"
-show "$BIN/syncctl" import "$WORK/gen/units.jsonl"
-cat "$WORK"/gen/records-*.jsonl >"$WORK/all-records.jsonl"
-echo "$(wc -l <"$WORK/all-records.jsonl") records in the data set"
-show "$BIN/syncctl" import "$WORK/all-records.jsonl"
-show "$BIN/syncctl" status
+step "The hub holds the four stations' records (imported at headquarters)"
+for s in "${STATIONS[@]}"; do cat "$WORK/gen/records-${UNIT[$s]}.jsonl"; done >"$WORK/urban.jsonl"
+echo "$(wc -l <"$WORK/urban.jsonl") records"
+at hub import "$WORK/urban.jsonl"
 
-step "Queries"
-RESIDENT=$(first_id "\"owner\":\"$CHENGLI\".*\"relation\":\"head\"" "$WORK/gen/records-$CHENGLI.jsonl")
-HOUSEHOLD=$(grep -m1 "\"id\":\"$RESIDENT\"" "$WORK/gen/records-$CHENGLI.jsonl" |
-  sed 's/.*"household":"\([^"]*\)".*/\1/')
-echo "-- the household $HOUSEHOLD:"
-show "$BIN/syncctl" list registration --household "$HOUSEHOLD"
-echo "-- three cases of 城里:"
-show "$BIN/syncctl" list case --owner "$CHENGLI" --limit 3
-OFFICER=$(first_id '"table":"personnel"' "$WORK/gen/records-$CHENGLI.jsonl")
-show "$BIN/syncctl" get personnel "$OFFICER"
+step "Starting the four stations, empty: each gets a snapshot of its own scope"
+started=$(date +%s%N)
+for s in "${STATIONS[@]}"; do start_station "$s" "${UNIT[$s]}"; done
+at hub wait-synced --timeout 150
+echo "initial sync of $(wc -l <"$WORK/urban.jsonl") records to 4 stations: $((($(date +%s%N) - started) / 1000000)) ms"
+at hub status
+at chengli status
 
-step "An officer updates a resident; the history keeps who changed what, where and when"
-show "$BIN/syncctl" --actor "$OFFICER" put registration "$RESIDENT" '{"address":"城里社区幸福路8号","status":"active"}'
-show "$BIN/syncctl" history registration "$RESIDENT"
+step "Writes flow both ways"
+RESIDENT=$(first_id '"relation":"head"' "$WORK/gen/records-${UNIT[chengli]}.jsonl")
+OFFICER=$(first_id '"table":"personnel"' "$WORK/gen/records-${UNIT[chengli]}.jsonl")
+at chengli --actor "$OFFICER" put registration "$RESIDENT" '{"address":"城里社区幸福路8号"}'
+CASE=$(first_id '"table":"case"' "$WORK/gen/records-${UNIT[nanguan]}.jsonl")
+at hub --actor hq-dispatch put case "$CASE" '{"status":"investigating","notes":"市局督办"}'
+at hub wait-synced --timeout 60
+echo "-- the station's write, read at the hub:"
+at hub get registration "$RESIDENT"
+echo "-- the hub's write, read at 南关:"
+at nanguan get case "$CASE"
+
+step "北关 goes offline; headquarters keeps writing to its records"
+stop beiguan
+BG_CASE=$(first_id '"table":"case"' "$WORK/gen/records-${UNIT[beiguan]}.jsonl")
+at hub --actor hq-dispatch put case "$BG_CASE" '{"status":"closed"}'
+BG_OFFICER=$(first_id '"table":"personnel"' "$WORK/gen/records-${UNIT[beiguan]}.jsonl")
+at hub --actor hq-personnel put personnel "$BG_OFFICER" '{"post":"值班长"}'
+sleep 1
+at hub status
+echo "-- 北关 comes back and catches up:"
+start_station beiguan "${UNIT[beiguan]}"
+at beiguan wait-synced --timeout 60
+at hub wait-synced --timeout 60
+at hub status
+at beiguan get case "$BG_CASE"
+
+step "A conflict: 城关 (offline) and headquarters both rename one officer"
+CG_OFFICER=$(first_id '"table":"personnel"' "$WORK/gen/records-${UNIT[chengguan]}.jsonl")
+stop chengguan
+start_station chengguan "${UNIT[chengguan]}" --offline
+at chengguan --actor "$CG_OFFICER" put personnel "$CG_OFFICER" '{"phone":"0536-3111111"}'
+at hub --actor hq-personnel put personnel "$CG_OFFICER" '{"phone":"0536-3222222"}'
+stop chengguan
+start_station chengguan "${UNIT[chengguan]}"
+at chengguan wait-synced --timeout 60
+at hub wait-synced --timeout 60
+at hub conflicts
+at chengguan conflicts
+CONFLICT=$(ctl hub conflicts --json | head -1 | sed 's/^{"id":"\([^"]*\)".*/\1/')
+at hub --actor hq-personnel conflicts resolve "$CONFLICT" --take lost
+at hub wait-synced --timeout 60
+at chengguan get personnel "$CG_OFFICER"
+at chengguan conflicts
 
 step "A bad write is rejected (its birth date disagrees with the id number) and nothing changes"
 set +e
-show "$BIN/syncctl" --actor "$OFFICER" put registration "$RESIDENT" '{"birth_date":"1901-01-01"}'
+at chengli --actor "$OFFICER" put registration "$RESIDENT" '{"birth_date":"1901-01-01"}'
 code=$?
 set -e
 echo "exit code $code (2: invalid input)"
 [ "$code" -eq 2 ]
-show "$BIN/syncctl" get registration "$RESIDENT"
 
-step "Stopping the station (SIGTERM: clean shutdown)"
-kill -TERM "$SYNCD_PID"
-wait "$SYNCD_PID"
-echo "syncd exited with $?"
-SYNCD_PID=""
+step "Stopping everything (SIGTERM: clean shutdown)"
+for node in "${STATIONS[@]}" hub; do stop "$node"; done
 echo
 echo "Demo finished."

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Measures the import rate of the 临朐 data set into a fresh station, N times (default 3), and
-# prints each run's records/s and the median. Uses the release build: tools/run build first.
+# Measures the import rate of the 临朐 data set into a fresh hub (a station holds only its own
+# records), N times (default 3), and prints each run's records/s and the median. Uses the
+# release build: tools/run build first.
 # Usage: tools/measure_import.sh [RUNS]
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -19,7 +20,7 @@ cat "$WORK/gen/units.jsonl" "$WORK"/gen/records-*.jsonl >"$WORK/all.jsonl"
 rates=()
 for run in $(seq "$RUNS"); do
   api="ipc://$WORK/api$run.sock"
-  "$BIN/syncd" station --unit 370724510000 --data "$WORK/station$run" --api "$api" 2>/dev/null &
+  "$BIN/syncd" hub --data "$WORK/hub$run" --listen "ipc://$WORK/sync$run" --api "$api" 2>/dev/null &
   PID=$!
   for _ in $(seq 100); do "$BIN/syncctl" --api "$api" --timeout 1 ping >/dev/null 2>&1 && break; sleep 0.1; done
   summary=$("$BIN/syncctl" --api "$api" --actor measure import "$WORK/all.jsonl" 2>&1 | tail -1)

@@ -3,21 +3,46 @@
 #include <fstream>
 #include <sstream>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 namespace stationsync::testing {
 
-StationDaemon::StationDaemon(std::string unit, std::string data_dir)
+std::string FreeTcpEndpoint() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = 0;
+  socklen_t length = sizeof address;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  ::close(fd);
+  return "tcp://127.0.0.1:" + std::to_string(ntohs(address.sin_port));
+}
+
+StationDaemon::StationDaemon(std::string unit, std::string data_dir, DaemonRole role)
     : unit_(std::move(unit)),
+      role_(std::move(role)),
       data_(data_dir.empty() ? own_dir_ / "data" : std::move(data_dir)),
       api_("ipc://" + own_dir_ / "api.sock"),
       log_path_(own_dir_ / "syncd.log") {}
 
 bool StationDaemon::Start() {
-  process_ =
-      std::make_unique<Process>(std::vector<std::string>{BinPath("syncd"), "station", "--unit",
-                                                         unit_, "--data", data_, "--api", api_},
-                                log_path_);
+  std::vector<std::string> argv{BinPath("syncd")};
+  if (role_.hub) {
+    argv.insert(argv.end(), {"hub", "--listen", role_.sync});
+  } else {
+    argv.insert(argv.end(), {"station", "--unit", unit_});
+    if (!role_.sync.empty()) argv.insert(argv.end(), {"--hub", role_.sync});
+  }
+  argv.insert(argv.end(), {"--data", data_, "--api", api_});
+  // Each start logs to its own file, so a restart keeps what the last run said.
+  const std::string log = ++starts_ == 1 ? log_path_ : log_path_ + "." + std::to_string(starts_);
+  process_ = std::make_unique<Process>(argv, log);
   auto client = Client();
   return WaitUntil(
              [&] {
@@ -41,9 +66,11 @@ void StationDaemon::Kill() {
 }
 
 std::string StationDaemon::Log() const {
-  std::ifstream in(log_path_);
   std::stringstream buffer;
-  buffer << in.rdbuf();
+  for (int start = 1; start <= starts_; ++start) {
+    std::ifstream in(start == 1 ? log_path_ : log_path_ + "." + std::to_string(start));
+    buffer << in.rdbuf();
+  }
   return buffer.str();
 }
 

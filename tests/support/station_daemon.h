@@ -1,5 +1,6 @@
-// A real `syncd station` in a temporary data directory, for multi-process tests. Start() waits
-// (bounded) until the API answers; the daemon is SIGKILLed and reaped at destruction.
+// A real `syncd station` or `syncd hub` in a temporary data directory, for multi-process tests.
+// Start() waits (bounded) until the API answers; the daemon is SIGKILLed and reaped at
+// destruction. Restarting keeps the data directory and appends to the same log.
 #pragma once
 
 #include <chrono>
@@ -15,9 +16,23 @@
 
 namespace stationsync::testing {
 
+struct DaemonRole {
+  bool hub = false;  // `syncd hub` instead of `syncd station`
+  std::string sync;  // station: the hub's endpoint (--hub); hub: where to listen (--listen)
+};
+
+// A loopback TCP endpoint on a port that was free a moment ago.
+std::string FreeTcpEndpoint();
+
 class StationDaemon {
  public:
-  explicit StationDaemon(std::string unit, std::string data_dir = "");
+  explicit StationDaemon(std::string unit, std::string data_dir = "", DaemonRole role = {});
+  static std::unique_ptr<StationDaemon> Hub(const std::string& listen) {
+    return std::make_unique<StationDaemon>("hub", "", DaemonRole{true, listen});
+  }
+  static std::unique_ptr<StationDaemon> Station(const std::string& unit, const std::string& hub) {
+    return std::make_unique<StationDaemon>(unit, "", DaemonRole{false, hub});
+  }
 
   // Starts syncd; true once it answers a ping (within 30 s).
   bool Start();
@@ -25,6 +40,7 @@ class StationDaemon {
   std::optional<int> Stop();
   void Kill();  // SIGKILL and reap
 
+  const std::string& unit() const { return unit_; }
   const std::string& data() const { return data_; }
   const std::string& api() const { return api_; }
   const std::string& log_path() const { return log_path_; }
@@ -38,6 +54,8 @@ class StationDaemon {
  private:
   TempDir own_dir_;
   std::string unit_;
+  DaemonRole role_;
+  int starts_ = 0;
   std::string data_;
   std::string api_;
   std::string log_path_;

@@ -7,8 +7,10 @@
 
 namespace stationsync::testing {
 
-TempDir::TempDir() {
-  std::string pattern = std::filesystem::temp_directory_path().string() + "/ss-XXXXXX";
+TempDir::TempDir() : TempDir(std::filesystem::temp_directory_path().string()) {}
+
+TempDir::TempDir(const std::string& base) {
+  std::string pattern = base + "/ss-XXXXXX";
   char* made = ::mkdtemp(pattern.data());
   assert(made != nullptr);
   path_ = made;

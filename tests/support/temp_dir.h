@@ -9,6 +9,9 @@ namespace stationsync::testing {
 class TempDir {
  public:
   TempDir();
+  // Under `base` instead (e.g. /dev/shm, where fsync costs nothing, for tests that do not test
+  // durability but open many stores).
+  explicit TempDir(const std::string& base);
   ~TempDir();
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;

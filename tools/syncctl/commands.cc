@@ -11,10 +11,6 @@
 namespace stationsync {
 namespace {
 
-void PrintLine(const nlohmann::ordered_json& json) {
-  std::cout << json.dump() << '\n';
-}
-
 Result<std::string> ReadArgumentOrStdin(const std::string& text) {
   if (text != "-") return text;
   std::string all((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
@@ -22,6 +18,15 @@ Result<std::string> ReadArgumentOrStdin(const std::string& text) {
 }
 
 }  // namespace
+
+void PrintLine(const nlohmann::ordered_json& json) {
+  std::cout << json.dump() << '\n';
+}
+
+Status NeedActor(const GlobalFlags& flags) {
+  if (!flags.actor.empty()) return Status::Ok();
+  return Invalid("a write needs an actor: pass --actor ID or set SYNCD_ACTOR");
+}
 
 int Report(const Status& status) {
   std::cerr << "syncctl: " << status.message() << '\n';
@@ -49,9 +54,7 @@ int CmdPut(const GlobalFlags& flags, const std::string& table_name, const std::s
            const std::string& fields_json, const std::string& owner) {
   auto table = ParseTable(table_name);
   if (!table.ok()) return Report(table.status());
-  if (flags.actor.empty()) {
-    return Report(Invalid("a write needs an actor: pass --actor ID or set SYNCD_ACTOR"));
-  }
+  if (Status actor = NeedActor(flags); !actor.ok()) return Report(actor);
   auto text = ReadArgumentOrStdin(fields_json);
   if (!text.ok()) return Report(text.status());
   const auto json = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
@@ -80,9 +83,7 @@ int CmdGet(const GlobalFlags& flags, const std::string& table_name, const std::s
 int CmdDelete(const GlobalFlags& flags, const std::string& table_name, const std::string& id) {
   auto table = ParseTable(table_name);
   if (!table.ok()) return Report(table.status());
-  if (flags.actor.empty()) {
-    return Report(Invalid("a write needs an actor: pass --actor ID or set SYNCD_ACTOR"));
-  }
+  if (Status actor = NeedActor(flags); !actor.ok()) return Report(actor);
   auto client = MakeClient(flags);
   if (!client) return 2;
   auto record = client->Delete(*table, id);
@@ -91,22 +92,28 @@ int CmdDelete(const GlobalFlags& flags, const std::string& table_name, const std
   return 0;
 }
 
-// Pages through a query, printing each live record as a JSON line, at most `limit` (0: all).
-static int PrintPages(const GlobalFlags& flags, ListQuery query, size_t limit) {
-  auto client = MakeClient(flags);
-  if (!client) return 2;
-  size_t printed = 0;
+int ForEachRecord(ApiClient& client, ListQuery query, size_t limit,
+                  const std::function<void(const Record&)>& each) {
+  size_t done = 0;
   do {
-    query.limit = limit == 0 ? 1000 : std::min<size_t>(1000, limit - printed);
-    auto page = client->List(query);
+    query.limit = limit == 0 ? 1000 : std::min<size_t>(1000, limit - done);
+    auto page = client.List(query);
     if (!page.ok()) return Report(page.status());
     for (const auto& record : page->records) {
-      PrintLine(RecordToJson(record));
-      if (++printed == limit) return 0;
+      each(record);
+      if (++done == limit) return 0;
     }
     query.after = page->next;
   } while (!query.after.empty());
   return 0;
+}
+
+// Prints each live record of a query as a JSON line, at most `limit` (0: all).
+static int PrintPages(const GlobalFlags& flags, ListQuery query, size_t limit) {
+  auto client = MakeClient(flags);
+  if (!client) return 2;
+  return ForEachRecord(*client, std::move(query), limit,
+                       [](const Record& record) { PrintLine(RecordToJson(record)); });
 }
 
 int CmdList(const GlobalFlags& flags, const std::string& table_name, const std::string& owner,
@@ -138,28 +145,6 @@ int CmdHistory(const GlobalFlags& flags, const std::string& table_name, const st
   auto history = client->History(*table, id);
   if (!history.ok()) return Report(history.status());
   for (const auto& entry : *history) PrintLine(HistoryToJson(entry));
-  return 0;
-}
-
-int CmdStatus(const GlobalFlags& flags) {
-  auto client = MakeClient(flags);
-  if (!client) return 2;
-  auto status = client->GetStatus();
-  if (!status.ok()) return Report(status.status());
-  nlohmann::ordered_json json;
-  json["role"] = status->role;
-  json["unit"] = status->unit;
-  json["node"] = status->node;
-  json["records"] = status->records;
-  json["pending_up"] = status->pending_up;
-  json["hub_connected"] = status->hub_connected;
-  json["last_seq"] = status->last_seq;
-  if (flags.json) {
-    PrintLine(json);
-  } else {
-    for (const auto& [key, value] : json.items())
-      fmt::print("{:<14} {}\n", key + ":", value.dump());
-  }
   return 0;
 }
 

@@ -2,8 +2,11 @@
 // stdout, errors to stderr as "syncctl: <what went wrong>".
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 #include "sync/api_client.h"
 
@@ -20,6 +23,14 @@ struct GlobalFlags {
 int Report(const Status& status);
 // A client for the flags; nullptr (after reporting) when the endpoint is missing.
 std::unique_ptr<ApiClient> MakeClient(const GlobalFlags& flags);
+// Prints one JSON value on its own line of stdout.
+void PrintLine(const nlohmann::ordered_json& json);
+// kInvalid naming the flag when a write has no actor.
+Status NeedActor(const GlobalFlags& flags);
+// Pages through a query, calling `each` for every live record, at most `limit` (0: all); returns
+// the exit code.
+int ForEachRecord(ApiClient& client, ListQuery query, size_t limit,
+                  const std::function<void(const Record&)>& each);
 
 int CmdPing(const GlobalFlags& flags);
 int CmdPut(const GlobalFlags& flags, const std::string& table, const std::string& id,
@@ -30,6 +41,5 @@ int CmdList(const GlobalFlags& flags, const std::string& table, const std::strin
             const std::string& household, size_t limit);
 int CmdHistory(const GlobalFlags& flags, const std::string& table, const std::string& id);
 int CmdExport(const GlobalFlags& flags, const std::string& table);
-int CmdStatus(const GlobalFlags& flags);
 
 }  // namespace stationsync

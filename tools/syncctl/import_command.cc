@@ -9,6 +9,7 @@
 
 #include "sync/local_write.h"
 #include "sync/record_json.h"
+#include "sync/write_scope.h"
 #include "tools/syncctl/progress.h"
 
 namespace stationsync {
@@ -16,6 +17,7 @@ namespace {
 
 struct ParsedFile {
   std::vector<RecordPatch> valid;
+  std::vector<size_t> valid_lines;    // the line number of each valid patch
   std::vector<std::string> problems;  // "line N: reason"
 };
 
@@ -35,6 +37,7 @@ ParsedFile ParseLines(std::istream& in, const std::string& default_owner) {
       auto record = RecordFromPatch(*patch, default_owner);
       if (record.ok()) {
         parsed.valid.push_back(std::move(patch).value());
+        parsed.valid_lines.push_back(number);
         continue;
       }
       patch = record.status();
@@ -44,12 +47,25 @@ ParsedFile ParseLines(std::istream& in, const std::string& default_owner) {
   return parsed;
 }
 
+// A station stores only its own unit's records (sync/write_scope.h): the lines it would refuse,
+// found before anything is stored so that the import is refused whole.
+std::vector<std::string> OutOfScope(const ParsedFile& parsed, const std::string& unit) {
+  std::vector<std::string> refused;
+  for (size_t i = 0; i < parsed.valid.size(); ++i) {
+    const RecordPatch& patch = parsed.valid[i];
+    const std::string& owner = patch.owner.empty() ? unit : patch.owner;
+    Status scope = CheckStationScope(patch.table, patch.id, owner, unit);
+    if (!scope.ok()) {
+      refused.push_back(fmt::format("line {}: {}", parsed.valid_lines[i], scope.message()));
+    }
+  }
+  return refused;
+}
+
 }  // namespace
 
 int CmdImport(const GlobalFlags& flags, const std::string& file, bool skip_invalid) {
-  if (flags.actor.empty()) {
-    return Report(Invalid("a write needs an actor: pass --actor ID or set SYNCD_ACTOR"));
-  }
+  if (Status actor = NeedActor(flags); !actor.ok()) return Report(actor);
   auto client = MakeClient(flags);
   if (!client) return 2;
   auto status = client->GetStatus();  // the daemon's unit owns lines that name no owner
@@ -66,6 +82,21 @@ int CmdImport(const GlobalFlags& flags, const std::string& file, bool skip_inval
     return Report(Invalid(fmt::format(
         "{} invalid line(s); stored nothing (use --skip-invalid to import the valid ones)",
         parsed.problems.size())));
+  }
+  if (status->role != "hub") {
+    const std::vector<std::string> refused = OutOfScope(parsed, status->unit);
+    for (size_t i = 0; i < std::min(refused.size(), kImportRefusedShown); ++i) {
+      std::cerr << "syncctl: " << refused[i] << '\n';
+    }
+    if (refused.size() > kImportRefusedShown) {
+      std::cerr << fmt::format("syncctl: ... and {} more\n", refused.size() - kImportRefusedShown);
+    }
+    if (!refused.empty()) {
+      return Report(Refused(fmt::format(
+          "{} line(s) are out of this station's scope (it holds unit {}'s records; units are "
+          "written at the hub); stored nothing",
+          refused.size(), status->unit)));
+    }
   }
 
   const auto start = std::chrono::steady_clock::now();

@@ -1,5 +1,7 @@
 // syncctl import: validates a whole JSON-lines file before storing any of it, then stores it in
-// durable batches, with a progress bar on a terminal and a summary line at the end.
+// durable batches, with a progress bar on a terminal and a summary line at the end. At a
+// station, a file with lines out of the station's scope (units, other units' records) is refused
+// whole (exit 4), naming the first of them.
 #pragma once
 
 #include <string>
@@ -9,6 +11,7 @@
 namespace stationsync {
 
 inline constexpr size_t kImportBatchRecords = 1000;
+inline constexpr size_t kImportRefusedShown = 10;  // out-of-scope lines named; the rest counted
 
 int CmdImport(const GlobalFlags& flags, const std::string& file, bool skip_invalid);
 

@@ -6,7 +6,10 @@
 #include <CLI/CLI.hpp>
 
 #include "tools/syncctl/commands.h"
+#include "tools/syncctl/conflict_commands.h"
 #include "tools/syncctl/import_command.h"
+#include "tools/syncctl/status_commands.h"
+#include "tools/syncctl/unit_commands.h"
 
 namespace {
 
@@ -31,8 +34,9 @@ int main(int argc, char** argv) {
   app.add_option("--actor", flags.actor,
                  "who is writing: police number or app (default: $SYNCD_ACTOR)");
   app.add_flag("--json", flags.json, "machine-readable output");
-  app.add_option("--timeout", flags.timeout_s, "seconds to wait for the daemon (default 10)")
-      ->check(CLI::PositiveNumber);
+  auto* global_timeout =
+      app.add_option("--timeout", flags.timeout_s, "seconds to wait for the daemon (default 10)")
+          ->check(CLI::PositiveNumber);
 
   std::string table, id, fields, owner, household, file;
   size_t limit = 0;
@@ -71,24 +75,57 @@ int main(int argc, char** argv) {
   history->add_option("ID", id)->required();
   history->callback([&] { code = CmdHistory(flags, table, id); });
 
-  auto* import = app.add_subcommand("import", "import JSON lines of records (all or nothing)");
-  import->add_option("FILE", file, "a file, or - for stdin")->required();
-  import->add_flag("--skip-invalid", skip_invalid, "import the valid lines, report the others");
-  import->callback([&] { code = CmdImport(flags, file, skip_invalid);
-});
+  auto* import_cmd = app.add_subcommand("import", "import JSON lines of records (all or nothing)");
+  import_cmd->add_option("FILE", file, "a file, or - for stdin")->required();
+  import_cmd->add_flag("--skip-invalid", skip_invalid, "import the valid lines, report the others");
+  import_cmd->callback([&] { code = CmdImport(flags, file, skip_invalid); });
 
-auto* exp = app.add_subcommand("export", "print every record (of a table) as JSON lines");
-exp->add_option("TABLE", table);
-exp->callback([&] { code = CmdExport(flags, table); });
+  auto* exp = app.add_subcommand("export", "print every record (of a table) as JSON lines");
+  exp->add_option("TABLE", table);
+  exp->callback([&] { code = CmdExport(flags, table); });
 
-auto* status = app.add_subcommand("status", "show the daemon's state");
-status->callback([&] { code = CmdStatus(flags); });
+  auto* status = app.add_subcommand("status", "show the daemon's state and its sync links");
+  status->callback([&] { code = CmdStatus(flags); });
 
-try {
-  app.parse(argc, argv);
-} catch (const CLI::ParseError& e) {
-  const int exit = app.exit(e);
-  return exit == 0 ? 0 : 2;
-}
-return code;
+  // Its --timeout is the whole wait; a --timeout given before the command means the same.
+  double wait_s = kWaitSyncedDefaultSeconds;
+  auto* wait =
+      app.add_subcommand("wait-synced", "wait until nothing is pending (exit 1 at timeout)");
+  auto* wait_timeout = wait->add_option("--timeout", wait_s, "seconds to wait in all (default 60)")
+                           ->check(CLI::PositiveNumber);
+  wait->callback([&] {
+    const double seconds = wait_timeout->count() > 0     ? wait_s
+                           : global_timeout->count() > 0 ? flags.timeout_s
+                                                         : kWaitSyncedDefaultSeconds;
+    code = CmdWaitSynced(flags, seconds);
+  });
+
+  auto* unit = app.add_subcommand("unit", "the unit registry (written at the hub)");
+  unit->require_subcommand(1);
+  auto* unit_put = unit->add_subcommand("put", "create or update a unit (given fields only)");
+  unit_put->add_option("CODE", id)->required();
+  unit_put->add_option("FIELDS_JSON", fields, "a JSON object of fields, or - for stdin")
+      ->required();
+  unit_put->callback([&] { code = CmdUnitPut(flags, id, fields); });
+  auto* unit_list = unit->add_subcommand("list", "a table of units (JSON lines with --json)");
+  unit_list->callback([&] { code = CmdUnitList(flags); });
+
+  std::string take, value;
+  auto* conflicts = app.add_subcommand("conflicts", "list open conflicts; or resolve one");
+  auto* resolve = conflicts->add_subcommand("resolve", "write a conflict's chosen value");
+  resolve->add_option("ID", id, "the conflict's id, as `conflicts` prints it")->required();
+  resolve->add_option("--take", take, "kept or lost: the value to keep");
+  resolve->add_option("--value", value, "or another value, as JSON");
+  resolve->callback([&] { code = CmdResolveConflict(flags, id, take, value); });
+  conflicts->callback([&] {
+    if (!resolve->parsed()) code = CmdConflicts(flags);
+  });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int exit = app.exit(e);
+    return exit == 0 ? 0 : 2;
+  }
+  return code;
 }

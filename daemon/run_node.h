@@ -1,0 +1,21 @@
+// Running a node: the station's and the hub's main loops. Each owns its replica, API server,
+// sync session and transport on the daemon's one thread (one writer per replica), and returns an
+// exit code (see main.cc) once `stop` is set or something fatal happened.
+//
+// A loop turn waits on the API and sync sockets (at most kTickMs), serves what arrived, feeds the
+// sessions the time, and sends what they return. Local writes are pumped to the sync link right
+// after their group commit, so they leave within the same turn.
+#pragma once
+
+#include <atomic>
+
+#include "daemon/node_flags.h"
+
+namespace stationsync {
+
+inline constexpr int kTickMs = 50;
+
+int RunStation(const NodeFlags& flags, const std::atomic<bool>& stop);
+int RunHub(const NodeFlags& flags, const std::atomic<bool>& stop);
+
+}  // namespace stationsync

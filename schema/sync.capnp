@@ -1,0 +1,107 @@
+# The sync protocol between a station (DEALER) and the hub (ROUTER): one SyncMessage per ZeroMQ
+# frame, asynchronous both ways. Every message carries the link id that the station chose for the
+# connection; either side drops messages of another link, so nothing from an old connection is
+# ever taken for the current one.
+#
+# Streams (see sync/station_session.h and sync/hub_session.h):
+#  up    station log -> hub. Up{from,to} carries the station's own changes with sequence numbers
+#        in (from, to]; UpAck{cursor} says the hub holds them durably.
+#  down  hub log -> station. Down{from,to} carries the current state of every record in the
+#        station's scope changed in the hub's log range (from, to]; the station stores `to` in the
+#        same batch as the records and answers DownAck{cursor}.
+#  snapshot and offer: whole states, sent in pages, when a cursor is not valid any more (an empty
+#        or far-behind station, a changed store on either side).
+# Credit: each side keeps at most `window` batches unacknowledged.
+#
+# Evolution: only append fields and union members with higher ordinals.
+@0xa8a5e2c3cbd0e4f1;
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("stationsync::schema");
+
+using Store = import "store.capnp";
+
+# Station -> hub: the first message of every link.
+struct Hello {
+  protocol @0 :UInt32;
+  unit @1 :Text;              # the station's unit (until CURVE: also its identity)
+  node @2 :Text;
+  epoch @3 :Text;             # the station store's epoch: the hub's up cursor is valid within it
+  lastSeq @4 :UInt64;         # the end of the station's log
+  hubEpoch @5 :Text;          # the hub store epoch that downCursor refers to ("" = none)
+  downCursor @6 :UInt64;      # the hub log position the station holds everything up to
+  downStamp @7 :Store.Stamp;  # the stamp of the hub's log entry at downCursor, to detect a hub
+                              # restored from an older copy
+}
+
+# Hub -> station: the link is accepted.
+struct Welcome {
+  hubEpoch @0 :Text;
+  upCursor @1 :UInt64;        # the hub holds the station's changes up to this sequence
+  upStamp @2 :Store.Stamp;    # the stamp of that change, to detect a station restored from a copy
+  snapshot @3 :Bool;          # the station's down cursor is not valid: a snapshot follows
+  offer @4 :Bool;             # the hub lost history the station may hold: offer every record
+  window @5 :UInt32;
+}
+
+# Hub -> station: the link is refused; the station logs the reason and retries slowly.
+struct Refused {
+  reason @0 :Text;
+  helloAgain @1 :Bool;  # not a refusal of the unit: the hub has no session for this link (it
+                        # restarted), so say hello again at once
+}
+
+struct Up {
+  from @0 :UInt64;
+  to @1 :UInt64;
+  changes @2 :List(Store.Record);  # deltas (log stream) or whole states (offer pages)
+  offer @3 :Bool;                  # an offer page: whole states, no cursor
+  page @4 :UInt32;                 # offer: page number from 0
+  last @5 :Bool;                   # offer: the final page
+  toStamp @6 :Store.Stamp;         # log stream: the stamp of the change at `to`
+}
+
+struct UpAck {
+  cursor @0 :UInt64;   # the hub holds the station's changes up to here
+  page @1 :UInt32;     # offer: pages up to this one are stored (with offerAck)
+  offerAck @2 :Bool;
+  gap @3 :Bool;        # a batch did not start at cursor: resend from cursor
+  rejected @4 :UInt32; # changes of this batch refused (out of scope or invalid)
+}
+
+struct Down {
+  from @0 :UInt64;
+  to @1 :UInt64;
+  toStamp @2 :Store.Stamp;         # the stamp of the hub's log entry at `to`
+  records @3 :List(Store.Record);  # whole states
+  snapshot @4 :Bool;               # a snapshot page: from/to are set on the last page only
+  page @5 :UInt32;
+  last @6 :Bool;
+  hubEpoch @7 :Text;
+}
+
+struct DownAck {
+  cursor @0 :UInt64;   # the station holds the hub's log up to here
+  page @1 :UInt32;     # snapshot: pages up to this one are stored (with snapshotAck)
+  snapshotAck @2 :Bool;
+  gap @3 :Bool;        # a batch did not start where expected: resend from cursor (or the page)
+}
+
+struct Heartbeat {
+  pendingUp @0 :UInt64;   # station -> hub: its changes not yet acknowledged
+  lagRecords @1 :UInt64;  # hub -> station: changes in its scope not yet acknowledged
+}
+
+struct SyncMessage {
+  link @0 :UInt64;
+  union {
+    hello @1 :Hello;
+    welcome @2 :Welcome;
+    refused @3 :Refused;
+    up @4 :Up;
+    upAck @5 :UpAck;
+    down @6 :Down;
+    downAck @7 :DownAck;
+    heartbeat @8 :Heartbeat;
+  }
+}

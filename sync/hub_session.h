@@ -1,0 +1,120 @@
+// The hub's side of one station's link, as pure logic (see station_session.h for the station's):
+// it takes decoded messages and the time, reads and writes the hub's replica, and returns the
+// messages to send. One HubSession per station unit lives as long as the hub process, so that
+// status can report a station while it is away.
+//
+// Streams (schema/sync.capnp):
+//  - up: a batch is applied only if it starts at the stored cursor (else UpAck{gap}); changes
+//    outside the station's scope, or not written by it, are refused and counted; the cursor and
+//    the station's epoch are stored in the same batch (Replica::ApplyRemote); acknowledged once
+//    durable.
+//  - down: the hub's log after the station's cursor, filtered to the station's scope (records it
+//    owns), sent as current whole states; at most `window` batches unacknowledged.
+//  - snapshot: when the station's cursor is not valid in this store's history (empty station,
+//    new hub epoch, hub restored from an older copy, or too far behind), every record of its
+//    scope as of log position L, in pages, then the stream from L (the Guide's Clone pattern).
+// Invariants:
+//  1. A station's cursor is trusted only within this store's epoch and when the log entry at it
+//     carries the stamp the station remembers; otherwise the station gets a snapshot, and if it
+//     had synced with another history it is asked to offer everything.
+//  2. The hub never sends a log position beyond what is durable (Replica::last_seq is stored
+//     after the commit).
+//  3. Messages of any link but the station's current one are ignored.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <vector>
+
+#include "sync/replica.h"
+#include "sync/session_options.h"
+#include "sync/sync_message.h"
+#include "sync/sync_status.h"
+
+namespace stationsync {
+
+// A message and the transport peer (routing id) it goes to.
+struct Outgoing {
+  std::string peer;
+  SyncMessage message;
+};
+
+class HubSession {
+ public:
+  // `replica` is borrowed and must outlive the session.
+  HubSession(Replica& replica, std::string unit, SessionOptions options);
+
+  // A Hello for this session's unit from transport peer `peer`: replaces any current link.
+  void OnHello(const std::string& peer, const SyncMessage& hello, uint64_t now_ms,
+               std::vector<Outgoing>& out);
+  // Any other message from the current link's peer.
+  void Receive(const SyncMessage& message, uint64_t now_ms, std::vector<Outgoing>& out);
+  // Liveness, heartbeats, resends, and new log entries for the station.
+  void Tick(uint64_t now_ms, std::vector<Outgoing>& out);
+  // Sends new log entries now (call after the hub's log grew).
+  void Pump(uint64_t now_ms, std::vector<Outgoing>& out);
+
+  StationLink Report(uint64_t now_ms) const;
+  bool connected() const { return connected_; }
+  const std::string& peer() const { return peer_; }
+  const std::string& unit() const { return unit_; }
+
+ private:
+  // Is this log entry news for the station: in its scope and not its own?
+  bool ForStation(const Change& change) const;
+  void Scan();
+  void OnUp(const Up& up, uint64_t now_ms, std::vector<Outgoing>& out);
+  void OnDownAck(const DownAck& ack, uint64_t now_ms, std::vector<Outgoing>& out);
+  void SendSnapshotPages(uint64_t now_ms, std::vector<Outgoing>& out);
+  void SendStream(uint64_t now_ms, std::vector<Outgoing>& out);
+  void Send(SyncBody body, uint64_t now_ms, std::vector<Outgoing>& out);
+  void ReportLag(uint64_t now_ms, std::vector<Outgoing>& out);
+  uint64_t Lag() const;
+
+  Replica& replica_;
+  std::string unit_;
+  SessionOptions options_;
+
+  bool connected_ = false;
+  std::string peer_;
+  uint64_t link_ = 0;
+  std::string station_node_;
+  uint64_t last_heard_ms_ = 0;
+  uint64_t last_sent_ms_ = 0;
+  bool ever_connected_ = false;
+
+  // Up stream.
+  uint32_t offer_next_page_ = 0;
+  uint64_t pending_up_ = 0;
+  uint64_t up_total_ = 0;
+  uint64_t rejected_total_ = 0;
+
+  // Down stream. scope_entries_: log entries for the station in (down_acked_, scanned_].
+  uint64_t down_acked_ = 0;
+  uint64_t down_sent_ = 0;
+  uint64_t scanned_ = 0;
+  struct ScopeEntry {
+    uint64_t seq;
+    Table table;
+    std::string id;
+  };
+  std::deque<ScopeEntry> scope_entries_;
+  std::deque<uint64_t> in_flight_;  // per batch: its `to` (stream) or page number (snapshot)
+  uint64_t progress_ms_ = 0;
+  uint64_t down_total_ = 0;
+  uint64_t reported_lag_ = UINT64_MAX;
+  uint64_t last_empty_down_ms_ = 0;
+
+  // Snapshot in progress: pages of the scope as of log position snapshot_at_.
+  bool snapshotting_ = false;
+  uint64_t snapshot_at_ = 0;
+  Stamp snapshot_stamp_;
+  std::vector<std::string> page_starts_;  // page p lists records after page_starts_[p]
+  uint32_t next_page_ = 0;
+  uint32_t acked_pages_ = 0;
+  bool sent_last_page_ = false;
+  uint64_t snapshot_left_ = 0;  // records of the scope not yet acknowledged (for lag)
+};
+
+}  // namespace stationsync

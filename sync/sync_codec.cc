@@ -1,0 +1,163 @@
+// See sync_codec.h.
+#include "sync/sync_codec.h"
+
+#include <capnp/message.h>
+
+#include "schema/sync.capnp.h"
+#include "sync/capnp_io.h"
+#include "sync/record_codec.h"
+
+namespace stationsync {
+
+namespace {
+
+using Builder = schema::SyncMessage::Builder;
+using Reader = schema::SyncMessage::Reader;
+
+void Write(const Hello& m, Builder out) {
+  auto b = out.initHello();
+  b.setProtocol(m.protocol);
+  b.setUnit(m.unit);
+  b.setNode(m.node);
+  b.setEpoch(m.epoch);
+  b.setLastSeq(m.last_seq);
+  b.setHubEpoch(m.hub_epoch);
+  b.setDownCursor(m.down_cursor);
+  WriteStamp(m.down_stamp, b.initDownStamp());
+}
+
+void Write(const Welcome& m, Builder out) {
+  auto b = out.initWelcome();
+  b.setHubEpoch(m.hub_epoch);
+  b.setUpCursor(m.up_cursor);
+  WriteStamp(m.up_stamp, b.initUpStamp());
+  b.setSnapshot(m.snapshot);
+  b.setOffer(m.offer);
+  b.setWindow(m.window);
+}
+
+void Write(const Refusal& m, Builder out) {
+  auto b = out.initRefused();
+  b.setReason(m.reason);
+  b.setHelloAgain(m.hello_again);
+}
+
+void Write(const Up& m, Builder out) {
+  auto b = out.initUp();
+  b.setFrom(m.from);
+  b.setTo(m.to);
+  WriteRecords(m.changes, b.initChanges(static_cast<unsigned>(m.changes.size())));
+  b.setOffer(m.offer);
+  b.setPage(m.page);
+  b.setLast(m.last);
+  WriteStamp(m.to_stamp, b.initToStamp());
+}
+
+void Write(const UpAck& m, Builder out) {
+  auto b = out.initUpAck();
+  b.setCursor(m.cursor);
+  b.setPage(m.page);
+  b.setOfferAck(m.offer_ack);
+  b.setGap(m.gap);
+  b.setRejected(m.rejected);
+}
+
+void Write(const Down& m, Builder out) {
+  auto b = out.initDown();
+  b.setFrom(m.from);
+  b.setTo(m.to);
+  WriteStamp(m.to_stamp, b.initToStamp());
+  WriteRecords(m.records, b.initRecords(static_cast<unsigned>(m.records.size())));
+  b.setSnapshot(m.snapshot);
+  b.setPage(m.page);
+  b.setLast(m.last);
+  b.setHubEpoch(m.hub_epoch);
+}
+
+void Write(const DownAck& m, Builder out) {
+  auto b = out.initDownAck();
+  b.setCursor(m.cursor);
+  b.setPage(m.page);
+  b.setSnapshotAck(m.snapshot_ack);
+  b.setGap(m.gap);
+}
+
+void Write(const Heartbeat& m, Builder out) {
+  auto b = out.initHeartbeat();
+  b.setPendingUp(m.pending_up);
+  b.setLagRecords(m.lag_records);
+}
+
+Result<SyncBody> ReadBody(Reader in) {
+  switch (in.which()) {
+    case schema::SyncMessage::HELLO: {
+      auto r = in.getHello();
+      return SyncBody(Hello{r.getProtocol(), r.getUnit(), r.getNode(), r.getEpoch(), r.getLastSeq(),
+                            r.getHubEpoch(), r.getDownCursor(), ReadStamp(r.getDownStamp())});
+    }
+    case schema::SyncMessage::WELCOME: {
+      auto r = in.getWelcome();
+      return SyncBody(Welcome{r.getHubEpoch(), r.getUpCursor(), ReadStamp(r.getUpStamp()),
+                              r.getSnapshot(), r.getOffer(), r.getWindow()});
+    }
+    case schema::SyncMessage::REFUSED:
+      return SyncBody(Refusal{in.getRefused().getReason(), in.getRefused().getHelloAgain()});
+    case schema::SyncMessage::UP: {
+      auto r = in.getUp();
+      auto changes = ReadRecords(r.getChanges());
+      if (!changes.ok()) return changes.status();
+      return SyncBody(Up{r.getFrom(), r.getTo(), std::move(changes).value(), r.getOffer(),
+                         r.getPage(), r.getLast(), ReadStamp(r.getToStamp())});
+    }
+    case schema::SyncMessage::UP_ACK: {
+      auto r = in.getUpAck();
+      return SyncBody(
+          UpAck{r.getCursor(), r.getPage(), r.getOfferAck(), r.getGap(), r.getRejected()});
+    }
+    case schema::SyncMessage::DOWN: {
+      auto r = in.getDown();
+      auto records = ReadRecords(r.getRecords());
+      if (!records.ok()) return records.status();
+      return SyncBody(Down{r.getFrom(), r.getTo(), ReadStamp(r.getToStamp()),
+                           std::move(records).value(), r.getSnapshot(), r.getPage(), r.getLast(),
+                           r.getHubEpoch()});
+    }
+    case schema::SyncMessage::DOWN_ACK: {
+      auto r = in.getDownAck();
+      return SyncBody(DownAck{r.getCursor(), r.getPage(), r.getSnapshotAck(), r.getGap()});
+    }
+    case schema::SyncMessage::HEARTBEAT: {
+      auto r = in.getHeartbeat();
+      return SyncBody(Heartbeat{r.getPendingUp(), r.getLagRecords()});
+    }
+  }
+  return Invalid("sync message of unknown kind " +
+                 std::to_string(static_cast<unsigned>(in.which())));
+}
+
+}  // namespace
+
+const char* KindName(const SyncMessage& message) {
+  static constexpr const char* kNames[] = {"hello", "welcome", "refused", "up",
+                                           "upAck", "down",    "downAck", "heartbeat"};
+  return kNames[message.body.index()];
+}
+
+std::string EncodeSyncMessage(const SyncMessage& message) {
+  capnp::MallocMessageBuilder builder;
+  auto out = builder.initRoot<schema::SyncMessage>();
+  out.setLink(message.link);
+  std::visit([&out](const auto& body) { Write(body, out); }, message.body);
+  return MessageBytes(builder);
+}
+
+Result<SyncMessage> DecodeSyncMessage(std::string_view bytes) {
+  return DecodeMessage<schema::SyncMessage>(
+      "sync message", bytes, [](Reader in) -> Result<SyncMessage> {
+        auto body = ReadBody(in);
+        if (!body.ok()) return body.status();
+        return SyncMessage{in.getLink(), std::move(body).value()};
+      });
+}
+
+}  // namespace stationsync

@@ -1,0 +1,33 @@
+// What a node knows about its sync links, as `syncctl status` and `wait-synced` report it.
+// Filled by the daemon from its sessions (hub_session.h, station_session.h); plain data.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace stationsync {
+
+// The hub's view of one station unit of the registry.
+struct StationLink {
+  std::string unit;
+  bool connected = false;
+  uint64_t last_seen_ms = 0;  // milliseconds since the station was last heard from (0: never)
+  uint64_t lag_records = 0;   // changes in its scope it has not yet acknowledged
+  uint64_t pending_up = 0;    // its own changes the hub has not yet acknowledged, as last reported
+  uint64_t up_total = 0;      // changes received from it since the hub started
+  uint64_t down_total = 0;    // records sent to it since the hub started
+  uint64_t rejected_total = 0;  // changes from it refused (out of scope, invalid) since start
+  bool never_seen = true;       // true when the station has not connected since the hub started
+};
+
+struct SyncStatus {
+  // Station: the link to the hub.
+  bool hub_connected = false;
+  uint64_t lag_records = 0;  // as the hub last told it
+  uint64_t pending_up = 0;   // own changes the hub has not yet acknowledged
+  // Hub: one entry per station unit of the registry, in unit-code order.
+  std::vector<StationLink> stations;
+};
+
+}  // namespace stationsync

@@ -1,0 +1,155 @@
+// The hub and station sessions in-process, without faults: the in-flight gap (the hub never
+// sends a log position that is not yet durable, even while a commit is held up), refusal of an
+// unknown unit, and the scope filter of the down stream.
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "sync/hub.h"
+#include "sync/replica.h"
+#include "sync/station_session.h"
+
+#include "tests/support/temp_dir.h"
+
+namespace stationsync {
+namespace {
+
+using testing::TempDir;
+
+class HubSessionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    hub_replica_ = Open("hub", "hub");
+    Write(*hub_replica_,
+          {Table::kUnit, "S1", "", {{"name", Value("一所")}, {"kind", Value("station")}}});
+    hub_ = std::make_unique<Hub>(*hub_replica_, SessionOptions{});
+  }
+
+  std::unique_ptr<Replica> Open(const std::string& node, const std::string& unit) {
+    auto replica =
+        Replica::Open({.path = dir_ / node, .node = node, .unit = unit, .clock = &clock_});
+    EXPECT_TRUE(replica.ok()) << replica.status().ToString();
+    return std::move(replica).value();
+  }
+
+  static void Write(Replica& replica, RecordPatch patch) {
+    const auto outcome = replica.Write({{"tester", {{false, std::move(patch)}}}});
+    ASSERT_TRUE(outcome.front().status.ok()) << outcome.front().status.ToString();
+  }
+
+  static RecordPatch Officer(const std::string& id, const std::string& owner) {
+    return {Table::kPersonnel, id, owner, {{"name", Value("张伟")}, {"role", Value("officer")}}};
+  }
+
+  // Delivers messages both ways until neither side has anything to say; returns the Downs sent.
+  std::vector<Down> Exchange(StationSession& station, StationStep step) {
+    std::vector<Down> downs;
+    std::vector<Outgoing> to_station;
+    for (int round = 0; round < 100 && (!step.out.empty() || !to_station.empty()); ++round) {
+      for (const auto& message : step.out) {
+        auto replies = hub_->Receive("peer-1", message, now_);
+        to_station.insert(to_station.end(), replies.begin(), replies.end());
+      }
+      step.out.clear();
+      for (const auto& outgoing : to_station) {
+        if (const auto* down = std::get_if<Down>(&outgoing.message.body)) downs.push_back(*down);
+        auto replies = station.Receive(outgoing.message, now_);
+        step.out.insert(step.out.end(), replies.out.begin(), replies.out.end());
+      }
+      to_station.clear();
+    }
+    return downs;
+  }
+
+  // Hands the hub's messages to the station and carries on the exchange from its answers.
+  void Deliver(StationSession& station, const std::vector<Outgoing>& out) {
+    StationStep replies;
+    for (const auto& outgoing : out) {
+      auto step = station.Receive(outgoing.message, now_);
+      replies.out.insert(replies.out.end(), step.out.begin(), step.out.end());
+    }
+    Exchange(station, replies);
+  }
+
+  TempDir dir_;
+  ManualClock clock_{1'700'000'000'000};
+  uint64_t now_ = 1000;
+  std::unique_ptr<Replica> hub_replica_;
+  std::unique_ptr<Hub> hub_;
+};
+
+TEST_F(HubSessionTest, TheCursorNeverPassesACommitStillInFlight) {
+  auto station_replica = Open("S1", "S1");
+  StationSession station(*station_replica, SessionOptions{});
+  Exchange(station, station.Tick(now_));
+  ASSERT_TRUE(station.linked());
+  Write(*hub_replica_, Officer("P1", "S1"));
+  Deliver(station, hub_->Pump(now_));
+  ASSERT_TRUE(station_replica->Get(Table::kPersonnel, "P1")->has_value());
+  const uint64_t durable = hub_replica_->last_seq();
+
+  // A hub write is held between planning and its durable commit, on another thread.
+  std::mutex mutex;
+  std::condition_variable changed;
+  bool held = false, release = false;
+  hub_replica_->TEST_SetBeforeCommit([&] {
+    std::unique_lock lock(mutex);
+    held = true;
+    changed.notify_all();
+    changed.wait(lock, [&] { return release; });
+  });
+  std::thread writer([&] { Write(*hub_replica_, Officer("P2", "S1")); });
+  {
+    std::unique_lock lock(mutex);
+    changed.wait(lock, [&] { return held; });
+  }
+  // Meanwhile the hub pumps and ticks: nothing may name a position past the durable log.
+  for (int i = 0; i < 5; ++i) {
+    now_ += 100;
+    for (const auto& outgoing : hub_->Tick(now_)) {
+      if (const auto* down = std::get_if<Down>(&outgoing.message.body)) {
+        EXPECT_LE(down->to, durable);
+      }
+      station.Receive(outgoing.message, now_);
+    }
+  }
+  EXPECT_LE(station_replica->Peer(kHubPeer).cursor, durable);
+  {
+    std::lock_guard lock(mutex);
+    release = true;
+  }
+  changed.notify_all();
+  writer.join();
+  hub_replica_->TEST_SetBeforeCommit(nullptr);
+
+  // Once durable, it flows.
+  now_ += 100;
+  Deliver(station, hub_->Pump(now_));
+  EXPECT_EQ(station_replica->Peer(kHubPeer).cursor, hub_replica_->last_seq());
+  EXPECT_TRUE(station_replica->Get(Table::kPersonnel, "P2")->has_value());
+}
+
+TEST_F(HubSessionTest, AnUnknownUnitIsRefusedAndOnlyTheScopeFlowsDown) {
+  auto stranger_replica = Open("S9", "S9");
+  StationSession stranger(*stranger_replica, SessionOptions{});
+  Exchange(stranger, stranger.Tick(now_));
+  EXPECT_FALSE(stranger.linked());
+  EXPECT_NE(stranger.refusal().find("not in the hub's registry"), std::string::npos)
+      << stranger.refusal();
+
+  Write(*hub_replica_, Officer("P1", "S1"));
+  Write(*hub_replica_, Officer("P9", "S9"));
+  auto station_replica = Open("S1", "S1");
+  StationSession station(*station_replica, SessionOptions{});
+  Exchange(station, station.Tick(now_));
+  ASSERT_TRUE(station.linked());
+  EXPECT_TRUE(station_replica->Get(Table::kPersonnel, "P1")->has_value());
+  EXPECT_FALSE(station_replica->Get(Table::kPersonnel, "P9")->has_value());
+  EXPECT_FALSE(station_replica->Get(Table::kUnit, "S1")->has_value());
+  EXPECT_EQ(hub_->Report(now_).stations.at(0).lag_records, 0u);
+}
+
+}  // namespace
+}  // namespace stationsync
