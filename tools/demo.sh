@@ -119,7 +119,11 @@ BG_CASE=$(first_id '"table":"case"' "$WORK/gen/records-${UNIT[beiguan]}.jsonl")
 at hub --actor hq-dispatch put case "$BG_CASE" '{"status":"closed"}'
 BG_OFFICER=$(first_id '"table":"personnel"' "$WORK/gen/records-${UNIT[beiguan]}.jsonl")
 at hub --actor hq-personnel put personnel "$BG_OFFICER" '{"post":"值班长"}'
-sleep 1
+echo "-- the hub notices the silence (no heartbeat for 5 s):"
+for _ in $(seq 100); do
+  ctl hub status --json | grep -q "\"unit\":\"${UNIT[beiguan]}\",\"connected\":false" && break
+  sleep 0.1
+done
 at hub status
 echo "-- 北关 comes back and catches up:"
 start_station beiguan "${UNIT[beiguan]}"
@@ -128,7 +132,7 @@ at hub wait-synced --timeout 60
 at hub status
 at beiguan get case "$BG_CASE"
 
-step "A conflict: 城关 (offline) and headquarters both rename one officer"
+step "A conflict: 城关 (offline) and headquarters both change one officer's phone"
 CG_OFFICER=$(first_id '"table":"personnel"' "$WORK/gen/records-${UNIT[chengguan]}.jsonl")
 stop chengguan
 start_station chengguan "${UNIT[chengguan]}" --offline
