@@ -5,6 +5,7 @@
 
 #include "sync/capnp_io.h"
 #include "sync/conflict_resolution.h"
+#include "sync/transport.h"
 #include "sync/validate.h"
 #include "sync/write_scope.h"
 
@@ -35,29 +36,10 @@ ApiServer::ApiServer(zmq::context_t& context, std::string endpoint, Replica& rep
       socket_(context, zmq::socket_type::router) {}
 
 Status ApiServer::Bind() {
-  try {
-    socket_.set(zmq::sockopt::linger, 0);
-    socket_.set(zmq::sockopt::router_mandatory, 1);
-    socket_.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(kMessageBytesMax));
-    socket_.bind(endpoint_);
-  } catch (const zmq::error_t& e) {
-    if (e.num() == EINVAL || e.num() == EPROTONOSUPPORT) {
-      return Invalid(fmt::format("API endpoint {}: {}", endpoint_, e.what()));
-    }
-    return Unavailable(fmt::format("cannot listen on API endpoint {}: {}", endpoint_, e.what()));
-  }
-  return Status::Ok();
-}
-
-void ApiServer::Run(const std::atomic<bool>& stop) {
-  while (!stop.load()) {
-    try {
-      zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
-      if (zmq::poll(&item, 1, std::chrono::milliseconds(kPollIntervalMs)) > 0) ServeTurn();
-    } catch (const zmq::error_t& e) {
-      if (e.num() != EINTR) spdlog::error("api: {}", e.what());
-    }
-  }
+  socket_.set(zmq::sockopt::linger, 0);
+  socket_.set(zmq::sockopt::router_mandatory, 1);
+  socket_.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(kMessageBytesMax));
+  return Attach(socket_, endpoint_, /*bind=*/true, "API endpoint");
 }
 
 bool ApiServer::ServeReady() {

@@ -28,7 +28,6 @@ namespace stationsync {
 
 inline constexpr size_t kDrainRequestsMax = 512;
 inline constexpr size_t kBatchItemsMax = 10000;
-inline constexpr int kPollIntervalMs = 100;
 
 class ApiServer {
  public:
@@ -40,10 +39,8 @@ class ApiServer {
 
   // kInvalid if the endpoint is malformed, kUnavailable if it cannot be bound.
   Status Bind();
-  // Serves until `stop` is true (checked every kPollIntervalMs).
-  void Run(const std::atomic<bool>& stop);
-  // For a caller's own loop (daemon/run_node.h): serves every request waiting on socket() now;
-  // true if local writes were committed (so the sync link has news).
+  // For the daemon's loop (daemon/run_node.h), which waits on socket(): serves every request
+  // waiting on socket() now; true if local writes were committed (so the sync link has news).
   bool ServeReady();
   zmq::socket_t& socket() { return socket_; }
 

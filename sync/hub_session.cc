@@ -233,8 +233,10 @@ void HubSession::ReportLag(uint64_t now_ms, std::vector<Outgoing>& out) {
 }
 
 void HubSession::Tick(uint64_t now_ms, std::vector<Outgoing>& out) {
-  Scan();
-  if (!connected_) return;
+  if (!connected_) {
+    Scan();  // keeps the lag of an absent station current (Pump scans for a linked one)
+    return;
+  }
   if (now_ms - last_heard_ms_ >= options_.silence_ms) {
     spdlog::warn("station {} silent for {} ms: link down", unit_, now_ms - last_heard_ms_);
     connected_ = false;

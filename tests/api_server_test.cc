@@ -96,7 +96,12 @@ class ApiServerTest : public ::testing::Test {
     }
     server_ = std::make_unique<ApiServer>(context_, api_, replica, role, std::move(report));
     ASSERT_TRUE(server_->Bind().ok());
-    thread_ = std::thread([this] { server_->Run(stop_); });
+    thread_ = std::thread([this] {  // the daemon's loop, reduced to the API
+      while (!stop_.load()) {
+        zmq::pollitem_t item{server_->socket().handle(), 0, ZMQ_POLLIN, 0};
+        if (zmq::poll(&item, 1, std::chrono::milliseconds(50)) > 0) server_->ServeReady();
+      }
+    });
   }
 
   void SetSync(SyncStatus sync) {

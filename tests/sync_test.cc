@@ -2,14 +2,8 @@
 // stations work offline and catch up, concurrent writes become a listed conflict with one
 // winner everywhere, kill -9 of the hub and of a station loses no acknowledged write, and a hub
 // restored from an older copy or a wiped station converge again with nothing acknowledged lost.
-#include <atomic>
-#include <filesystem>
-#include <map>
-#include <mutex>
-#include <random>
 #include <set>
 #include <sstream>
-#include <thread>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
