@@ -1,10 +1,15 @@
 #include "daemon/api_server.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include "sync/capnp_io.h"
 #include "sync/conflict_resolution.h"
+#include "sync/registry.h"
+#include "sync/regroup.h"
 #include "sync/transport.h"
 #include "sync/validate.h"
 #include "sync/write_scope.h"
@@ -15,6 +20,11 @@ namespace {
 bool IsWrite(ApiKind kind) {
   return kind == ApiKind::kPut || kind == ApiKind::kDelete || kind == ApiKind::kPutBatch ||
          kind == ApiKind::kResolveConflict;
+}
+
+// Writes that change the registry or an owner: planned and committed on their own.
+bool IsRegroup(ApiKind kind) {
+  return kind == ApiKind::kMerge || kind == ApiKind::kUnmerge || kind == ApiKind::kTransfer;
 }
 
 ApiResponse ResponseTo(const ApiRequest& request, Status status = Status::Ok()) {
@@ -76,8 +86,15 @@ void ApiServer::ServeTurn() {
       writes.push_back({std::move(frames[0]), std::move(request).value()});
       continue;
     }
-    FlushWrites(writes);  // a read sees every write that arrived before it
-    Reply(frames[0], HandleRead(*request));
+    FlushWrites(writes);  // a read (or a regroup's plan) sees every write that arrived before it
+    if (IsRegroup(request->kind)) {
+      writes.push_back({std::move(frames[0]), std::move(request).value()});
+      FlushWrites(writes);
+    } else if (request->kind == ApiKind::kGetRemote && !is_hub()) {
+      StartLookup(frames[0], *request);
+    } else {
+      Reply(frames[0], HandleRead(*request));
+    }
   }
   FlushWrites(writes);
 }
@@ -90,7 +107,8 @@ void ApiServer::FlushWrites(std::vector<Pending>& writes) {
   for (const auto& pending : writes) {
     responses.push_back(ResponseTo(pending.request));
     size_t failed_op = SIZE_MAX;
-    auto write = ToWrite(pending.request, failed_op);
+    auto write = IsRegroup(pending.request.kind) ? ToRegroup(pending.request)
+                                                 : ToWrite(pending.request, failed_op);
     if (!write.ok()) {
       ApiResponse& response = responses.back();
       response.status = write.status();
@@ -103,13 +121,15 @@ void ApiServer::FlushWrites(std::vector<Pending>& writes) {
     batch_of.push_back(batch.size());
     batch.push_back(std::move(write).value());
   }
-  const std::vector<WriteOutcome> outcomes = replica_.Write(batch);
+  const std::vector<WriteOutcome> outcomes =
+      batch.empty() ? std::vector<WriteOutcome>() : replica_.Write(batch);
   for (size_t i = 0; i < writes.size(); ++i) {
     ApiResponse& response = responses[i];
     if (batch_of[i] != SIZE_MAX) {
       const WriteOutcome& outcome = outcomes[batch_of[i]];
       response.status = outcome.status;
-      if (outcome.status.ok() && response.kind == ApiKind::kPutBatch) {
+      if (outcome.status.ok() &&
+          (response.kind == ApiKind::kPutBatch || response.kind == ApiKind::kMerge)) {
         response.batch = outcome.records;
       } else if (outcome.status.ok()) {
         response.record = outcome.records.front();
@@ -156,6 +176,109 @@ Result<WriteRequest> ApiServer::ToWrite(const ApiRequest& request, size_t& faile
   return write;
 }
 
+Result<WriteRequest> ApiServer::ToRegroup(const ApiRequest& request) const {
+  if (!is_hub()) {
+    return Refused(request.kind == ApiKind::kTransfer ? "transfers are made at the hub"
+                                                      : "merges and unmerges are made at the hub");
+  }
+  if (!IsCode(request.actor)) {
+    return Invalid(
+        "a write needs an actor (1 to 40 letters, digits, '-' or '_'): pass --actor "
+        "or set SYNCD_ACTOR");
+  }
+  switch (request.kind) {
+    case ApiKind::kMerge:
+      if (request.merge.members.size() > kBatchItemsMax) {
+        return Invalid(fmt::format("a merge names at most {} units", kBatchItemsMax));
+      }
+      return PlanMerge(replica_, request.merge.into, request.merge.members,
+                       request.merge.as_suboffice, request.actor);
+    case ApiKind::kUnmerge:
+      return PlanUnmerge(replica_, request.code, request.actor);
+    case ApiKind::kTransfer:
+      return PlanTransfer(replica_, request.transfer.table, request.transfer.id,
+                          request.transfer.to, request.actor);
+    default:
+      return Internal("not a regroup");
+  }
+}
+
+Result<ScopeDigest> ApiServer::DigestOf(const std::string& code) const {
+  if (is_hub()) {
+    if (code.empty()) return Invalid("the hub holds every scope: name one with --scope CODE");
+    auto unit = replica_.Get(Table::kUnit, code);
+    if (!unit.ok()) return unit.status();
+    if (!*unit || (*unit)->deleted) {
+      return NotFound(fmt::format("unit {} is not in the registry", code));
+    }
+    auto group = GroupOf(replica_, code);
+    if (!group.ok()) return group.status();
+    return replica_.Digest(*group);
+  }
+  std::vector<std::string> scope = replica_.Scope();
+  if (scope.empty()) scope.push_back(replica_.unit());
+  if (!code.empty() && std::find(scope.begin(), scope.end(), code) == scope.end()) {
+    return Refused(fmt::format(
+        "unit {} is not in this station's scope (it holds {}): ask the hub for its digest", code,
+        fmt::join(scope, ", ")));
+  }
+  return replica_.Digest(scope);
+}
+
+void ApiServer::SetLookupStarter(LookupStarter start) {
+  start_lookup_ = std::move(start);
+}
+
+void ApiServer::StartLookup(zmq::message_t& routing_id, const ApiRequest& request) {
+  if (!start_lookup_) {
+    Reply(routing_id, ResponseTo(request, Unavailable("no hub link configured: this station "
+                                                      "cannot ask the hub for records")));
+    return;
+  }
+  if (lookups_.size() >= kLookupsInFlightMax) {
+    Reply(routing_id,
+          ResponseTo(request, Unavailable(fmt::format(
+                                  "{} look-ups are already waiting for the hub; retry later",
+                                  lookups_.size()))));
+    return;
+  }
+  const uint64_t token = next_lookup_++;
+  PendingLookup& lookup = lookups_[token];
+  lookup.routing_id.copy(routing_id);
+  lookup.request_id = request.id;
+  lookup.table = request.patch.table;
+  lookup.id = request.patch.id;
+  // The starter may answer at once (CompleteLookup erases the entry): nothing of `lookup` is
+  // used after this call.
+  start_lookup_(token, request.patch.table, request.patch.id);
+}
+
+void ApiServer::CompleteLookup(uint64_t token, const Result<std::optional<Record>>& result) {
+  const auto it = lookups_.find(token);
+  if (it == lookups_.end()) {
+    spdlog::debug("api: look-up {} answered twice or never started; ignored", token);
+    return;
+  }
+  PendingLookup lookup = std::move(it->second);
+  lookups_.erase(it);
+  ApiResponse response;
+  response.id = lookup.request_id;
+  response.kind = ApiKind::kGetRemote;
+  if (!result.ok()) {
+    response.status = result.status();
+  } else if (!*result || (*result)->deleted) {
+    response.status = NotFound(
+        fmt::format("{} {} does not exist at the hub", TableName(lookup.table), lookup.id));
+  } else if ((*result)->table != lookup.table) {
+    response.status =
+        Internal(fmt::format("the hub answered a look-up of {} {} with a {} record",
+                             TableName(lookup.table), lookup.id, TableName((*result)->table)));
+  } else {
+    response.record = **result;
+  }
+  Reply(lookup.routing_id, response);
+}
+
 Result<NodeStatus> ApiServer::CurrentStatus() const {
   auto conflicts = replica_.OpenConflicts();  // a full scan; conflicts are few
   if (!conflicts.ok()) return conflicts.status();
@@ -166,6 +289,10 @@ Result<NodeStatus> ApiServer::CurrentStatus() const {
   status.records = replica_.record_count();
   status.last_seq = replica_.last_seq();
   status.conflicts_open = conflicts->size();
+  if (!is_hub()) {
+    status.scope = replica_.Scope();
+    if (status.scope.empty()) status.scope.push_back(replica_.unit());
+  }
   if (sync_status_) {
     SyncStatus sync = sync_status_();
     status.hub_connected = sync.hub_connected;
@@ -183,7 +310,17 @@ ApiResponse ApiServer::HandleRead(const ApiRequest& request) {
   switch (request.kind) {
     case ApiKind::kPing:
       break;
-    case ApiKind::kGet: {
+    case ApiKind::kDigest: {
+      auto digest = DigestOf(request.code);
+      if (digest.ok()) {
+        response.digest = std::move(digest).value();
+      } else {
+        response.status = digest.status();
+      }
+      break;
+    }
+    case ApiKind::kGet:
+    case ApiKind::kGetRemote: {  // at the hub, a remote look-up is a local one
       auto record = replica_.Get(request.patch.table, request.patch.id);
       if (!record.ok()) {
         response.status = record.status();

@@ -8,12 +8,28 @@
 // Untrusted input: a malformed frame or message is logged and answered with kInvalid where it
 // can be; it never stops the loop.
 //
-// Scope (role "station"): writes to units and to records of other units are refused with
-// kRefused before they reach the replica (sync/write_scope.h). The hub writes anything.
+// Scope (role "station"): writes to units and to records outside the station's scope (its group
+// of merged units) are refused with kRefused before they reach the replica (sync/write_scope.h).
+// The hub writes anything.
+//
+// Regrouping (merge, unmerge, transfer; sync/regroup.h) is made at the hub only (a station answers
+// kRefused). Each is planned against the committed registry and committed on its own: the writes
+// that arrived before it are committed first, and it is committed before anything after it is
+// planned, so two merges in one turn cannot together make a loop that neither makes alone.
+//
+// Digests (digest): a station answers for its own scope (Replica::Scope()) and refuses another
+// unit's; the hub answers for any registry unit's group and refuses a request naming none.
+//
+// Remote look-ups (getRemote): the hub reads its own replica. A station hands the look-up to its
+// hub link through the LookupStarter and answers when the daemon calls CompleteLookup, so the
+// answer may come after answers to later requests; without a starter it answers kUnavailable.
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <functional>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +44,7 @@ namespace stationsync {
 
 inline constexpr size_t kDrainRequestsMax = 512;
 inline constexpr size_t kBatchItemsMax = 10000;
+inline constexpr size_t kLookupsInFlightMax = 256;
 
 class ApiServer {
  public:
@@ -44,10 +61,28 @@ class ApiServer {
   bool ServeReady();
   zmq::socket_t& socket() { return socket_; }
 
+  // Starts a look-up at the hub for a station's `get --remote`; the daemon answers it later with
+  // CompleteLookup(token, ...). Called on this server's thread, inside ServeReady(); it may call
+  // CompleteLookup at once.
+  using LookupStarter = std::function<void(uint64_t token, Table table, const std::string& id)>;
+  void SetLookupStarter(LookupStarter start);
+  // Answers the look-up `token` (on this server's thread): the record, nullopt (or a tombstone)
+  // for kNotFound, or the error (kNotFound, kUnavailable, ...) as the client's code. An unknown
+  // or already answered token is ignored.
+  void CompleteLookup(uint64_t token, const Result<std::optional<Record>>& result);
+  // Look-ups started and not yet answered.
+  size_t lookups_pending() const { return lookups_.size(); }
+
  private:
   struct Pending {
     zmq::message_t routing_id;
     ApiRequest request;
+  };
+  struct PendingLookup {
+    zmq::message_t routing_id;
+    uint64_t request_id = 0;
+    Table table = Table::kCase;
+    std::string id;
   };
 
   void ServeTurn();
@@ -55,8 +90,13 @@ class ApiServer {
   // The write a request asks for, or why it may not be made (for a batch, `failed_op` names the
   // item refused).
   Result<WriteRequest> ToWrite(const ApiRequest& request, size_t& failed_op) const;
+  // A merge, unmerge or transfer, planned against the committed registry (hub only).
+  Result<WriteRequest> ToRegroup(const ApiRequest& request) const;
   ApiResponse HandleRead(const ApiRequest& request);
   Result<NodeStatus> CurrentStatus() const;
+  Result<ScopeDigest> DigestOf(const std::string& code) const;
+  // A station's getRemote: starts the look-up, or answers at once when it cannot be started.
+  void StartLookup(zmq::message_t& routing_id, const ApiRequest& request);
   bool is_hub() const { return role_ == "hub"; }
   void Reply(zmq::message_t& routing_id, const ApiResponse& response);
 
@@ -65,6 +105,9 @@ class ApiServer {
   std::string role_;
   std::function<SyncStatus()> sync_status_;
   zmq::socket_t socket_;
+  LookupStarter start_lookup_;
+  std::map<uint64_t, PendingLookup> lookups_;  // by token
+  uint64_t next_lookup_ = 1;
 };
 
 }  // namespace stationsync

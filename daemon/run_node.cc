@@ -2,6 +2,7 @@
 #include "daemon/run_node.h"
 
 #include <chrono>
+#include <map>
 #include <memory>
 
 #include <spdlog/spdlog.h>
@@ -87,6 +88,36 @@ int RunStation(const NodeFlags& flags, const std::atomic<bool>& stop) {
     }
     transport.Send(step.out);
   };
+  // `get --remote`: asked of the hub over the sync link; unanswered ones fail after a deadline.
+  std::map<uint64_t, uint64_t> lookup_deadlines;  // token -> when to give up
+  if (with_hub) {
+    api.SetLookupStarter([&](uint64_t token, Table table, const std::string& id) {
+      if (!session.linked()) {
+        api.CompleteLookup(token, Unavailable("not connected to the hub; try again when linked"));
+        return;
+      }
+      lookup_deadlines[token] = NowMs() + kLookupTimeoutMs;
+      carry_out(session.StartLookup(token, table, id, NowMs()));
+    });
+  }
+  auto finish_lookups = [&] {
+    for (LookupReply& reply : session.TakeLookupReplies()) {
+      if (lookup_deadlines.erase(reply.request) == 0) continue;  // too late: already answered
+      if (!reply.error.empty()) {
+        api.CompleteLookup(reply.request, Internal("the hub: " + reply.error));
+      } else {
+        api.CompleteLookup(reply.request, std::move(reply.record));
+      }
+    }
+    for (auto it = lookup_deadlines.begin(); it != lookup_deadlines.end();) {
+      if (NowMs() < it->second) {
+        ++it;
+        continue;
+      }
+      api.CompleteLookup(it->first, Unavailable("the hub did not answer the look-up in time"));
+      it = lookup_deadlines.erase(it);
+    }
+  };
   uint64_t last_tick = 0;
   while (!stop.load()) {
     const Ready ready = Poll(api.socket(), with_hub ? transport.socket() : nullptr);
@@ -97,6 +128,7 @@ int RunStation(const NodeFlags& flags, const std::atomic<bool>& stop) {
       if (!message) break;
       carry_out(session.Receive(*message, NowMs()));
     }
+    finish_lookups();
     if (NowMs() - last_tick >= static_cast<uint64_t>(kTickMs)) {
       last_tick = NowMs();
       carry_out(session.Tick(last_tick));

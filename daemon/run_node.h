@@ -14,6 +14,7 @@
 namespace stationsync {
 
 inline constexpr int kTickMs = 50;
+inline constexpr uint64_t kLookupTimeoutMs = 5000;  // `get --remote` fails with kUnavailable after
 
 int RunStation(const NodeFlags& flags, const std::atomic<bool>& stop);
 int RunHub(const NodeFlags& flags, const std::atomic<bool>& stop);

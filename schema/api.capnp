@@ -10,7 +10,8 @@ $Cxx.namespace("stationsync::schema");
 
 using Store = import "store.capnp";
 
-const apiVersion :UInt32 = 2;  # 2: sync status, conflicts
+const apiVersion :UInt32 = 3;  # 2: sync status, conflicts; 3: digests, merges, transfers,
+                               # remote look-ups, a station's scope
 
 # What went wrong, in terms of what the caller should do; tools map it to their exit code.
 enum Code {
@@ -62,7 +63,34 @@ struct Request {
     status @9 :Void;
     conflicts @10 :Void;           # the open conflicts
     resolveConflict @11 :ResolveConflict;  # a write: answered with the record, like put
+    digest @12 :Text;              # the scope digest of a unit's group (empty: a station's own);
+                                   # answered with digest
+    merge @13 :MergeRequest;       # hub only, a write: answered with batch (the unit records)
+    unmerge @14 :Text;             # hub only, a write: a unit code; answered with its record
+    transfer @15 :TransferRequest; # hub only, a write: answered with the record
+    getRemote @16 :Key;            # a station asks the hub (read only); the hub reads its own
   }
+}
+
+# Merges units into `into` (sync/regroup.h): one write, all members or none.
+struct MergeRequest {
+  into @0 :Text;
+  members @1 :List(Text);
+  asSuboffice @2 :Bool;            # the members' kind becomes suboffice
+}
+
+# Hands a record over to another unit: its owner becomes `to`.
+struct TransferRequest {
+  table @0 :Store.Table;
+  id @1 :Text;
+  to @2 :Text;
+}
+
+# The digest of the records owned by a group of units (sync/digest.h).
+struct ScopeDigest {
+  scope @0 :List(Text);            # unit codes, sorted
+  records @1 :UInt64;              # records they own, tombstones included
+  root @2 :Text;                   # 64 hex digits
 }
 
 # Resolves an open conflict by writing one of its values (or a new one) to its register, as an
@@ -93,6 +121,8 @@ struct NodeStatus {
   lagRecords @8 :UInt64;           # station: hub changes in its scope it does not hold yet
   conflictsOpen @9 :UInt64;
   stations @10 :List(StationLink); # hub: one per station unit of the registry, by unit code
+  scope @11 :List(Text);           # station: the units whose records it holds (its group); hub:
+                                   # empty
 }
 
 # The hub's view of one station (sync/sync_status.h).
@@ -126,5 +156,6 @@ struct Response {
     batch @8 :List(Store.Record);  # putBatch: the stored records, in request order
     errors @9 :List(BatchError);   # putBatch refused: every invalid item
     conflicts @10 :List(Store.Conflict);  # conflicts: every open one, by record
+    digest @11 :ScopeDigest;       # digest
   }
 }

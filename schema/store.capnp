@@ -57,6 +57,8 @@ struct Change {
   seq @0 :UInt64;
   delta @1 :Record;
   origin @2 :Text;          # the node that delivered it: the writer, or (at the hub) the station
+  owners @3 :List(Text);    # the record's owner after the change, and before it if different:
+                            # every unit whose scope the change touches (a transfer, two)
 }
 
 struct FieldChange {

@@ -32,6 +32,8 @@ struct Hello {
   downCursor @6 :UInt64;      # the hub log position the station holds everything up to
   downStamp @7 :Store.Stamp;  # the stamp of the hub's log entry at downCursor, to detect a hub
                               # restored from an older copy
+  scope @8 :List(Text);       # the units whose records the station holds (its group as the hub
+                              # last sent it); a hub whose registry says otherwise sends a snapshot
 }
 
 # Hub -> station: the link is accepted.
@@ -78,6 +80,34 @@ struct Down {
   page @5 :UInt32;
   last @6 :Bool;
   hubEpoch @7 :Text;
+  scope @8 :List(Text);            # snapshot, last page: the station's scope from now on (it
+                                   # evicts every record owned outside it)
+  evict @9 :List(RecordRef);       # stream: records that left the station's scope (a transfer)
+  snapshotId @10 :UInt64;          # snapshot: which snapshot the page belongs to (the hub starts
+                                   # a new one when the station's scope changes mid-way)
+  upCovered @11 :UInt64;           # snapshot, last page: the station's log position the hub held
+                                   # when the snapshot began; the station evicts a record no page
+                                   # named unless it wrote it after that position
+}
+
+struct RecordRef {
+  table @0 :Store.Table;
+  id @1 :Text;
+}
+
+# A station's read of one record outside its scope (`syncctl get --remote`), answered from the
+# hub's store and recorded in the hub's audit log. Read-only.
+struct Lookup {
+  request @0 :UInt64;   # chosen by the station; repeated in the reply
+  table @1 :Store.Table;
+  id @2 :Text;
+}
+
+struct LookupReply {
+  request @0 :UInt64;
+  found @1 :Bool;
+  record @2 :Store.Record;  # when found
+  error @3 :Text;           # why the look-up failed ("" = it did not)
 }
 
 struct DownAck {
@@ -85,6 +115,7 @@ struct DownAck {
   page @1 :UInt32;     # snapshot: pages up to this one are stored (with snapshotAck)
   snapshotAck @2 :Bool;
   gap @3 :Bool;        # a batch did not start where expected: resend from cursor (or the page)
+  snapshotId @4 :UInt64;  # snapshot: the snapshot of the page acknowledged
 }
 
 struct Heartbeat {
@@ -103,5 +134,7 @@ struct SyncMessage {
     down @6 :Down;
     downAck @7 :DownAck;
     heartbeat @8 :Heartbeat;
+    lookup @9 :Lookup;
+    lookupReply @10 :LookupReply;
   }
 }

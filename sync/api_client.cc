@@ -153,4 +153,38 @@ Result<Record> ApiClient::ResolveConflict(const ConflictChoice& choice) {
   return Unwrap<Record>(Call(std::move(request)), TakeRecord);
 }
 
+Result<ScopeDigest> ApiClient::Digest(const std::string& scope_code) {
+  ApiRequest request;
+  request.kind = ApiKind::kDigest;
+  request.code = scope_code;
+  return Unwrap<ScopeDigest>(Call(std::move(request)),
+                             [](ApiResponse& r) { return std::move(r.digest); });
+}
+
+Result<std::vector<Record>> ApiClient::Merge(const MergeRequest& merge) {
+  ApiRequest request;
+  request.kind = ApiKind::kMerge;
+  request.merge = merge;
+  return Unwrap<std::vector<Record>>(Call(std::move(request)),
+                                     [](ApiResponse& r) { return std::move(r.batch); });
+}
+
+Result<Record> ApiClient::Unmerge(const std::string& code) {
+  ApiRequest request;
+  request.kind = ApiKind::kUnmerge;
+  request.code = code;
+  return Unwrap<Record>(Call(std::move(request)), TakeRecord);
+}
+
+Result<Record> ApiClient::Transfer(const TransferRequest& transfer) {
+  ApiRequest request;
+  request.kind = ApiKind::kTransfer;
+  request.transfer = transfer;
+  return Unwrap<Record>(Call(std::move(request)), TakeRecord);
+}
+
+Result<Record> ApiClient::GetRemote(Table table, const std::string& id) {
+  return Unwrap<Record>(Call(KeyRequest(ApiKind::kGetRemote, table, id)), TakeRecord);
+}
+
 }  // namespace stationsync

@@ -36,6 +36,16 @@ class ApiClient {
   Result<std::vector<Conflict>> Conflicts();
   // Writes the chosen value of an open conflict (conflict_resolution.h); the resulting record.
   Result<Record> ResolveConflict(const ConflictChoice& choice);
+  // The digest of `scope_code`'s group; empty: a station's own group (the hub refuses that).
+  Result<ScopeDigest> Digest(const std::string& scope_code);
+  // Hub only. The members' unit records as stored, in request order (all or none).
+  Result<std::vector<Record>> Merge(const MergeRequest& merge);
+  // Hub only. The unit record as stored.
+  Result<Record> Unmerge(const std::string& code);
+  // Hub only. The record as stored, owned by transfer.to.
+  Result<Record> Transfer(const TransferRequest& transfer);
+  // The hub's copy of a record (at a station, asked through its daemon's hub link).
+  Result<Record> GetRemote(Table table, const std::string& id);
 
   const std::string& endpoint() const { return endpoint_; }
 

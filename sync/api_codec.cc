@@ -136,6 +136,8 @@ void WriteNodeStatus(const NodeStatus& status, schema::NodeStatus::Builder out) 
     station.setRejectedTotal(link.rejected_total);
     station.setNeverSeen(link.never_seen);
   }
+  auto scope = out.initScope(static_cast<unsigned>(status.scope.size()));
+  for (unsigned i = 0; i < status.scope.size(); ++i) scope.set(i, status.scope[i]);
 }
 
 NodeStatus ReadNodeStatus(schema::NodeStatus::Reader in) {
@@ -162,7 +164,23 @@ NodeStatus ReadNodeStatus(schema::NodeStatus::Reader in) {
     link.never_seen = station.getNeverSeen();
     status.stations.push_back(std::move(link));
   }
+  for (auto code : in.getScope()) status.scope.push_back(code.cStr());
   return status;
+}
+
+void WriteDigest(const ScopeDigest& digest, schema::ScopeDigest::Builder out) {
+  auto scope = out.initScope(static_cast<unsigned>(digest.scope.size()));
+  for (unsigned i = 0; i < digest.scope.size(); ++i) scope.set(i, digest.scope[i]);
+  out.setRecords(digest.records);
+  out.setRoot(digest.root);
+}
+
+ScopeDigest ReadDigest(schema::ScopeDigest::Reader in) {
+  ScopeDigest digest;
+  for (auto code : in.getScope()) digest.scope.push_back(code.cStr());
+  digest.records = in.getRecords();
+  digest.root = in.getRoot().cStr();
+  return digest;
 }
 
 Status ReadRequestBody(schema::Request::Reader in, ApiRequest& out) {
@@ -184,6 +202,34 @@ Status ReadRequestBody(schema::Request::Reader in, ApiRequest& out) {
       out.resolve = std::move(choice).value();
       return Status::Ok();
     }
+    case schema::Request::DIGEST:
+      out.kind = ApiKind::kDigest;
+      out.code = in.getDigest().cStr();
+      return Status::Ok();
+    case schema::Request::MERGE: {
+      out.kind = ApiKind::kMerge;
+      auto merge = in.getMerge();
+      out.merge.into = merge.getInto().cStr();
+      for (auto member : merge.getMembers()) out.merge.members.push_back(member.cStr());
+      out.merge.as_suboffice = merge.getAsSuboffice();
+      return Status::Ok();
+    }
+    case schema::Request::UNMERGE:
+      out.kind = ApiKind::kUnmerge;
+      out.code = in.getUnmerge().cStr();
+      return Status::Ok();
+    case schema::Request::TRANSFER: {
+      out.kind = ApiKind::kTransfer;
+      auto transfer = in.getTransfer();
+      auto table = ReadTable(transfer.getTable());
+      if (!table.ok()) return table.status();
+      out.transfer = {*table, transfer.getId().cStr(), transfer.getTo().cStr()};
+      return Status::Ok();
+    }
+    case schema::Request::GET_REMOTE:
+      out.kind = ApiKind::kGetRemote;
+      patch = ReadKey(in.getGetRemote());
+      break;
     case schema::Request::PUT:
       out.kind = ApiKind::kPut;
       patch = ReadPut(in.getPut());
@@ -273,6 +319,9 @@ Status ReadResponseBody(schema::Response::Reader in, ApiResponse& out) {
         out.conflicts.push_back(std::move(conflict).value());
       }
       return Status::Ok();
+    case schema::Response::DIGEST:
+      out.digest = ReadDigest(in.getDigest());
+      return Status::Ok();
   }
   return Invalid("unknown response kind");
 }
@@ -303,6 +352,32 @@ std::string EncodeRequest(const ApiRequest& request) {
     case ApiKind::kGet:
       WriteKey(request.patch, out.initGet());
       break;
+    case ApiKind::kGetRemote:
+      WriteKey(request.patch, out.initGetRemote());
+      break;
+    case ApiKind::kDigest:
+      out.setDigest(request.code);
+      break;
+    case ApiKind::kUnmerge:
+      out.setUnmerge(request.code);
+      break;
+    case ApiKind::kMerge: {
+      auto merge = out.initMerge();
+      merge.setInto(request.merge.into);
+      auto members = merge.initMembers(static_cast<unsigned>(request.merge.members.size()));
+      for (unsigned i = 0; i < request.merge.members.size(); ++i) {
+        members.set(i, request.merge.members[i]);
+      }
+      merge.setAsSuboffice(request.merge.as_suboffice);
+      break;
+    }
+    case ApiKind::kTransfer: {
+      auto transfer = out.initTransfer();
+      transfer.setTable(static_cast<schema::Table>(request.transfer.table));
+      transfer.setId(request.transfer.id);
+      transfer.setTo(request.transfer.to);
+      break;
+    }
     case ApiKind::kDelete:
       WriteKey(request.patch, out.initDel());
       break;
@@ -350,9 +425,23 @@ std::string EncodeResponse(const ApiResponse& response) {
   switch (response.kind) {
     case ApiKind::kPut:
     case ApiKind::kGet:
+    case ApiKind::kGetRemote:
     case ApiKind::kDelete:
     case ApiKind::kResolveConflict:
+    case ApiKind::kUnmerge:
+    case ApiKind::kTransfer:
       if (response.record) WriteRecord(*response.record, out.initRecord());
+      break;
+    case ApiKind::kDigest:
+      if (response.status.ok()) WriteDigest(response.digest, out.initDigest());
+      break;
+    case ApiKind::kMerge:
+      if (response.status.ok()) {
+        auto batch = out.initBatch(static_cast<unsigned>(response.batch.size()));
+        for (unsigned i = 0; i < response.batch.size(); ++i) {
+          WriteRecord(response.batch[i], batch[i]);
+        }
+      }
       break;
     case ApiKind::kList: {
       auto page = out.initPage();

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "sync/conflict_resolution.h"
+#include "sync/digest.h"
 #include "sync/merge.h"
 #include "sync/record.h"
 #include "sync/replica.h"
@@ -31,16 +32,38 @@ enum class ApiKind {
   kStatus,
   kConflicts,
   kResolveConflict,
+  kDigest,     // read; ApiRequest::code: the unit whose group (empty: a station's own)
+  kMerge,      // hub write; ApiRequest::merge
+  kUnmerge,    // hub write; ApiRequest::code
+  kTransfer,   // hub write; ApiRequest::transfer
+  kGetRemote,  // read; patch.table and patch.id, as kGet
+};
+
+struct MergeRequest {
+  std::string into;
+  std::vector<std::string> members;
+  bool as_suboffice = false;
+  bool operator==(const MergeRequest&) const = default;
+};
+
+struct TransferRequest {
+  Table table = Table::kCase;
+  std::string id;
+  std::string to;  // the new owner
+  bool operator==(const TransferRequest&) const = default;
 };
 
 struct ApiRequest {
   uint64_t id = 0;
   std::string actor;
   ApiKind kind = ApiKind::kPing;
-  RecordPatch patch;               // kPut; kGet, kDelete and kHistory use table and id only
+  RecordPatch patch;  // kPut; kGet, kGetRemote, kDelete and kHistory use table and id only
   std::vector<RecordPatch> batch;  // kPutBatch
   ListQuery list;                  // kList
   ConflictChoice resolve;          // kResolveConflict
+  std::string code;                // kDigest (may be empty), kUnmerge: a unit code
+  MergeRequest merge;              // kMerge
+  TransferRequest transfer;        // kTransfer
 };
 
 struct NodeStatus {
@@ -54,6 +77,7 @@ struct NodeStatus {
   uint64_t lag_records = 0;  // station: hub changes in its scope it does not hold yet
   uint64_t conflicts_open = 0;
   std::vector<StationLink> stations;  // hub: one per station unit, by unit code
+  std::vector<std::string> scope;     // station: the units whose records it holds; hub: empty
 };
 
 struct BatchError {
@@ -64,13 +88,15 @@ struct BatchError {
 struct ApiResponse {
   uint64_t id = 0;
   Status status;
-  std::optional<Record> record;       // kPut, kGet, kDelete, kResolveConflict
-  Page page;                          // kList
+  std::optional<Record> record;  // kPut, kGet, kGetRemote, kDelete, kResolveConflict, kUnmerge,
+                                 // kTransfer
+  Page page;                     // kList
   std::vector<HistoryEntry> history;  // kHistory
   NodeStatus node_status;             // kStatus
-  std::vector<Record> batch;          // kPutBatch, when ok
+  std::vector<Record> batch;          // kPutBatch and kMerge, when ok
   std::vector<BatchError> errors;     // kPutBatch, when refused
   std::vector<Conflict> conflicts;    // kConflicts
+  ScopeDigest digest;                 // kDigest
   ApiKind kind = ApiKind::kPing;      // which of the above is filled
 };
 

@@ -11,7 +11,8 @@
 namespace stationsync {
 
 Hub::Hub(Replica& replica, SessionOptions options) : replica_(replica), options_(options) {
-  RefreshRegistry(0);
+  std::vector<Outgoing> none;  // no session is linked yet
+  RefreshRegistry(0, none);
 }
 
 HubSession& Hub::SessionFor(const std::string& unit) {
@@ -20,14 +21,20 @@ HubSession& Hub::SessionFor(const std::string& unit) {
   return *session;
 }
 
-void Hub::RefreshRegistry(uint64_t now_ms) {
+void Hub::RefreshRegistry(uint64_t now_ms, std::vector<Outgoing>& out) {
   auto units = StationUnits(replica_);
-  if (!units.ok()) {
-    spdlog::error("reading the registry: {}", units.status().ToString());
+  auto groups = Groups(replica_);
+  if (!units.ok() || !groups.ok()) {
+    spdlog::error("reading the registry: {}",
+                  (units.ok() ? groups.status() : units.status()).ToString());
     return;
   }
   station_units_ = std::move(units).value();
-  for (const auto& unit : station_units_) SessionFor(unit);
+  for (const auto& unit : station_units_) {
+    const auto group = groups->find(unit);
+    SessionFor(unit).SetScope(
+        group != groups->end() ? group->second : std::vector<std::string>{unit}, now_ms, out);
+  }
   registry_read_ms_ = now_ms;
   registry_read_ = true;
 }
@@ -52,7 +59,7 @@ void Hub::OnHello(const std::string& peer, const SyncMessage& message, uint64_t 
   if (session.connected() && session.peer() != peer) unit_by_peer_.erase(session.peer());
   unit_by_peer_[peer] = hello.unit;
   if (std::find(station_units_.begin(), station_units_.end(), hello.unit) == station_units_.end()) {
-    RefreshRegistry(now_ms);  // registered since we last looked
+    RefreshRegistry(now_ms, out);  // registered since we last looked
   }
   session.OnHello(peer, message, now_ms, out);
 }
@@ -82,7 +89,9 @@ std::vector<Outgoing> Hub::Receive(const std::string& peer, const SyncMessage& m
 
 std::vector<Outgoing> Hub::Tick(uint64_t now_ms) {
   std::vector<Outgoing> out;
-  if (!registry_read_ || now_ms - registry_read_ms_ >= kRegistryRefreshMs) RefreshRegistry(now_ms);
+  if (!registry_read_ || now_ms - registry_read_ms_ >= kRegistryRefreshMs) {
+    RefreshRegistry(now_ms, out);
+  }
   for (auto& [unit, session] : sessions_) {
     const bool was_connected = session->connected();
     session->Tick(now_ms, out);
@@ -93,6 +102,8 @@ std::vector<Outgoing> Hub::Tick(uint64_t now_ms) {
 
 std::vector<Outgoing> Hub::Pump(uint64_t now_ms) {
   std::vector<Outgoing> out;
+  // Local writes may be registry writes (a merge): scopes follow them promptly.
+  if (now_ms - registry_read_ms_ >= kRegistryPromptMs) RefreshRegistry(now_ms, out);
   for (auto& [unit, session] : sessions_) session->Pump(now_ms, out);
   return out;
 }

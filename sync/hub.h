@@ -8,6 +8,8 @@
 //  2. A unit that is not a station unit of the registry is refused, with the reason in the
 //     hub's log and in the Refused message (the station logs it).
 //  3. One session per station unit, kept while the unit is in the registry.
+//  4. A session's scope is its unit's group in the registry as last read (at most
+//     kRegistryRefreshMs old).
 #pragma once
 
 #include <cstdint>
@@ -25,6 +27,7 @@
 namespace stationsync {
 
 inline constexpr uint64_t kRegistryRefreshMs = 1000;
+inline constexpr uint64_t kRegistryPromptMs = 100;  // after local writes, at most this often
 
 class Hub {
  public:
@@ -42,7 +45,9 @@ class Hub {
  private:
   void OnHello(const std::string& peer, const SyncMessage& message, uint64_t now_ms,
                std::vector<Outgoing>& out);
-  void RefreshRegistry(uint64_t now_ms);
+  // Re-reads the station units and their groups; a session whose group changed gets its new
+  // scope (and, if linked, a snapshot of it).
+  void RefreshRegistry(uint64_t now_ms, std::vector<Outgoing>& out);
   HubSession& SessionFor(const std::string& unit);
 
   Replica& replica_;

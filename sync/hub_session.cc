@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <set>
 
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include "sync/replica_keys.h"
@@ -21,13 +22,70 @@ std::string DownNote(const std::string& unit) {
 }  // namespace
 
 HubSession::HubSession(Replica& replica, std::string unit, SessionOptions options)
-    : replica_(replica), unit_(std::move(unit)), options_(options) {
+    : replica_(replica), unit_(std::move(unit)), options_(options), scope_{unit_} {
   down_acked_ = down_sent_ = scanned_ =
       std::min(replica_.Note(DownNote(unit_)), replica_.last_seq());
 }
 
+bool HubSession::InScope(const std::string& owner) const {
+  return std::binary_search(scope_.begin(), scope_.end(), owner);
+}
+
 bool HubSession::ForStation(const Change& change) const {
-  return change.delta.owner == unit_ && change.origin != unit_;
+  // owners[0] is the owner the change left; entries logged before owners were kept name one.
+  const std::vector<std::string> owners =
+      change.owners.empty() ? std::vector<std::string>{change.delta.owner} : change.owners;
+  if (std::none_of(owners.begin(), owners.end(),
+                   [this](const std::string& owner) { return InScope(owner); })) {
+    return false;
+  }
+  // The station's own change comes back only if the record changed hands around it: written
+  // concurrently with a transfer (the station must evict it), or created anew at the station
+  // after it had left (the station must get the hub's whole state).
+  return change.origin != unit_ || owners.size() > 1;
+}
+
+bool HubSession::MayWrite(const Record& change) const {
+  if (change.table == Table::kUnit) return false;
+  // A station moves no record out of its scope (transfers are made at the hub).
+  if (!change.owner_stamp.IsZero() && !InScope(change.owner)) return false;
+  auto held = replica_.Get(change.table, change.id);
+  if (!held.ok()) return false;
+  if (!*held) return InScope(change.owner);
+  if (InScope((*held)->owner)) return true;
+  // Transferred out of the scope by a write the station had not seen when it wrote (it was
+  // offline): its write was acknowledged there, so it is kept and goes to the new owner.
+  return InScope(change.owner) && !Includes(change.seen, (*held)->owner_stamp);
+}
+
+void HubSession::SetScope(std::vector<std::string> scope, uint64_t now_ms,
+                          std::vector<Outgoing>& out) {
+  if (scope == scope_) return;
+  spdlog::info("station {}: scope {} -> {}", unit_, fmt::join(scope_, ","), fmt::join(scope, ","));
+  scope_ = std::move(scope);
+  if (!connected_) return;  // it gets a snapshot of its new scope when it says hello
+  StartSnapshot(now_ms);
+  Pump(now_ms, out);
+}
+
+void HubSession::StartSnapshot(uint64_t now_ms) {
+  const uint64_t end = replica_.last_seq();
+  snapshotting_ = true;
+  ++snapshot_id_;
+  snapshot_at_ = end;
+  snapshot_up_covered_ = replica_.Peer(unit_).cursor;
+  auto stamp = replica_.LogStamp(end);
+  snapshot_stamp_ = stamp.ok() ? *stamp : Stamp{};
+  page_starts_ = {PageStart{}};
+  next_page_ = acked_pages_ = 0;
+  sent_last_page_ = false;
+  snapshot_left_ = 0;
+  for (const auto& owner : scope_) snapshot_left_ += replica_.CountOwned(owner);
+  down_acked_ = down_sent_ = scanned_ = snapshot_at_;
+  in_flight_.clear();
+  scope_entries_.clear();
+  reported_lag_ = UINT64_MAX;
+  progress_ms_ = now_ms;
 }
 
 void HubSession::Scan() {
@@ -101,29 +159,25 @@ void HubSession::OnHello(const std::string& peer, const SyncMessage& message, ui
     valid = stamp.ok() && *stamp == hello.down_stamp;
   }
   const bool offer = !hello.hub_epoch.empty() && !valid;
+  const bool rescope = hello.scope != scope_;
   const bool snapshot =
-      !valid || hello.down_cursor == 0 || end - hello.down_cursor > options_.far_behind;
+      !valid || hello.down_cursor == 0 || end - hello.down_cursor > options_.far_behind || rescope;
 
   in_flight_.clear();
   scope_entries_.clear();
   offer_next_page_ = 0;
   reported_lag_ = UINT64_MAX;
-  snapshotting_ = snapshot;
+  snapshotting_ = false;
   if (snapshot) {
-    snapshot_at_ = end;
-    auto stamp = replica_.LogStamp(end);
-    snapshot_stamp_ = stamp.ok() ? *stamp : Stamp{};
-    page_starts_ = {""};
-    next_page_ = acked_pages_ = 0;
-    sent_last_page_ = false;
-    snapshot_left_ = replica_.CountOwned(unit_);
-    down_acked_ = down_sent_ = scanned_ = snapshot_at_;
+    StartSnapshot(now_ms);
   } else {
     down_acked_ = down_sent_ = scanned_ = hello.down_cursor;
   }
-  spdlog::info("station {} linked: its log {} (we hold {}), its cursor {} in our log of {}{}{}",
+  spdlog::info("station {} linked: its log {} (we hold {}), its cursor {} in our log of {}{}{}{}",
                unit_, hello.last_seq, up.cursor, hello.down_cursor, end,
-               snapshot ? ": sending a snapshot" : "", offer ? ", asking it to offer all" : "");
+               snapshot ? ": sending a snapshot" : "",
+               rescope ? fmt::format(" of its scope {}", fmt::join(scope_, ",")) : "",
+               offer ? ", asking it to offer all" : "");
   Send(Welcome{replica_.epoch(), up.cursor, up.stamp, snapshot, offer, options_.window}, now_ms,
        out);
   Scan();
@@ -139,7 +193,25 @@ void HubSession::Receive(const SyncMessage& message, uint64_t now_ms, std::vecto
     OnDownAck(*ack, now_ms, out);
   } else if (const auto* heartbeat = std::get_if<Heartbeat>(&message.body)) {
     pending_up_ = heartbeat->pending_up;
+  } else if (const auto* lookup = std::get_if<Lookup>(&message.body)) {
+    OnLookup(*lookup, now_ms, out);
   }
+}
+
+void HubSession::OnLookup(const Lookup& lookup, uint64_t now_ms, std::vector<Outgoing>& out) {
+  LookupReply reply{lookup.request, std::nullopt, ""};
+  auto record = replica_.Get(lookup.table, lookup.id);
+  if (!record.ok()) {
+    reply.error = record.status().message();
+  } else if (*record && !(*record)->deleted) {
+    reply.record = std::move(**record);
+  }
+  spdlog::info("audit: station {} (node {}) looked up {} {} outside its scope: {}", unit_,
+               station_node_, TableName(lookup.table), lookup.id,
+               !reply.error.empty() ? reply.error
+               : reply.record       ? "found"
+                                    : "not found");
+  Send(std::move(reply), now_ms, out);
 }
 
 void HubSession::OnUp(const Up& up, uint64_t now_ms, std::vector<Outgoing>& out) {
@@ -151,11 +223,14 @@ void HubSession::OnUp(const Up& up, uint64_t now_ms, std::vector<Outgoing>& out)
     Send(UpAck{held.cursor, 0, false, up.from > held.cursor, 0}, now_ms, out);
     return;
   }
-  // Only the station's own records, and (in its log stream) only its own writes, are accepted.
-  RemoteBatch batch{unit_, std::nullopt, {}, /*log_changes=*/true};
+  // Only records of the station's scope, and (in its log stream) only its own writes, are
+  // accepted.
+  RemoteBatch batch;
+  batch.peer = unit_;
+  batch.log_changes = true;
   uint32_t refused = 0;
   for (const Record& change : up.changes) {
-    const bool in_scope = change.table != Table::kUnit && change.owner == unit_;
+    const bool in_scope = MayWrite(change);
     const bool own_write = up.offer || change.updated.node == station_node_;
     if (in_scope && own_write) {
       batch.changes.push_back(change);
@@ -185,7 +260,7 @@ void HubSession::OnUp(const Up& up, uint64_t now_ms, std::vector<Outgoing>& out)
 
 void HubSession::OnDownAck(const DownAck& ack, uint64_t now_ms, std::vector<Outgoing>& out) {
   if (ack.snapshot_ack) {
-    if (!snapshotting_) return;
+    if (!snapshotting_ || ack.snapshot_id != snapshot_id_) return;  // an earlier snapshot's
     if (ack.gap) {
       next_page_ = std::min<uint32_t>(ack.page, static_cast<uint32_t>(page_starts_.size() - 1));
       sent_last_page_ = false;
@@ -268,28 +343,39 @@ void HubSession::Pump(uint64_t now_ms, std::vector<Outgoing>& out) {
 
 void HubSession::SendSnapshotPages(uint64_t now_ms, std::vector<Outgoing>& out) {
   while (in_flight_.size() < options_.window && !sent_last_page_) {
-    ListQuery query;
-    query.owner = unit_;
-    query.after = page_starts_[next_page_];
-    query.limit = options_.batch_records;
-    query.include_deleted = true;
-    auto page = replica_.List(query);
-    if (!page.ok()) {
-      spdlog::error("reading the snapshot for {}: {}", unit_, page.status().ToString());
-      return;
+    // A page lists one owner's records; the scope's owners follow each other in code order.
+    const PageStart start = page_starts_[next_page_];
+    Page page;
+    if (start.owner < scope_.size()) {
+      ListQuery query;
+      query.owner = scope_[start.owner];
+      query.after = start.after;
+      query.limit = options_.batch_records;
+      query.include_deleted = true;
+      auto listed = replica_.List(query);
+      if (!listed.ok()) {
+        spdlog::error("reading the snapshot for {}: {}", unit_, listed.status().ToString());
+        return;
+      }
+      page = std::move(listed).value();
     }
+    const PageStart next =
+        page.next.empty() ? PageStart{start.owner + 1, ""} : PageStart{start.owner, page.next};
     Down down;
     down.snapshot = true;
+    down.snapshot_id = snapshot_id_;
     down.page = next_page_;
-    down.last = page->next.empty();
+    down.last = next.owner >= scope_.size();
     down.hub_epoch = replica_.epoch();
     if (down.last) {
       down.to = snapshot_at_;
       down.to_stamp = snapshot_stamp_;
+      down.scope = scope_;
+      down.up_covered = snapshot_up_covered_;
     }
-    down.records = std::move(page->records);
+    down.records = std::move(page.records);
     down_total_ += down.records.size();
-    if (page_starts_.size() == next_page_ + 1u) page_starts_.push_back(page->next);
+    if (page_starts_.size() == next_page_ + 1u) page_starts_.push_back(next);
     if (in_flight_.empty()) progress_ms_ = now_ms;
     in_flight_.push_back(next_page_);
     ++next_page_;
@@ -324,8 +410,11 @@ void HubSession::SendStream(uint64_t now_ms, std::vector<Outgoing>& out) {
     for (auto it = first; it != end; ++it) {
       if (!keys.insert(RecordKey(it->table, it->id)).second) continue;
       auto record = replica_.Get(it->table, it->id);
-      if (record.ok() && *record && (*record)->owner == unit_) {
+      if (!record.ok() || !*record) continue;
+      if (InScope((*record)->owner)) {
         down.records.push_back(std::move(**record));
+      } else {
+        down.evict.push_back({it->table, it->id});  // it left the scope: a transfer
       }
     }
     if (take == 0) last_empty_down_ms_ = now_ms;

@@ -8,11 +8,15 @@
 //    outside the station's scope, or not written by it, are refused and counted; the cursor and
 //    the station's epoch are stored in the same batch (Replica::ApplyRemote); acknowledged once
 //    durable.
-//  - down: the hub's log after the station's cursor, filtered to the station's scope (records it
-//    owns), sent as current whole states; at most `window` batches unacknowledged.
+//  - down: the hub's log after the station's cursor, filtered to the station's scope (records
+//    owned by a unit of its group, registry.h), sent as current whole states, or as evictions
+//    for records that left the scope (a transfer); at most `window` batches unacknowledged.
 //  - snapshot: when the station's cursor is not valid in this store's history (empty station,
-//    new hub epoch, hub restored from an older copy, or too far behind), every record of its
-//    scope as of log position L, in pages, then the stream from L (the Guide's Clone pattern).
+//    new hub epoch, hub restored from an older copy, or too far behind), or its scope changed
+//    (a merge or unmerge), every record of its scope as of log position L, in pages, then the
+//    stream from L (the Guide's Clone pattern). The last page names the scope, and the station
+//    evicts whatever lies outside it.
+//  - look-up: a station may read one record outside its scope; the hub logs who asked (audit).
 // Invariants:
 //  1. A station's cursor is trusted only within this store's epoch and when the log entry at it
 //     carries the stamp the station remembers; otherwise the station gets a snapshot, and if it
@@ -55,14 +59,24 @@ class HubSession {
   // Sends new log entries now (call after the hub's log grew).
   void Pump(uint64_t now_ms, std::vector<Outgoing>& out);
 
+  // The station's scope: the units of its group (sorted). A change while linked starts a
+  // snapshot of the new scope; while away, the station gets it when it says hello.
+  void SetScope(std::vector<std::string> scope, uint64_t now_ms, std::vector<Outgoing>& out);
+  const std::vector<std::string>& scope() const { return scope_; }
+
   StationLink Report(uint64_t now_ms) const;
   bool connected() const { return connected_; }
   const std::string& peer() const { return peer_; }
   const std::string& unit() const { return unit_; }
 
  private:
-  // Is this log entry news for the station: in its scope and not its own?
+  // Is this log entry news for the station: touching its scope and not its own?
   bool ForStation(const Change& change) const;
+  bool InScope(const std::string& owner) const;
+  // May the station write this change: a record of its scope (see OnUp)?
+  bool MayWrite(const Record& change) const;
+  void StartSnapshot(uint64_t now_ms);
+  void OnLookup(const Lookup& lookup, uint64_t now_ms, std::vector<Outgoing>& out);
   void Scan();
   void OnUp(const Up& up, uint64_t now_ms, std::vector<Outgoing>& out);
   void OnDownAck(const DownAck& ack, uint64_t now_ms, std::vector<Outgoing>& out);
@@ -75,6 +89,7 @@ class HubSession {
   Replica& replica_;
   std::string unit_;
   SessionOptions options_;
+  std::vector<std::string> scope_;  // sorted; starts as {unit_} until the hub sets it
 
   bool connected_ = false;
   std::string peer_;
@@ -108,9 +123,15 @@ class HubSession {
 
   // Snapshot in progress: pages of the scope as of log position snapshot_at_.
   bool snapshotting_ = false;
+  uint64_t snapshot_id_ = 0;  // distinguishes a restarted snapshot's pages and acks
   uint64_t snapshot_at_ = 0;
+  uint64_t snapshot_up_covered_ = 0;  // the station's log we held when it began
   Stamp snapshot_stamp_;
-  std::vector<std::string> page_starts_;  // page p lists records after page_starts_[p]
+  struct PageStart {
+    size_t owner = 0;   // index into scope_
+    std::string after;  // list cursor within that owner's records
+  };
+  std::vector<PageStart> page_starts_;  // page p lists records from page_starts_[p]
   uint32_t next_page_ = 0;
   uint32_t acked_pages_ = 0;
   bool sent_last_page_ = false;

@@ -108,6 +108,9 @@ struct Change {
   uint64_t seq = 0;
   Record delta;
   std::string origin;  // the node that delivered it: the writer, or (at the hub) the station
+  // The record's owner after the change, and before it if different (a transfer touches two
+  // scopes). Empty in entries written before owners were kept: then delta.owner stands for it.
+  std::vector<std::string> owners;
   bool operator==(const Change&) const = default;
 };
 

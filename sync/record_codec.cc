@@ -139,6 +139,24 @@ Result<std::vector<Record>> ReadRecords(capnp::List<schema::Record>::Reader in) 
   return records;
 }
 
+Result<Table> ReadTableEnum(schema::Table table) {
+  const auto number = static_cast<uint16_t>(table);
+  if (number > static_cast<uint16_t>(Table::kRegistration)) {
+    return Invalid("unknown table number " + std::to_string(number));
+  }
+  return static_cast<Table>(number);
+}
+
+void WriteTexts(const std::vector<std::string>& texts, capnp::List<capnp::Text>::Builder out) {
+  for (unsigned i = 0; i < out.size(); ++i) out.set(i, texts[i]);
+}
+
+std::vector<std::string> ReadTexts(capnp::List<capnp::Text>::Reader in) {
+  std::vector<std::string> texts;
+  for (auto text : in) texts.emplace_back(text.cStr());
+  return texts;
+}
+
 Result<Record> DecodeRecord(std::string_view bytes) {
   return DecodeMessage<schema::Record>("record", bytes, ReadRecord);
 }
@@ -149,6 +167,7 @@ std::string EncodeChange(const Change& change) {
   out.setSeq(change.seq);
   WriteRecord(change.delta, out.initDelta());
   out.setOrigin(change.origin);
+  WriteTexts(change.owners, out.initOwners(static_cast<unsigned>(change.owners.size())));
   return MessageBytes(message);
 }
 
@@ -156,7 +175,8 @@ Result<Change> DecodeChange(std::string_view bytes) {
   return DecodeMessage<schema::Change>("change", bytes, [](schema::Change::Reader in) {
     auto delta = ReadRecord(in.getDelta());
     if (!delta.ok()) return Result<Change>(delta.status());
-    return Result<Change>(Change{in.getSeq(), std::move(delta).value(), in.getOrigin()});
+    return Result<Change>(
+        Change{in.getSeq(), std::move(delta).value(), in.getOrigin(), ReadTexts(in.getOwners())});
   });
 }
 

@@ -28,6 +28,57 @@ Result<std::vector<std::string>> StationUnits(const Replica& replica) {
   return codes;
 }
 
+namespace {
+
+// Every unit record of the registry (tombstones excluded).
+Result<std::vector<Record>> AllUnits(const Replica& replica) {
+  std::vector<Record> units;
+  ListQuery query;
+  query.table = Table::kUnit;
+  do {
+    auto page = replica.List(query);
+    if (!page.ok()) return page.status();
+    for (Record& unit : page->records) units.push_back(std::move(unit));
+    query.after = page->next;
+  } while (!query.after.empty());
+  return units;
+}
+
+}  // namespace
+
+Result<std::map<std::string, std::vector<std::string>>> Groups(const Replica& replica) {
+  auto units = AllUnits(replica);
+  if (!units.ok()) return units.status();
+  std::map<std::string, std::string> merged_into;  // only units with status merged
+  for (const Record& unit : *units) {
+    const std::string* status = unit.Text("status");
+    const std::string* into = unit.Text("merged_into");
+    merged_into[unit.id] = status && *status == "merged" && into ? *into : std::string();
+  }
+  auto root_of = [&merged_into](const std::string& code) {
+    std::string root = code;
+    for (size_t steps = 0; steps <= merged_into.size(); ++steps) {  // bounded: loops end
+      const auto it = merged_into.find(root);
+      if (it == merged_into.end() || it->second.empty() || it->second == code) break;
+      root = it->second;
+    }
+    return root;
+  };
+  std::map<std::string, std::vector<std::string>> by_root;
+  for (const auto& [code, into] : merged_into) by_root[root_of(code)].push_back(code);
+  std::map<std::string, std::vector<std::string>> groups;
+  for (const auto& [code, into] : merged_into) groups[code] = by_root[root_of(code)];
+  return groups;
+}
+
+Result<std::vector<std::string>> GroupOf(const Replica& replica, const std::string& code) {
+  auto groups = Groups(replica);
+  if (!groups.ok()) return groups.status();
+  const auto it = groups->find(code);
+  if (it == groups->end()) return std::vector<std::string>{code};
+  return it->second;
+}
+
 Status CheckStationUnit(const Replica& replica, const std::string& code) {
   auto unit = replica.Get(Table::kUnit, code);
   if (!unit.ok()) return unit.status();

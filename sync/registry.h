@@ -2,6 +2,7 @@
 // (and so get a sync link and a scope) is decided here, in one place that the merge work grows.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,15 @@ bool IsStationUnit(const Record& unit);
 
 // Station units of the registry, in code order.
 Result<std::vector<std::string>> StationUnits(const Replica& replica);
+
+// Merged units form groups: a unit's group is every unit whose `merged_into` chain ends at the
+// same root (union-find over the registry; a chain that loops or names an unknown unit ends
+// where it breaks). A unit that was never merged is a group of one.
+//
+// Every unit of the registry -> its group (unit codes, sorted, itself included).
+Result<std::map<std::string, std::vector<std::string>>> Groups(const Replica& replica);
+// The group of `code` (just {code} when the registry does not know it).
+Result<std::vector<std::string>> GroupOf(const Replica& replica, const std::string& code);
 
 // Ok if `code` may link as a station; otherwise kRefused with the reason, for both logs.
 Status CheckStationUnit(const Replica& replica, const std::string& code);

@@ -201,7 +201,7 @@ Status Replica::Load() {
         "served or repaired (restore it from a backup)",
         StoreName(options_.path), last_seq_, meta_seq));
   }
-  return Status::Ok();
+  return LoadDigests();
 }
 
 Result<std::optional<Record>> Replica::GetByKey(const std::string& key) const {
@@ -231,14 +231,17 @@ Result<std::optional<Record>> Replica::Current(
 
 void Replica::StageRecord(rocksdb::WriteBatch& batch, const std::string& key,
                           const std::optional<Record>& current, const Record& next,
-                          const VersionVector& writer_seen, uint64_t& count) const {
+                          const VersionVector& writer_seen, Tally& tally) const {
   auto& h = *db_;
-  batch.Put(h.records, key, EncodeRecord(next));
+  const std::string encoded = EncodeRecord(next);
+  batch.Put(h.records, key, encoded);
   if (current) {
     for (const auto& index_key : IndexKeys(*current)) batch.Delete(h.index, index_key);
+    BucketFor(tally, current->owner).Remove(HashRecordBytes(EncodeRecord(*current)));
   }
   for (const auto& index_key : IndexKeys(next)) batch.Put(h.index, index_key, "");
-  count = count + (next.deleted ? 0 : 1) - (IsLive(current) ? 1 : 0);
+  BucketFor(tally, next.owner).Add(HashRecordBytes(encoded));
+  tally.live = tally.live + (next.deleted ? 0 : 1) - (IsLive(current) ? 1 : 0);
   if (current) StageClosedConflicts(batch, key, next, writer_seen);
 }
 
@@ -259,11 +262,14 @@ void Replica::StageClosedConflicts(rocksdb::WriteBatch& batch, const std::string
   }
 }
 
-void Replica::StageCounters(rocksdb::WriteBatch& batch, uint64_t count, uint64_t seq) const {
+void Replica::StageCounters(rocksdb::WriteBatch& batch, const Tally& tally, uint64_t seq) const {
   auto& h = *db_;
   batch.Put(h.meta, kMetaHlc, U64(hlc_->last()));
-  batch.Put(h.meta, kMetaRecords, U64(count));
+  batch.Put(h.meta, kMetaRecords, U64(tally.live));
   batch.Put(h.meta, kMetaLastSeq, U64(seq));
+  for (const auto& [owner, bucket] : tally.buckets) {
+    batch.Put(h.meta, kMetaDigestPrefix + owner, bucket.Encode());
+  }
 }
 
 std::vector<WriteOutcome> Replica::Write(const std::vector<WriteRequest>& requests) {
@@ -273,14 +279,14 @@ std::vector<WriteOutcome> Replica::Write(const std::vector<WriteRequest>& reques
   rocksdb::WriteBatch batch;
   std::vector<size_t> committing;
   uint64_t seq = last_seq_;
-  uint64_t count = record_count_;
+  Tally tally = StartTally();
 
   for (size_t r = 0; r < requests.size(); ++r) {
     const WriteRequest& request = requests[r];
     Overlay request_overlay;  // this request's own changes, kept only if all its ops succeed
     batch.SetSavePoint();
     uint64_t request_seq = seq;
-    uint64_t request_count = count;
+    Tally request_tally = tally;
     WriteOutcome& outcome = outcomes[r];
     for (const WriteOp& op : request.ops) {
       outcome.failed_op = outcome.records.size();
@@ -306,7 +312,11 @@ std::vector<WriteOutcome> Replica::Write(const std::vector<WriteRequest>& reques
       outcome.records.push_back(plan->record);
       if (!plan->changed) continue;
       plan->change.seq = ++request_seq;
-      StageRecord(batch, key, *current, plan->record, plan->record.seen, request_count);
+      plan->change.owners = {plan->record.owner};
+      if (*current && (*current)->owner != plan->record.owner) {
+        plan->change.owners.push_back((*current)->owner);
+      }
+      StageRecord(batch, key, *current, plan->record, plan->record.seen, request_tally);
       batch.Put(h.log, SeqKey(plan->change.seq), EncodeChange(plan->change));
       batch.Put(h.history, HistoryKey(key, plan->history.at), EncodeHistoryEntry(plan->history));
       request_overlay[key] = std::move(plan->record);
@@ -319,12 +329,12 @@ std::vector<WriteOutcome> Replica::Write(const std::vector<WriteRequest>& reques
     batch.PopSavePoint().PermitUncheckedError();
     for (auto& [key, record] : request_overlay) overlay[key] = std::move(record);
     seq = request_seq;
-    count = request_count;
+    tally = std::move(request_tally);
     committing.push_back(r);
   }
 
   if (batch.Count() == 0) return outcomes;
-  StageCounters(batch, count, seq);
+  StageCounters(batch, tally, seq);
   if (before_commit_) before_commit_();
   rocksdb::WriteOptions write_options;
   write_options.sync = options_.sync_writes;
@@ -335,7 +345,7 @@ std::vector<WriteOutcome> Replica::Write(const std::vector<WriteRequest>& reques
     return outcomes;
   }
   last_seq_ = seq;
-  record_count_ = count;
+  CommitTally(tally);
   return outcomes;
 }
 
@@ -429,6 +439,7 @@ Result<std::vector<Change>> Replica::ChangesAfter(uint64_t after, size_t max) co
 Status Replica::CheckIntegrity() const {
   auto& h = *db_;
   std::set<std::string> expected_index;
+  std::map<std::string, DigestBucket> expected_buckets;
   uint64_t live = 0;
   std::unique_ptr<rocksdb::Iterator> it(h.db->NewIterator({}, h.records));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
@@ -439,6 +450,7 @@ Status Replica::CheckIntegrity() const {
       return Internal("record " + key + ": key mismatch");
     SS_RETURN_IF_ERROR(ValidateRecord(*record));
     if (!record->deleted) ++live;
+    expected_buckets[record->owner].Add(HashRecordBytes(it->value().ToStringView()));
     for (auto& index_key : IndexKeys(*record)) expected_index.insert(std::move(index_key));
     std::unique_ptr<rocksdb::Iterator> history(h.db->NewIterator({}, h.history));
     history->Seek(HistoryPrefix(key));
@@ -449,6 +461,21 @@ Status Replica::CheckIntegrity() const {
   SS_RETURN_IF_ERROR(FromRocks(it->status(), "checking records"));
   if (live != record_count_) {
     return Internal(fmt::format("record counter says {}, the store holds {}", record_count_, live));
+  }
+  {
+    std::lock_guard lock(digest_mutex_);
+    for (const auto& [owner, bucket] : digests_) {
+      const auto expected = expected_buckets.find(owner);
+      const DigestBucket want =
+          expected == expected_buckets.end() ? DigestBucket{} : expected->second;
+      if (bucket != want) {
+        return Internal(fmt::format("digest of owner {} says {} records, the store holds {}", owner,
+                                    bucket.records, want.records));
+      }
+    }
+    for (const auto& [owner, bucket] : expected_buckets) {
+      if (!digests_.contains(owner)) return Internal("no digest for owner " + owner);
+    }
   }
   std::set<std::string> actual_index;
   it.reset(h.db->NewIterator({}, h.index));

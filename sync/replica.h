@@ -27,6 +27,7 @@
 
 #include <rocksdb/db.h>
 
+#include "sync/digest.h"
 #include "sync/hlc.h"
 #include "sync/merge.h"
 #include "sync/record.h"
@@ -73,6 +74,13 @@ struct PeerPosition {
   bool operator==(const PeerPosition&) const = default;
 };
 
+// A record by key.
+struct RecordRef {
+  Table table = Table::kUnit;
+  std::string id;
+  bool operator==(const RecordRef&) const = default;
+};
+
 // A batch of changes from a peer's stream, applied atomically together with the peer's position.
 struct RemoteBatch {
   std::string peer;                      // "hub" at a station, a station's unit at the hub
@@ -80,10 +88,18 @@ struct RemoteBatch {
                                          // (snapshot and offer pages: whole states, no cursor)
   std::vector<Record> changes;           // deltas or whole states, in the peer's order
   bool log_changes = false;              // true at the hub: append them to the log (origin: peer)
+
+  // Station only. A record that the batch leaves owned by a unit outside the scope (the new one,
+  // else the stored one) is evicted rather than stored: removed with its history and conflicts,
+  // without a log entry, since it left this replica's scope and not the data set.
+  bool keep_scope_only = false;
+  std::optional<std::vector<std::string>> new_scope;  // stored, and every record outside evicted
+  std::vector<RecordRef> evict;                       // records that left the scope (if held)
 };
 
 struct RemoteOutcome {
   size_t changed = 0;                 // records that the batch changed
+  size_t evicted = 0;                 // records removed because they left the scope
   size_t conflicts = 0;               // conflicts this batch found (each stored once)
   std::vector<std::string> rejected;  // changes refused (invalid, or an invalid result), why
 };
@@ -143,6 +159,12 @@ class Replica {
   // both sides (a resolution, or simply a newer write), closes it.
   Result<std::vector<Conflict>> OpenConflicts() const;
 
+  // The digest of the records owned by the units of `scope` (sorted, unique); see digest.h.
+  ScopeDigest Digest(const std::vector<std::string>& scope) const;
+  // The units whose records this replica holds: at a station, its group as the hub last sent it
+  // (RemoteBatch::new_scope), at first only its own unit. Sorted.
+  std::vector<std::string> Scope() const;
+
   // Gives the store a new epoch (durably): for a store found to be an older copy of itself, so
   // that peers stop trusting positions they hold for it and it offers everything again.
   Status StartNewEpoch();
@@ -173,22 +195,45 @@ class Replica {
 
   // Records a batch being built will have written, by key (nullopt: known absent).
   using Overlay = std::map<std::string, std::optional<Record>>;
+  // What a batch being built leaves of the counters: live records, and the digest buckets of
+  // the owners it touched.
+  struct Tally {
+    uint64_t live = 0;
+    std::map<std::string, DigestBucket> buckets;
+  };
+  Tally StartTally() const;
+  DigestBucket& BucketFor(Tally& tally, const std::string& owner) const;
   // The record as the batch being built will leave it: the first overlay that has the key wins,
   // else the store.
   Result<std::optional<Record>> Current(const std::string& key,
                                         std::initializer_list<const Overlay*> overlays) const;
   // Adds to `batch` the replacement of `current` by `next` under `key`: the record, its index
-  // entries, and the live-record count in `count`.
+  // entries, and the live-record count and digest buckets in `tally`.
   // Also closes the record's open conflicts that `next` overwrote by a write whose writer had
   // seen both sides (`writer_seen`: its version vector).
   void StageRecord(rocksdb::WriteBatch& batch, const std::string& key,
                    const std::optional<Record>& current, const Record& next,
-                   const VersionVector& writer_seen, uint64_t& count) const;
+                   const VersionVector& writer_seen, Tally& tally) const;
+  // Adds to `batch` the eviction of `current` (a record that left this replica's scope): the
+  // record, its indexes, history and conflicts; no log entry.
+  void StageEviction(rocksdb::WriteBatch& batch, const std::string& key, const Record& current,
+                     Tally& tally) const;
+  // Stages the eviction of every record owned by a unit outside `scope` (the overlay holds the
+  // batch's records so far, which win over the store's), and the scope. Returns how many.
+  Result<size_t> StageEvictOutside(rocksdb::WriteBatch& batch,
+                                   const std::vector<std::string>& scope, Overlay& overlay,
+                                   Tally& tally) const;
   // Adds to `batch` the removal of the open conflicts of `key` that `next` overwrote.
   void StageClosedConflicts(rocksdb::WriteBatch& batch, const std::string& key, const Record& next,
                             const VersionVector& writer_seen) const;
-  // Adds the counters every record-changing batch writes: HLC, live records, last sequence.
-  void StageCounters(rocksdb::WriteBatch& batch, uint64_t count, uint64_t seq) const;
+  // Adds the counters every record-changing batch writes: HLC, live records, last sequence,
+  // and the digest buckets it touched.
+  void StageCounters(rocksdb::WriteBatch& batch, const Tally& tally, uint64_t seq) const;
+  // After the batch is durable: the in-memory counters follow it.
+  void CommitTally(Tally& tally);
+  // Reads the digest buckets and the scope; builds the buckets for a store made before they
+  // were kept.
+  Status LoadDigests();
 
   ReplicaOptions options_;
   std::unique_ptr<SystemClock> own_clock_;
@@ -200,6 +245,10 @@ class Replica {
   // commit): a reader never sees a sequence that is not yet durable.
   std::atomic<uint64_t> last_seq_ = 0;
   std::atomic<uint64_t> record_count_ = 0;
+  // Digest buckets by owner, as committed (the writer updates them after each commit).
+  mutable std::mutex digest_mutex_;
+  std::map<std::string, DigestBucket> digests_;
+  std::vector<std::string> scope_;  // under digest_mutex_
   std::function<void()> before_commit_;
 };
 

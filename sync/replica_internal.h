@@ -29,8 +29,11 @@ inline constexpr char kMetaEpoch[] = "epoch";
 inline constexpr char kMetaHlc[] = "hlc";
 inline constexpr char kMetaRecords[] = "records";
 inline constexpr char kMetaLastSeq[] = "last_seq";
-inline constexpr char kMetaPeerPrefix[] = "peer/";  // + peer: its PeerPosition
-inline constexpr char kMetaNotePrefix[] = "note/";  // + name: an advisory counter
+inline constexpr char kMetaPeerPrefix[] = "peer/";      // + peer: its PeerPosition
+inline constexpr char kMetaNotePrefix[] = "note/";      // + name: an advisory counter
+inline constexpr char kMetaDigestPrefix[] = "digest/";  // + owner: its DigestBucket
+inline constexpr char kMetaDigestsKept[] = "digests";   // present once buckets are maintained
+inline constexpr char kMetaScope[] = "scope";  // a station's group: unit codes joined by commas
 
 // Column families, in the order of kFamilies.
 inline const std::vector<std::string> kFamilies = {

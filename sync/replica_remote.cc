@@ -1,5 +1,7 @@
 // The replica's side of sync: merging a peer's batch of changes, peer positions, and open
 // conflicts. See replica.h (ApplyRemote) for the contract and merge.h for the rule.
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "schema/store.capnp.h"
@@ -95,7 +97,21 @@ Result<RemoteOutcome> Replica::ApplyRemote(const RemoteBatch& remote) {
   Overlay overlay;  // merged so far in this batch
   rocksdb::WriteBatch batch;
   uint64_t seq = last_seq_;
-  uint64_t count = record_count_;
+  Tally tally = StartTally();
+  std::vector<std::string> scope;  // with keep_scope_only: what this replica may hold
+  if (remote.keep_scope_only) scope = remote.new_scope ? *remote.new_scope : Scope();
+  auto in_scope = [&scope](const std::string& owner) {
+    return std::binary_search(scope.begin(), scope.end(), owner);
+  };
+  auto evict = [&](const std::string& key) -> Status {
+    auto current = Current(key, {&overlay});
+    if (!current.ok()) return current.status();
+    if (!*current) return Status::Ok();
+    StageEviction(batch, key, **current, tally);
+    overlay[key] = std::nullopt;
+    ++outcome.evicted;
+    return Status::Ok();
+  };
   for (const Record& change : remote.changes) {
     if (Status valid = ValidateRemoteChange(change); !valid.ok()) {
       outcome.rejected.push_back(fmt::format("{}: {}", Describe(change), valid.message()));
@@ -112,13 +128,25 @@ Result<RemoteOutcome> Replica::ApplyRemote(const RemoteBatch& remote) {
       continue;
     }
     hlc_->Observe(change.updated.hlc);  // our next write comes after everything we have seen
-    StageRecord(batch, key, *current, merged.record, change.seen, count);
+    if (remote.keep_scope_only && !in_scope(merged.record.owner)) {
+      SS_RETURN_IF_ERROR(evict(key));  // it moved to a unit outside our scope
+      continue;
+    }
+    StageRecord(batch, key, *current, merged.record, change.seen, tally);
     if (!merged.history.changes.empty()) {
       batch.Put(h.history, HistoryKey(key, merged.history.at), EncodeHistoryEntry(merged.history));
     }
     if (remote.log_changes) {
       ++seq;
-      batch.Put(h.log, SeqKey(seq), EncodeChange({seq, change, remote.peer}));
+      // Every scope the change touches: the owner it leaves, what the writer saw, and the new.
+      Change logged{seq, change, remote.peer, {merged.record.owner}};
+      auto touch = [&logged](const std::string& owner) {
+        if (std::find(logged.owners.begin(), logged.owners.end(), owner) == logged.owners.end())
+          logged.owners.push_back(owner);
+      };
+      if (*current) touch((*current)->owner);
+      touch(change.owner);
+      batch.Put(h.log, SeqKey(seq), EncodeChange(logged));
     }
     for (const Conflict& conflict : merged.conflicts) {
       batch.Put(h.conflicts, ConflictKey(key, conflict.Key()), EncodeConflict(conflict));
@@ -127,16 +155,30 @@ Result<RemoteOutcome> Replica::ApplyRemote(const RemoteBatch& remote) {
     overlay[key] = std::move(merged.record);
     ++outcome.changed;
   }
+  for (const RecordRef& ref : remote.evict) {
+    auto id = NormalizeId(ref.table, ref.id);
+    if (!id.ok()) continue;
+    SS_RETURN_IF_ERROR(evict(RecordKey(ref.table, *id)));
+  }
+  if (remote.new_scope && *remote.new_scope != Scope()) {
+    auto evicted = StageEvictOutside(batch, *remote.new_scope, overlay, tally);
+    if (!evicted.ok()) return evicted.status();
+    outcome.evicted += *evicted;
+  }
   if (remote.position) {
     batch.Put(h.meta, kMetaPeerPrefix + remote.peer, EncodePeerPosition(*remote.position));
   }
   if (batch.Count() == 0) return outcome;
-  StageCounters(batch, count, seq);
+  StageCounters(batch, tally, seq);
   rocksdb::WriteOptions write_options;
   write_options.sync = options_.sync_writes;
   SS_RETURN_IF_ERROR(FromRocks(h.db->Write(write_options, &batch), "applying remote changes"));
   last_seq_ = seq;
-  record_count_ = count;
+  CommitTally(tally);
+  if (remote.new_scope) {
+    std::lock_guard lock(digest_mutex_);
+    scope_ = *remote.new_scope;
+  }
   return outcome;
 }
 

@@ -2,8 +2,12 @@
 #include "sync/station_session.h"
 
 #include <algorithm>
+#include <utility>
 
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
+
+#include "sync/replica_keys.h"
 
 namespace stationsync {
 
@@ -43,6 +47,7 @@ Hello StationSession::MakeHello() const {
   hello.hub_epoch = hub.epoch;
   hello.down_cursor = hub.cursor;
   hello.down_stamp = hub.stamp;
+  hello.scope = replica_.Scope();
   return hello;
 }
 
@@ -187,8 +192,21 @@ StationStep StationSession::Receive(const SyncMessage& message, uint64_t now_ms)
     OnDown(*down, now_ms, step);
   } else if (const auto* heartbeat = std::get_if<Heartbeat>(&message.body)) {
     OnHeartbeat(*heartbeat);
+  } else if (auto* reply = std::get_if<LookupReply>(&message.body)) {
+    lookup_replies_.push_back(*reply);
   }
   return step;
+}
+
+StationStep StationSession::StartLookup(uint64_t request, Table table, const std::string& id,
+                                        uint64_t now_ms) {
+  StationStep step;
+  if (linked()) Send(Lookup{request, table, id}, now_ms, step);
+  return step;
+}
+
+std::vector<LookupReply> StationSession::TakeLookupReplies() {
+  return std::exchange(lookup_replies_, {});
 }
 
 void StationSession::OnWelcome(const Welcome& welcome, uint64_t now_ms, StationStep& step) {
@@ -224,12 +242,15 @@ void StationSession::OnWelcome(const Welcome& welcome, uint64_t now_ms, StationS
     replica_.SetNote(kOfferPendingNote, 1);
     offering_ = true;
   }
+  offering_this_link_ = offering_;
   if (offering_) {
     offer_page_starts_ = {""};
     offer_next_page_ = offer_acked_pages_ = 0;
     offer_sent_last_ = false;
   }
+  snapshot_id_ = 0;  // snapshot ids count within a link
   snapshot_next_page_ = 0;
+  snapshot_done_ = false;
   spdlog::info("linked to the hub (epoch {}): it holds our log up to {} of {}{}{}",
                welcome.hub_epoch, welcome.up_cursor, replica_.last_seq(),
                welcome.snapshot ? ", a snapshot follows" : "", offering_ ? ", offering all" : "");
@@ -276,19 +297,56 @@ void StationSession::OnUpAck(const UpAck& ack, uint64_t now_ms, StationStep& ste
 
 void StationSession::OnDown(const Down& down, uint64_t now_ms, StationStep& step) {
   const PeerPosition held = replica_.Peer(kHubPeer);
-  RemoteBatch batch{kHubPeer, std::nullopt, down.records, false};
+  RemoteBatch batch;
+  batch.peer = kHubPeer;
+  batch.changes = down.records;
   if (down.snapshot) {
-    if (down.page != snapshot_next_page_ && down.page != 0) {
-      Send(DownAck{held.cursor, snapshot_next_page_, true, true}, now_ms, step);
+    // Pages apply in order within one snapshot, and a newer snapshot (the hub starts one when
+    // our scope changes) starts at its page 0. A page applied before is acknowledged again
+    // and not applied: replaying a finished snapshot would rewind our cursor.
+    const bool newer = down.snapshot_id > snapshot_id_;
+    if (newer && down.page != 0) {
+      Send(DownAck{held.cursor, 0, true, true, down.snapshot_id}, now_ms, step);
       return;
     }
-    if (down.last) batch.position = PeerPosition{down.hub_epoch, down.to, down.to_stamp};
+    if (!newer) {
+      if (down.snapshot_id < snapshot_id_) return;  // an abandoned snapshot's
+      if (snapshot_done_ || down.page < snapshot_next_page_) {
+        Send(DownAck{held.cursor, down.page, true, false, snapshot_id_}, now_ms, step);
+        return;
+      }
+      if (down.page != snapshot_next_page_) {
+        Send(DownAck{held.cursor, snapshot_next_page_, true, true, snapshot_id_}, now_ms, step);
+        return;
+      }
+    }
+    if (down.page == 0) snapshot_keys_.clear();
+    for (const Record& record : down.records) {
+      snapshot_keys_.insert(RecordKey(record.table, record.id));
+    }
+    if (down.last) {
+      batch.position = PeerPosition{down.hub_epoch, down.to, down.to_stamp};
+      if (!down.scope.empty()) batch.new_scope = down.scope;  // evicting whatever lies outside
+      // A hub that lost history leaves out records it lost, not records that left our scope:
+      // those we keep, and offer back.
+      if (!offering_this_link_) {
+        auto stale =
+            StaleAfterSnapshot(batch.new_scope.value_or(replica_.Scope()), down.up_covered);
+        if (!stale.ok()) {
+          spdlog::error("finding records the snapshot left out: {}", stale.status().ToString());
+          return;  // nothing acknowledged: the hub resends the page
+        }
+        batch.evict = std::move(stale).value();
+      }
+    }
   } else {
     if (down.hub_epoch != held.epoch || down.from != held.cursor) {
       Send(DownAck{held.cursor, 0, false, true}, now_ms, step);
       return;
     }
     batch.position = PeerPosition{down.hub_epoch, down.to, down.to_stamp};
+    batch.keep_scope_only = true;
+    batch.evict = down.evict;
   }
   auto outcome = replica_.ApplyRemote(batch);
   if (!outcome.ok()) {
@@ -297,13 +355,48 @@ void StationSession::OnDown(const Down& down, uint64_t now_ms, StationStep& step
     return;
   }
   for (const auto& why : outcome->rejected) spdlog::warn("refused a record from the hub: {}", why);
+  if (outcome->evicted > 0) {
+    spdlog::info("{} records left this station's scope and were removed here", outcome->evicted);
+  }
   if (down.snapshot) {
+    snapshot_id_ = down.snapshot_id;
     snapshot_next_page_ = down.page + 1;
-    if (down.last) snapshot_next_page_ = 0;
-    Send(DownAck{down.last ? down.to : held.cursor, down.page, true, false}, now_ms, step);
+    snapshot_done_ = down.last;
+    if (down.last)
+      spdlog::info("holding the hub's snapshot of scope {}", fmt::join(down.scope, ","));
+    Send(DownAck{down.last ? down.to : held.cursor, down.page, true, false, down.snapshot_id},
+         now_ms, step);
   } else {
     Send(DownAck{down.to, 0, false, false}, now_ms, step);
   }
+}
+
+Result<std::vector<RecordRef>> StationSession::StaleAfterSnapshot(
+    const std::vector<std::string>& scope, uint64_t up_covered) const {
+  uint64_t covered_hlc = 0;
+  if (up_covered > 0) {
+    auto stamp = replica_.LogStamp(up_covered);
+    if (!stamp.ok()) return stamp.status();
+    covered_hlc = stamp->hlc;
+  }
+  std::vector<RecordRef> stale;
+  for (const auto& owner : scope) {
+    ListQuery query;
+    query.owner = owner;
+    query.include_deleted = true;
+    do {
+      auto page = replica_.List(query);
+      if (!page.ok()) return page.status();
+      for (const Record& record : page->records) {
+        if (snapshot_keys_.contains(RecordKey(record.table, record.id))) continue;
+        const auto mine = record.seen.find(replica_.node());
+        if (mine != record.seen.end() && mine->second > covered_hlc) continue;  // not yet up
+        stale.push_back({record.table, record.id});
+      }
+      query.after = page->next;
+    } while (!query.after.empty());
+  }
+  return stale;
 }
 
 void StationSession::OnHeartbeat(const Heartbeat& heartbeat) {

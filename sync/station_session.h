@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <deque>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "sync/replica.h"
@@ -49,6 +50,11 @@ class StationSession {
   StationStep Tick(uint64_t now_ms);
   // Sends new local writes now (call after a local commit, to cut latency).
   StationStep Pump(uint64_t now_ms);
+
+  // Asks the hub for a record outside our scope (`syncctl get --remote`); sends nothing unless
+  // linked. Replies arrive through TakeLookupReplies; the caller times out what never does.
+  StationStep StartLookup(uint64_t request, Table table, const std::string& id, uint64_t now_ms);
+  std::vector<LookupReply> TakeLookupReplies();
 
   SyncStatus Report() const;
   bool linked() const { return state_ == State::kLinked; }
@@ -98,6 +104,15 @@ class StationSession {
 
   // Down stream.
   uint32_t snapshot_next_page_ = 0;
+  uint64_t snapshot_id_ = 0;  // the snapshot whose pages we apply (or applied last)
+  bool snapshot_done_ = false;
+  bool offering_this_link_ = false;  // the hub lost history: its snapshot may lack our records
+  std::unordered_set<std::string> snapshot_keys_;  // records the snapshot's pages named
+  // Records of `scope` that we hold but the finished snapshot did not name: they left the scope
+  // while we were away, unless we wrote them after the hub's `up_covered` position.
+  Result<std::vector<RecordRef>> StaleAfterSnapshot(const std::vector<std::string>& scope,
+                                                    uint64_t up_covered) const;
+  std::vector<LookupReply> lookup_replies_;
   uint64_t lag_records_ = 0;
 };
 

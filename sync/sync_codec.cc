@@ -24,6 +24,7 @@ void Write(const Hello& m, Builder out) {
   b.setHubEpoch(m.hub_epoch);
   b.setDownCursor(m.down_cursor);
   WriteStamp(m.down_stamp, b.initDownStamp());
+  WriteTexts(m.scope, b.initScope(static_cast<unsigned>(m.scope.size())));
 }
 
 void Write(const Welcome& m, Builder out) {
@@ -72,6 +73,29 @@ void Write(const Down& m, Builder out) {
   b.setPage(m.page);
   b.setLast(m.last);
   b.setHubEpoch(m.hub_epoch);
+  WriteTexts(m.scope, b.initScope(static_cast<unsigned>(m.scope.size())));
+  b.setSnapshotId(m.snapshot_id);
+  b.setUpCovered(m.up_covered);
+  auto evict = b.initEvict(static_cast<unsigned>(m.evict.size()));
+  for (unsigned i = 0; i < evict.size(); ++i) {
+    evict[i].setTable(static_cast<schema::Table>(m.evict[i].table));
+    evict[i].setId(m.evict[i].id);
+  }
+}
+
+void Write(const Lookup& m, Builder out) {
+  auto b = out.initLookup();
+  b.setRequest(m.request);
+  b.setTable(static_cast<schema::Table>(m.table));
+  b.setId(m.id);
+}
+
+void Write(const LookupReply& m, Builder out) {
+  auto b = out.initLookupReply();
+  b.setRequest(m.request);
+  b.setFound(m.record.has_value());
+  if (m.record) WriteRecord(*m.record, b.initRecord());
+  b.setError(m.error);
 }
 
 void Write(const DownAck& m, Builder out) {
@@ -80,6 +104,7 @@ void Write(const DownAck& m, Builder out) {
   b.setPage(m.page);
   b.setSnapshotAck(m.snapshot_ack);
   b.setGap(m.gap);
+  b.setSnapshotId(m.snapshot_id);
 }
 
 void Write(const Heartbeat& m, Builder out) {
@@ -93,7 +118,8 @@ Result<SyncBody> ReadBody(Reader in) {
     case schema::SyncMessage::HELLO: {
       auto r = in.getHello();
       return SyncBody(Hello{r.getProtocol(), r.getUnit(), r.getNode(), r.getEpoch(), r.getLastSeq(),
-                            r.getHubEpoch(), r.getDownCursor(), ReadStamp(r.getDownStamp())});
+                            r.getHubEpoch(), r.getDownCursor(), ReadStamp(r.getDownStamp()),
+                            ReadTexts(r.getScope())});
     }
     case schema::SyncMessage::WELCOME: {
       auto r = in.getWelcome();
@@ -118,13 +144,37 @@ Result<SyncBody> ReadBody(Reader in) {
       auto r = in.getDown();
       auto records = ReadRecords(r.getRecords());
       if (!records.ok()) return records.status();
+      std::vector<RecordRef> evict;
+      for (auto ref : r.getEvict()) {
+        auto table = ReadTableEnum(ref.getTable());
+        if (!table.ok()) return table.status();
+        evict.push_back({*table, ref.getId()});
+      }
       return SyncBody(Down{r.getFrom(), r.getTo(), ReadStamp(r.getToStamp()),
                            std::move(records).value(), r.getSnapshot(), r.getPage(), r.getLast(),
-                           r.getHubEpoch()});
+                           r.getHubEpoch(), ReadTexts(r.getScope()), std::move(evict),
+                           r.getSnapshotId(), r.getUpCovered()});
+    }
+    case schema::SyncMessage::LOOKUP: {
+      auto r = in.getLookup();
+      auto table = ReadTableEnum(r.getTable());
+      if (!table.ok()) return table.status();
+      return SyncBody(Lookup{r.getRequest(), *table, r.getId()});
+    }
+    case schema::SyncMessage::LOOKUP_REPLY: {
+      auto r = in.getLookupReply();
+      LookupReply reply{r.getRequest(), std::nullopt, r.getError()};
+      if (r.getFound()) {
+        auto record = ReadRecord(r.getRecord());
+        if (!record.ok()) return record.status();
+        reply.record = std::move(record).value();
+      }
+      return SyncBody(std::move(reply));
     }
     case schema::SyncMessage::DOWN_ACK: {
       auto r = in.getDownAck();
-      return SyncBody(DownAck{r.getCursor(), r.getPage(), r.getSnapshotAck(), r.getGap()});
+      return SyncBody(
+          DownAck{r.getCursor(), r.getPage(), r.getSnapshotAck(), r.getGap(), r.getSnapshotId()});
     }
     case schema::SyncMessage::HEARTBEAT: {
       auto r = in.getHeartbeat();
@@ -138,8 +188,9 @@ Result<SyncBody> ReadBody(Reader in) {
 }  // namespace
 
 const char* KindName(const SyncMessage& message) {
-  static constexpr const char* kNames[] = {"hello", "welcome", "refused", "up",
-                                           "upAck", "down",    "downAck", "heartbeat"};
+  static constexpr const char* kNames[] = {"hello",  "welcome",    "refused", "up",
+                                           "upAck",  "down",       "downAck", "heartbeat",
+                                           "lookup", "lookupReply"};
   return kNames[message.body.index()];
 }
 

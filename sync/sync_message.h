@@ -3,11 +3,13 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
 
 #include "sync/record.h"
+#include "sync/replica.h"  // RecordRef
 
 namespace stationsync {
 
@@ -22,6 +24,7 @@ struct Hello {
   std::string hub_epoch;
   uint64_t down_cursor = 0;
   Stamp down_stamp;
+  std::vector<std::string> scope;
   bool operator==(const Hello&) const = default;
 };
 
@@ -70,6 +73,10 @@ struct Down {
   uint32_t page = 0;
   bool last = false;
   std::string hub_epoch;
+  std::vector<std::string> scope;  // snapshot, last page
+  std::vector<RecordRef> evict;    // stream
+  uint64_t snapshot_id = 0;
+  uint64_t up_covered = 0;  // snapshot, last page
   bool operator==(const Down&) const = default;
 };
 
@@ -78,6 +85,7 @@ struct DownAck {
   uint32_t page = 0;
   bool snapshot_ack = false;
   bool gap = false;
+  uint64_t snapshot_id = 0;
   bool operator==(const DownAck&) const = default;
 };
 
@@ -87,7 +95,22 @@ struct Heartbeat {
   bool operator==(const Heartbeat&) const = default;
 };
 
-using SyncBody = std::variant<Hello, Welcome, Refusal, Up, UpAck, Down, DownAck, Heartbeat>;
+struct Lookup {
+  uint64_t request = 0;
+  Table table = Table::kUnit;
+  std::string id;
+  bool operator==(const Lookup&) const = default;
+};
+
+struct LookupReply {
+  uint64_t request = 0;
+  std::optional<Record> record;  // nullopt: not found (or failed: see error)
+  std::string error;
+  bool operator==(const LookupReply&) const = default;
+};
+
+using SyncBody =
+    std::variant<Hello, Welcome, Refusal, Up, UpAck, Down, DownAck, Heartbeat, Lookup, LookupReply>;
 
 struct SyncMessage {
   uint64_t link = 0;  // chosen by the station per connection; see sync.capnp

@@ -118,7 +118,7 @@ TEST(ApiCodec, NodeStatusRoundTripsWithItsStations) {
   ApiResponse response;
   response.kind = ApiKind::kStatus;
   NodeStatus& status = response.node_status;
-  status = {"hub", "HQ", "HUB", 1200, 3, false, 4500, 7, 2, {}};
+  status = {"hub", "HQ", "HUB", 1200, 3, false, 4500, 7, 2, {}, {"P01", "P02"}};
   StationLink link;
   link.unit = "370724510000";
   link.connected = true;
@@ -155,6 +155,73 @@ TEST(ApiCodec, NodeStatusRoundTripsWithItsStations) {
   EXPECT_EQ(out.stations[1].unit, "370724520000");
   EXPECT_FALSE(out.stations[1].connected);
   EXPECT_TRUE(out.stations[1].never_seen);
+  EXPECT_EQ(out.scope, (std::vector<std::string>{"P01", "P02"}));
+}
+
+TEST(ApiCodec, RegroupDigestAndLookUpRequestsRoundTrip) {
+  ApiRequest request;
+  request.id = 5;
+  request.actor = "admin";
+  request.kind = ApiKind::kMerge;
+  request.merge = {"P01", {"P02", "P03"}, true};
+  auto decoded = DecodeRequest(EncodeRequest(request));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().message();
+  EXPECT_EQ(decoded->kind, ApiKind::kMerge);
+  EXPECT_EQ(decoded->merge, request.merge);
+
+  for (const ApiKind kind : {ApiKind::kUnmerge, ApiKind::kDigest}) {
+    for (const std::string code : {"P02", ""}) {
+      request = {};
+      request.kind = kind;
+      request.code = code;
+      decoded = DecodeRequest(EncodeRequest(request));
+      ASSERT_TRUE(decoded.ok()) << decoded.status().message();
+      EXPECT_EQ(decoded->kind, kind);
+      EXPECT_EQ(decoded->code, code);
+    }
+  }
+
+  request = {};
+  request.kind = ApiKind::kTransfer;
+  request.transfer = {Table::kRegistration, "370724198705123414", "P02"};
+  decoded = DecodeRequest(EncodeRequest(request));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().message();
+  EXPECT_EQ(decoded->kind, ApiKind::kTransfer);
+  EXPECT_EQ(decoded->transfer, request.transfer);
+
+  request = {};
+  request.kind = ApiKind::kGetRemote;
+  request.patch = {Table::kCase, "A1", "", {}};
+  decoded = DecodeRequest(EncodeRequest(request));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().message();
+  EXPECT_EQ(decoded->kind, ApiKind::kGetRemote);
+  EXPECT_EQ(decoded->patch, request.patch);
+}
+
+TEST(ApiCodec, DigestAndMergeAnswersRoundTrip) {
+  ApiResponse response;
+  response.kind = ApiKind::kDigest;
+  response.digest = {{"P01", "P02"}, 34000, std::string(64, 'a')};
+  auto decoded = DecodeResponse(EncodeResponse(response));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().message();
+  EXPECT_EQ(decoded->digest, response.digest);
+
+  response = {};
+  response.kind = ApiKind::kMerge;
+  Record unit;
+  unit.table = Table::kUnit;
+  unit.id = "P02";
+  unit.fields["status"] = {Value(std::string("merged")), Stamp{7, "HUB"}, "admin"};
+  response.batch = {unit};
+  decoded = DecodeResponse(EncodeResponse(response));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().message();
+  EXPECT_EQ(decoded->batch, response.batch);
+
+  response.status = Refused("no");  // a refusal carries no records
+  decoded = DecodeResponse(EncodeResponse(response));
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_EQ(decoded->status.code(), Code::kRefused);
+  EXPECT_TRUE(decoded->batch.empty());
 }
 
 // One of four kinds of damage, by trial number.

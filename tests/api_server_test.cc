@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "sync/api_client.h"
 #include "sync/conflict_resolution.h"
 #include "sync/hlc.h"
 #include "sync/record_json.h"
@@ -95,11 +96,13 @@ class ApiServerTest : public ::testing::Test {
       };
     }
     server_ = std::make_unique<ApiServer>(context_, api_, replica, role, std::move(report));
+    if (starter_) server_->SetLookupStarter(starter_);
     ASSERT_TRUE(server_->Bind().ok());
     thread_ = std::thread([this] {  // the daemon's loop, reduced to the API
       while (!stop_.load()) {
         zmq::pollitem_t item{server_->socket().handle(), 0, ZMQ_POLLIN, 0};
-        if (zmq::poll(&item, 1, std::chrono::milliseconds(50)) > 0) server_->ServeReady();
+        if (zmq::poll(&item, 1, std::chrono::milliseconds(20)) > 0) server_->ServeReady();
+        if (tick_) tick_();
       }
     });
   }
@@ -109,10 +112,10 @@ class ApiServerTest : public ::testing::Test {
     sync_ = std::move(sync);
   }
 
-  CommandResult Ctl(std::vector<std::string> args) const {
+  CommandResult Ctl(std::vector<std::string> args, const std::string& input = "") const {
     std::vector<std::string> argv{BinPath("syncctl"), "--api", api_, "--actor", "tester"};
     argv.insert(argv.end(), args.begin(), args.end());
-    return RunCommand(argv);
+    return RunCommand(argv, input);
   }
 
   TempDir dir_;
@@ -125,6 +128,10 @@ class ApiServerTest : public ::testing::Test {
   std::thread thread_;
   std::mutex mutex_;
   SyncStatus sync_;
+  // Set before Serve(): the look-up starter given to the server, and work for the loop's thread
+  // after each turn (where CompleteLookup may be called).
+  ApiServer::LookupStarter starter_;
+  std::function<void()> tick_;
 };
 
 TEST_F(ApiServerTest, TheHubReportsEveryStationInTheContractShape) {
@@ -377,6 +384,294 @@ TEST_F(ConflictTest, AResolutionTheRecordCannotTakeIsRefusedAndChangesNothing) {
                               On("title").Key(), "--take", "lost"});
   EXPECT_EQ(no_actor.exit_code, 2);
   EXPECT_EQ(JsonLines(Ctl({"conflicts", "--json"}).out).size(), 2u);
+}
+
+// Hub units P01..P04 (stations), T01 (traffic), and case A1 of P01; served as the hub.
+class HubRegroupTest : public ApiServerTest {
+ protected:
+  void SetUp() override {
+    Replica& hub = Open("HUB", "HQ");
+    for (const char* code : {"P01", "P02", "P03", "P04"}) {
+      Write(hub, {Table::kUnit, code, "", {{"name", Value("所")}, {"kind", Value("station")}}});
+    }
+    Write(hub, {Table::kUnit, "T01", "", {{"name", Value("队")}, {"kind", Value("traffic")}}});
+    Write(hub, {Table::kCase, "A1", "P01", FieldsFromJson(json::parse(kCase)).value()});
+    Serve(hub, "hub");
+  }
+};
+
+TEST_F(HubRegroupTest, MergeUnmergeAndTransferAtTheHub) {
+  auto merged = Ctl({"merge", "--into", "P01", "P02", "P03", "--as", "suboffice"});
+  ASSERT_EQ(merged.exit_code, 0) << merged.err;
+  const auto units = JsonLines(merged.out);
+  ASSERT_EQ(units.size(), 2u);
+  for (size_t i = 0; i < units.size(); ++i) {
+    EXPECT_EQ(units[i]["id"], i == 0 ? "P02" : "P03");
+    EXPECT_EQ(units[i]["fields"]["status"], "merged");
+    EXPECT_EQ(units[i]["fields"]["merged_into"], "P01");
+    EXPECT_EQ(units[i]["fields"]["kind"], "suboffice");
+    EXPECT_EQ(units[i]["actor"], "tester");
+  }
+  // Chains: the group's root merges on.
+  ASSERT_EQ(Ctl({"merge", "--into", "P04", "P01"}).exit_code, 0);
+
+  auto unmerged = Ctl({"unmerge", "P02"});
+  ASSERT_EQ(unmerged.exit_code, 0) << unmerged.err;
+  const json unit = json::parse(unmerged.out);
+  EXPECT_EQ(unit["fields"]["status"], "active");
+  EXPECT_FALSE(unit["fields"].contains("merged_into"));
+  EXPECT_EQ(unit["fields"]["kind"], "station");
+
+  auto moved = Ctl({"transfer", "case", "A1", "--to", "P02"});
+  ASSERT_EQ(moved.exit_code, 0) << moved.err;
+  EXPECT_EQ(json::parse(moved.out)["owner"], "P02");
+  EXPECT_EQ(json::parse(moved.out)["fields"]["title"], "t");
+  EXPECT_EQ(json::parse(Ctl({"get", "case", "A1"}).out)["owner"], "P02");
+  // At the hub, --remote is a local read.
+  EXPECT_EQ(json::parse(Ctl({"get", "--remote", "case", "A1"}).out)["owner"], "P02");
+  EXPECT_EQ(Ctl({"get", "case", "NOPE", "--remote"}).exit_code, 1);
+}
+
+TEST_F(HubRegroupTest, RefusalsAndUsageErrorsHaveTheirExitCodes) {
+  ASSERT_EQ(Ctl({"merge", "--into", "P01", "P02"}).exit_code, 0);
+  const std::vector<std::pair<std::vector<std::string>, int>> cases = {
+      {{"merge", "--into", "NOPE", "P03"}, 1},        // unknown unit
+      {{"merge", "--into", "P01", "NOPE"}, 1},        // unknown member
+      {{"merge", "--into", "P01", "P01"}, 2},         // into itself
+      {{"merge", "--into", "P01", "P03", "P03"}, 2},  // named twice
+      {{"merge", "--into", "P01"}, 2},                // no members
+      {{"merge", "P03"}, 2},                          // no --into
+      {{"merge", "--into", "P01", "P03", "--as", "bureau"}, 2},
+      {{"merge", "--into", "P01", "P02"}, 4},  // already together
+      {{"merge", "--into", "P02", "P01"}, 4},  // would loop
+      {{"merge", "--into", "P03", "P02"}, 4},  // merged elsewhere
+      {{"merge", "--into", "P01", "T01"}, 4},  // not a station
+      {{"merge", "--into", "T01", "P03"}, 4},  // not a station
+      {{"unmerge", "P01"}, 4},                 // not merged
+      {{"unmerge", "NOPE"}, 1},
+      {{"unmerge"}, 2},
+      {{"transfer", "unit", "P03", "--to", "P01"}, 2},   // units are not transferred
+      {{"transfer", "castle", "A1", "--to", "P01"}, 2},  // no such table
+      {{"transfer", "case", "A1"}, 2},                   // no --to
+      {{"transfer", "case", "NOPE", "--to", "P01"}, 1},
+      {{"transfer", "case", "A1", "--to", "NOPE"}, 1},
+  };
+  for (const auto& [args, exit_code] : cases) {
+    auto result = Ctl(args);
+    EXPECT_EQ(result.exit_code, exit_code) << ::testing::PrintToString(args) << ": " << result.err;
+    EXPECT_EQ(result.out, "") << ::testing::PrintToString(args);
+  }
+  auto loop = Ctl({"merge", "--into", "P02", "P01"});
+  EXPECT_NE(loop.err.find("syncctl: unit P01 is already in one group with P02"), std::string::npos)
+      << loop.err;
+  auto no_actor = RunCommand({BinPath("syncctl"), "--api", api_, "merge", "--into", "P01", "P03"});
+  EXPECT_EQ(no_actor.exit_code, 2);
+  EXPECT_NE(no_actor.err.find("actor"), std::string::npos) << no_actor.err;
+  // Nothing of a refused merge was stored.
+  const auto after = JsonLines(Ctl({"unit", "list", "--json"}).out);
+  ASSERT_EQ(after.size(), 5u);
+  EXPECT_FALSE(after[2]["fields"].contains("status")) << after[2];  // P03
+}
+
+TEST_F(HubRegroupTest, TheHubDigestsANamedUnitsGroup) {
+  ASSERT_EQ(Ctl({"merge", "--into", "P01", "P02"}).exit_code, 0);
+  auto none = Ctl({"digest"});
+  EXPECT_EQ(none.exit_code, 2);
+  EXPECT_EQ(none.err, "syncctl: the hub holds every scope: name one with --scope CODE\n");
+  EXPECT_EQ(Ctl({"digest", "--scope", "NOPE"}).exit_code, 1);
+
+  auto digest = Ctl({"digest", "--scope", "P02", "--json"});
+  ASSERT_EQ(digest.exit_code, 0) << digest.err;
+  ASSERT_EQ(digest.out.back(), '\n');
+  EXPECT_EQ(digest.out.find('\n'), digest.out.size() - 1);  // one line
+  const auto d = nlohmann::ordered_json::parse(digest.out);
+  EXPECT_EQ(Keys(d), (std::vector<std::string>{"scope", "records", "root"}));
+  EXPECT_EQ(d["scope"], json::array({"P01", "P02"}));
+  EXPECT_EQ(d["records"], 1);  // case A1
+  EXPECT_TRUE(std::regex_match(d["root"].get<std::string>(), std::regex("[0-9a-f]{64}"))) << d;
+  EXPECT_EQ(json::parse(Ctl({"digest", "--scope", "P01", "--json"}).out), d);  // same group
+
+  auto human = Ctl({"digest", "--scope", "P01"});
+  ASSERT_EQ(human.exit_code, 0) << human.err;
+  EXPECT_EQ(human.out,
+            "scope:   P01 P02\nrecords: 1\nroot:    " + d["root"].get<std::string>() + "\n");
+}
+
+TEST_F(ApiServerTest, AStationRefusesRegroupingAndDigestsOnlyItsScope) {
+  Replica& station = Open("P01", "P01");
+  Replica& hub = Open("HUB", "HQ");
+  Write(hub, {Table::kUnit, "P01", "", {{"name", Value("所")}, {"kind", Value("station")}}});
+  Write(station, {Table::kCase, "A1", "", FieldsFromJson(json::parse(kCase)).value()});
+  Ship(station, hub);
+  Serve(station, "station");
+
+  auto transfer = Ctl({"transfer", "case", "A1", "--to", "P02"});
+  EXPECT_EQ(transfer.exit_code, 4);
+  EXPECT_EQ(transfer.err, "syncctl: transfers are made at the hub\n");
+  auto merge = Ctl({"merge", "--into", "P01", "P02"});
+  EXPECT_EQ(merge.exit_code, 4);
+  EXPECT_NE(merge.err.find("made at the hub"), std::string::npos) << merge.err;
+  EXPECT_EQ(Ctl({"unmerge", "P02"}).exit_code, 4);
+
+  auto own = Ctl({"digest", "--json"});
+  ASSERT_EQ(own.exit_code, 0) << own.err;
+  const json d = json::parse(own.out);
+  EXPECT_EQ(d["scope"], json::array({"P01"}));
+  EXPECT_EQ(d["records"], 1);
+  EXPECT_EQ(json::parse(Ctl({"digest", "--scope", "P01", "--json"}).out), d);
+  auto other = Ctl({"digest", "--scope", "P02"});
+  EXPECT_EQ(other.exit_code, 4);
+  EXPECT_NE(other.err.find("unit P02 is not in this station's scope (it holds P01)"),
+            std::string::npos)
+      << other.err;
+
+  // The hub holds the same records of P01: the same root; a changed record, another.
+  const ScopeDigest at_hub = hub.Digest({"P01"});
+  EXPECT_EQ(at_hub.root, d["root"]);
+  EXPECT_EQ(at_hub.records, 1u);
+  clock_.Advance(1000);
+  Write(hub, {Table::kCase, "A1", "", {{"title", Value("changed")}}});
+  EXPECT_NE(hub.Digest({"P01"}).root, d["root"]);
+
+  EXPECT_EQ(json::parse(Ctl({"status", "--json"}).out).contains("scope"), false);  // unchanged
+  auto status = ApiClient(api_, std::chrono::seconds(5), "tester").GetStatus();
+  ASSERT_TRUE(status.ok()) << status.status().ToString();
+  EXPECT_EQ(status->scope, std::vector<std::string>{"P01"});
+}
+
+TEST_F(ApiServerTest, AMergedStationWritesItsGroupsRecordsButTransfersNothing) {
+  Replica& station = Open("P01", "P01");
+  Replica& hub = Open("HUB", "HQ");
+  const auto fields = FieldsFromJson(json::parse(kCase)).value();
+  Write(hub, {Table::kCase, "A2", "P02", fields});
+  Write(hub, {Table::kCase, "A3", "P03", fields});
+  auto changes = hub.ChangesAfter(0, 100);
+  ASSERT_TRUE(changes.ok());
+  RemoteBatch batch;  // as the hub sends a grown scope: the group, and its records
+  batch.peer = "hub";
+  batch.keep_scope_only = true;
+  batch.new_scope = std::vector<std::string>{"P01", "P02"};
+  for (const auto& change : *changes) batch.changes.push_back(change.delta);
+  ASSERT_TRUE(station.ApplyRemote(batch).ok());
+  ASSERT_EQ(station.Scope(), (std::vector<std::string>{"P01", "P02"}));
+  Serve(station, "station");
+
+  auto update = Ctl({"put", "case", "A2", R"({"title":"x"})"});
+  ASSERT_EQ(update.exit_code, 0) << update.err;
+  EXPECT_EQ(json::parse(update.out)["owner"], "P02");
+  ASSERT_EQ(Ctl({"put", "case", "B2", "--owner", "P02", kCase}).exit_code, 0);
+  ASSERT_EQ(Ctl({"del", "case", "B2"}).exit_code, 0);
+
+  auto moved = Ctl({"put", "case", "A2", "--owner", "P01", R"({"title":"y"})"});
+  EXPECT_EQ(moved.exit_code, 4);
+  EXPECT_NE(
+      moved.err.find("case A2: owner P02 -> P01 is a transfer; transfers are made at the hub"),
+      std::string::npos)
+      << moved.err;
+  auto outside = Ctl({"put", "case", "B3", "--owner", "P03", kCase});
+  EXPECT_EQ(outside.exit_code, 4);
+  EXPECT_NE(outside.err.find("out of scope: owner P03, this station holds P01, P02"),
+            std::string::npos)
+      << outside.err;
+
+  // An import checks lines against the whole group before storing any.
+  json line = {{"table", "case"}, {"id", "C2"}, {"owner", "P02"}, {"fields", json::parse(kCase)}};
+  ASSERT_EQ(Ctl({"import", "-"}, line.dump() + "\n").exit_code, 0);
+  json foreign = line;
+  foreign["id"] = "C3";
+  foreign["owner"] = "P03";
+  auto refused = Ctl({"import", "-"}, line.dump() + "\n" + foreign.dump() + "\n");
+  EXPECT_EQ(refused.exit_code, 4) << refused.err;
+  EXPECT_NE(refused.err.find("line 2: case C3: out of scope: owner P03"), std::string::npos)
+      << refused.err;
+  EXPECT_NE(refused.err.find("records of unit(s) P01, P02"), std::string::npos) << refused.err;
+}
+
+// A station's `get --remote` is answered when the daemon completes the look-up.
+TEST_F(ApiServerTest, WithoutAHubLinkAStationCannotLookUp) {
+  Replica& station = Open("P01", "P01");
+  Serve(station, "station");
+  auto remote = Ctl({"get", "case", "A1", "--remote"});
+  EXPECT_EQ(remote.exit_code, 3);
+  EXPECT_NE(remote.err.find("no hub link configured"), std::string::npos) << remote.err;
+}
+
+TEST_F(ApiServerTest, ALookUpAnsweredAtOnce) {
+  Replica& station = Open("P01", "P01");
+  Record hubs;
+  hubs.table = Table::kCase;
+  hubs.id = "Z9";
+  hubs.owner = "P09";
+  hubs.fields["title"] = {Value("远方"), Stamp{5, "HUB"}, "admin"};
+  hubs.updated = {5, "HUB"};
+  hubs.seen = {{"HUB", 5}};
+  std::vector<std::string> asked;  // only the loop's thread touches it until the server stops
+  starter_ = [&](uint64_t token, Table table, const std::string& id) {
+    asked.push_back(std::string(TableName(table)) + " " + id);
+    if (id == "Z9") {
+      server_->CompleteLookup(token, std::optional<Record>(hubs));
+    } else if (id == "GONE") {
+      server_->CompleteLookup(token, std::optional<Record>());
+    } else {
+      server_->CompleteLookup(token, Unavailable("the hub is not connected"));
+    }
+    server_->CompleteLookup(token, Internal("a second answer is ignored"));
+  };
+  Serve(station, "station");
+
+  auto found = Ctl({"get", "--remote", "case", "Z9"});
+  ASSERT_EQ(found.exit_code, 0) << found.err;
+  const json record = json::parse(found.out);
+  EXPECT_EQ(record["owner"], "P09");
+  EXPECT_EQ(record["fields"]["title"], "远方");
+  auto gone = Ctl({"get", "--remote", "case", "GONE"});
+  EXPECT_EQ(gone.exit_code, 1);
+  EXPECT_NE(gone.err.find("case GONE does not exist at the hub"), std::string::npos) << gone.err;
+  auto offline = Ctl({"get", "--remote", "case", "X1"});
+  EXPECT_EQ(offline.exit_code, 3);
+  EXPECT_EQ(offline.err, "syncctl: the hub is not connected\n");
+  EXPECT_EQ(Ctl({"get", "case", "Z9"}).exit_code, 1);  // a look-up stores nothing
+  TearDown();
+  EXPECT_EQ(asked, (std::vector<std::string>{"case Z9", "case GONE", "case X1"}));
+}
+
+TEST_F(ApiServerTest, ALookUpAnsweredLaterDoesNotHoldUpOtherRequests) {
+  Replica& station = Open("P01", "P01");
+  Write(station, {Table::kCase, "A1", "", FieldsFromJson(json::parse(kCase)).value()});
+  std::vector<uint64_t> started;  // under mutex_
+  bool release = false;           // under mutex_
+  starter_ = [&](uint64_t token, Table, const std::string&) {
+    std::lock_guard lock(mutex_);
+    started.push_back(token);
+  };
+  tick_ = [&] {
+    std::vector<uint64_t> answer;
+    {
+      std::lock_guard lock(mutex_);
+      if (release) answer.swap(started);
+    }
+    for (uint64_t token : answer) server_->CompleteLookup(token, NotFound("not at the hub"));
+  };
+  Serve(station, "station");
+
+  CommandResult remote;
+  std::thread waiting([&] { remote = Ctl({"get", "--remote", "case", "B1"}); });
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        std::lock_guard lock(mutex_);
+        return started.size() == 1;
+      },
+      std::chrono::seconds(10)));
+  // Meanwhile the station answers others.
+  auto local = Ctl({"get", "case", "A1"});
+  EXPECT_EQ(local.exit_code, 0) << local.err;
+  {
+    std::lock_guard lock(mutex_);
+    release = true;
+  }
+  waiting.join();
+  EXPECT_EQ(remote.exit_code, 1) << remote.err;
+  EXPECT_EQ(remote.err, "syncctl: not at the hub\n");
 }
 
 // The pure rule: which write resolves which register.

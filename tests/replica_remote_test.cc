@@ -35,7 +35,8 @@ class RemoteTest : public ::testing::Test {
     auto changes = from.ChangesAfter(after, 1000);
     EXPECT_TRUE(changes.ok());
     RemoteBatch batch{
-        from.node(), PeerPosition{from.epoch(), from.last_seq(), {}}, {}, log_changes};
+        from.node(), PeerPosition{from.epoch(), from.last_seq(), {}}, {}, log_changes, false, {},
+        {}};
     for (const auto& change : *changes) batch.changes.push_back(change.delta);
     return to.ApplyRemote(batch);
   }
@@ -94,7 +95,8 @@ TEST_F(RemoteTest, AnInvalidChangeIsSkippedAndReportedAndTheRestApplies) {
   unstamped.id = "U3";
   unstamped.seen.clear();
   RemoteBatch batch{
-      "P01", PeerPosition{"e", 3, {}}, {bad, changes->front().delta, unstamped}, true};
+      "P01", PeerPosition{"e", 3, {}}, {bad, changes->front().delta, unstamped}, true, false, {},
+      {}};
   auto outcome = hub->ApplyRemote(batch);
   ASSERT_TRUE(outcome.ok()) << outcome.status().ToString();
   ASSERT_EQ(outcome->rejected.size(), 2u);

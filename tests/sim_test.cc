@@ -24,10 +24,12 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <gtest/gtest.h>
 
 #include "sync/hub.h"
 #include "sync/record_codec.h"
+#include "sync/registry.h"
 #include "sync/replica.h"
 #include "sync/station_session.h"
 #include "sync/sync_codec.h"
@@ -219,6 +221,8 @@ class Sim {
       if (stations_[i].session) CrashStation(i);
     } else if (roll < 86) {
       CrashHub();
+    } else if (roll < 89) {
+      Regroup(i, static_cast<int>(Chance(0, kStations - 1)));
     } else {
       Advance(Chance(500, 3000));
     }
@@ -240,6 +244,38 @@ class Sim {
       fields["post"] = Maybe(0.2) ? Value{} : Value(fmt::format("岗位{}", Chance(1, 9)));
     if (fields.empty()) fields["rank"] = Value(fmt::format("{}级", Chance(1, 4)));
     return fields;
+  }
+
+  // At the hub: merges station i into j's group, undoes i's merge, or transfers one of i's
+  // records to j, so scopes grow and shrink under every fault.
+  void Regroup(int i, int j) {
+    const std::string unit = stations_[i].unit;
+    const std::string into = stations_[j].unit;
+    const uint64_t what = Chance(0, 2);
+    if (what == 0) {
+      auto group = GroupOf(*hub_replica_, into);
+      ASSERT_TRUE(group.ok());
+      if (std::find(group->begin(), group->end(), unit) != group->end()) return;  // a loop
+      Write(kHub, Table::kUnit, unit, "",
+            {{"status", Value(std::string("merged"))},
+             {"merged_into", Value(into)},
+             {"kind", Value(std::string("suboffice"))}},
+            false);
+      Trace(fmt::format("hub merges {} into {}", unit, into));
+    } else if (what == 1) {
+      Write(kHub, Table::kUnit, unit, "",
+            {{"status", Value(std::string("active"))},
+             {"merged_into", Value{}},
+             {"kind", Value(std::string("station"))}},
+            false);
+      Trace(fmt::format("hub unmerges {}", unit));
+    } else {
+      const std::string id = PersonnelId(i);
+      auto current = hub_replica_->Get(Table::kPersonnel, id);
+      if (!current.ok() || !*current || (*current)->deleted) return;
+      Write(kHub, Table::kPersonnel, id, into, {}, false);
+      Trace(fmt::format("hub transfers {} to {}", id, into));
+    }
   }
 
   void StationWrite(int i) {
@@ -426,9 +462,16 @@ class Sim {
   }
 
   std::string Check() {
-    // 1. Each station holds exactly the hub's records of its scope, byte for byte.
+    // 1. Each station holds exactly the hub's records of its scope (its group), byte for byte.
     for (auto& s : stations_) {
-      const auto at_hub = All(*hub_replica_, s.unit);
+      auto group = GroupOf(*hub_replica_, s.unit);
+      if (!group.ok()) return group.status().ToString();
+      std::map<std::string, Record> at_hub;
+      for (const auto& owner : *group) at_hub.merge(All(*hub_replica_, owner));
+      if (s.replica->Scope() != *group) {
+        return fmt::format("{} holds scope {}, the hub's registry says {}", s.unit,
+                           fmt::join(s.replica->Scope(), ","), fmt::join(*group, ","));
+      }
       const auto at_station = All(*s.replica, "");
       if (at_hub.size() != at_station.size()) {
         return fmt::format("{} holds {} records, the hub {} of its scope", s.unit,
@@ -441,6 +484,9 @@ class Sim {
           return fmt::format("{} differs from the hub on {} ({} vs {})", s.unit, key,
                              VersionString(it->second), VersionString(record));
         }
+      }
+      if (s.replica->Digest(*group) != hub_replica_->Digest(*group)) {
+        return fmt::format("{}'s digest differs from the hub's digest of its group", s.unit);
       }
     }
     // 2. and 3. Against the ledger of acknowledged writes.

@@ -270,5 +270,24 @@ TEST_F(SyncctlTest, ConflictCommandsOnAStationWithoutConflicts) {
   EXPECT_EQ(daemon_.Ctl({"conflicts", "resolve"}).exit_code, 2);  // no id
 }
 
+TEST_F(SyncctlTest, AStationRefusesRegroupingAndDigestsItsOwnScope) {
+  ASSERT_EQ(daemon_.Ctl({"put", "case", "A1", kCase}).exit_code, 0);
+  auto transfer = daemon_.Ctl({"transfer", "case", "A1", "--to", "P02"});
+  EXPECT_EQ(transfer.exit_code, 4);
+  EXPECT_NE(transfer.err.find("transfers are made at the hub"), std::string::npos) << transfer.err;
+  EXPECT_EQ(daemon_.Ctl({"merge", "--into", "P01", "P02"}).exit_code, 4);
+  EXPECT_EQ(daemon_.Ctl({"unmerge", "P02"}).exit_code, 4);
+  EXPECT_EQ(daemon_.Ctl({"merge", "P02"}).exit_code, 2);            // usage: no --into
+  EXPECT_EQ(daemon_.Ctl({"transfer", "case", "A1"}).exit_code, 2);  // usage: no --to
+
+  auto digest = daemon_.Ctl({"digest", "--json"});
+  ASSERT_EQ(digest.exit_code, 0) << digest.err;
+  const json d = json::parse(digest.out);
+  EXPECT_EQ(d["scope"], json::array({"P01"}));
+  EXPECT_EQ(d["records"], 1);
+  EXPECT_EQ(d["root"].get<std::string>().size(), 64u);
+  EXPECT_EQ(daemon_.Ctl({"digest", "--scope", "P02"}).exit_code, 4);
+}
+
 }  // namespace
 }  // namespace stationsync::testing

@@ -2,8 +2,9 @@
 # The live demo behind `tools/run demo`: generates the 临朐 data set, starts a hub holding the
 # four urban stations' records and the four stations empty, and shows the initial sync, writes
 # flowing both ways, a station offline catching up (lag back to 0), a conflict listed and
-# resolved, and a rejected bad write. Everything runs on this machine (ipc:// sockets in a
-# temporary directory) and is cleaned up.
+# resolved, a rejected bad write, and the 2020 merge of the four stations into 城里 (all four
+# stations' digests equal to the hub's digest of the group). Everything runs on this machine
+# (ipc:// sockets in a temporary directory) and is cleaned up.
 # Usage: tools/demo.sh BIN_DIR
 set -euo pipefail
 
@@ -157,6 +158,31 @@ code=$?
 set -e
 echo "exit code $code (2: invalid input)"
 [ "$code" -eq 2 ]
+
+step "The 2020 merge: 南关, 北关 and 城关 become sub-offices of 城里"
+echo "-- before: each station holds only its own unit's records (its digest: scope, count, root)"
+for s in "${STATIONS[@]}"; do at "$s" digest --json; done
+started=$(date +%s%N)
+at hub merge --into "${UNIT[chengli]}" "${UNIT[nanguan]}" "${UNIT[beiguan]}" "${UNIT[chengguan]}" \
+  --as suboffice
+at hub unit list
+echo "-- the registry changed, not the records: each station's scope is now the group, backfilled"
+echo "   by snapshot and then streamed"
+for s in "${STATIONS[@]}"; do ctl "$s" wait-synced --timeout 120 >/dev/null; done
+at hub wait-synced --timeout 120
+echo "merge backfilled to 4 stations in $((($(date +%s%N) - started) / 1000000)) ms"
+echo "-- after: the four stations' digests and the hub's digest of the group"
+for s in "${STATIONS[@]}"; do at "$s" digest --json | tee "$WORK/digest-$s"; done
+at hub digest --scope "${UNIT[chengli]}" --json | tee "$WORK/digest-hub"
+for s in "${STATIONS[@]}"; do
+  if ! cmp -s "$WORK/digest-$s" "$WORK/digest-hub"; then
+    echo "$s's digest differs from the hub's digest of the group" >&2
+    exit 1
+  fi
+done
+echo "all five digests are equal: every member holds exactly the hub's records of the group"
+echo "-- so 北关 now answers for a resident registered at 城里:"
+at beiguan get registration "$RESIDENT"
 
 step "Stopping everything (SIGTERM: clean shutdown)"
 for node in "${STATIONS[@]}" hub; do stop "$node"; done

@@ -69,12 +69,13 @@ int CmdPut(const GlobalFlags& flags, const std::string& table_name, const std::s
   return 0;
 }
 
-int CmdGet(const GlobalFlags& flags, const std::string& table_name, const std::string& id) {
+int CmdGet(const GlobalFlags& flags, const std::string& table_name, const std::string& id,
+           bool remote) {
   auto table = ParseTable(table_name);
   if (!table.ok()) return Report(table.status());
   auto client = MakeClient(flags);
   if (!client) return 2;
-  auto record = client->Get(*table, id);
+  auto record = remote ? client->GetRemote(*table, id) : client->Get(*table, id);
   if (!record.ok()) return Report(record.status());
   PrintLine(RecordToJson(*record));
   return 0;

@@ -35,7 +35,9 @@ int ForEachRecord(ApiClient& client, ListQuery query, size_t limit,
 int CmdPing(const GlobalFlags& flags);
 int CmdPut(const GlobalFlags& flags, const std::string& table, const std::string& id,
            const std::string& fields_json, const std::string& owner);
-int CmdGet(const GlobalFlags& flags, const std::string& table, const std::string& id);
+// With `remote`, the hub's copy (a station asks the hub through its daemon; read only).
+int CmdGet(const GlobalFlags& flags, const std::string& table, const std::string& id,
+           bool remote = false);
 int CmdDelete(const GlobalFlags& flags, const std::string& table, const std::string& id);
 int CmdList(const GlobalFlags& flags, const std::string& table, const std::string& owner,
             const std::string& household, size_t limit);

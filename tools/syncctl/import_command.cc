@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "sync/local_write.h"
@@ -47,14 +48,15 @@ ParsedFile ParseLines(std::istream& in, const std::string& default_owner) {
   return parsed;
 }
 
-// A station stores only its own unit's records (sync/write_scope.h): the lines it would refuse,
-// found before anything is stored so that the import is refused whole.
-std::vector<std::string> OutOfScope(const ParsedFile& parsed, const std::string& unit) {
+// A station stores only the records of its scope's units (sync/write_scope.h): the lines it would
+// refuse, found before anything is stored so that the import is refused whole.
+std::vector<std::string> OutOfScope(const ParsedFile& parsed, const std::string& unit,
+                                    const std::vector<std::string>& units) {
   std::vector<std::string> refused;
   for (size_t i = 0; i < parsed.valid.size(); ++i) {
     const RecordPatch& patch = parsed.valid[i];
     const std::string& owner = patch.owner.empty() ? unit : patch.owner;
-    Status scope = CheckStationScope(patch.table, patch.id, owner, unit);
+    Status scope = CheckStationScope(patch.table, patch.id, owner, units);
     if (!scope.ok()) {
       refused.push_back(fmt::format("line {}: {}", parsed.valid_lines[i], scope.message()));
     }
@@ -84,7 +86,10 @@ int CmdImport(const GlobalFlags& flags, const std::string& file, bool skip_inval
         parsed.problems.size())));
   }
   if (status->role != "hub") {
-    const std::vector<std::string> refused = OutOfScope(parsed, status->unit);
+    // A daemon before API version 3 reports no scope: it holds its own unit's records only.
+    const std::vector<std::string> units =
+        status->scope.empty() ? std::vector<std::string>{status->unit} : status->scope;
+    const std::vector<std::string> refused = OutOfScope(parsed, status->unit, units);
     for (size_t i = 0; i < std::min(refused.size(), kImportRefusedShown); ++i) {
       std::cerr << "syncctl: " << refused[i] << '\n';
     }
@@ -93,9 +98,9 @@ int CmdImport(const GlobalFlags& flags, const std::string& file, bool skip_inval
     }
     if (!refused.empty()) {
       return Report(Refused(fmt::format(
-          "{} line(s) are out of this station's scope (it holds unit {}'s records; units are "
-          "written at the hub); stored nothing",
-          refused.size(), status->unit)));
+          "{} line(s) are out of this station's scope (it holds the records of unit(s) {}; units "
+          "are written at the hub); stored nothing",
+          refused.size(), fmt::join(units, ", "))));
     }
   }
 

@@ -1,7 +1,7 @@
 // syncctl import: validates a whole JSON-lines file before storing any of it, then stores it in
 // durable batches, with a progress bar on a terminal and a summary line at the end. At a
-// station, a file with lines out of the station's scope (units, other units' records) is refused
-// whole (exit 4), naming the first of them.
+// station, a file with lines out of the station's scope (units, records of units outside its
+// group: NodeStatus::scope) is refused whole (exit 4), naming the first of them.
 #pragma once
 
 #include <string>

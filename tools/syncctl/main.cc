@@ -2,12 +2,16 @@
 // command lives in commands.cc or its own file. Exit codes: status.h (0 ok, 1 negative answer,
 // 2 usage or invalid input, 3 daemon unreachable, 4 refused, 5 storage or internal error).
 #include <cstdlib>
+#include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
 #include "tools/syncctl/commands.h"
 #include "tools/syncctl/conflict_commands.h"
+#include "tools/syncctl/digest_command.h"
 #include "tools/syncctl/import_command.h"
+#include "tools/syncctl/regroup_commands.h"
 #include "tools/syncctl/status_commands.h"
 #include "tools/syncctl/unit_commands.h"
 
@@ -40,7 +44,7 @@ int main(int argc, char** argv) {
 
   std::string table, id, fields, owner, household, file;
   size_t limit = 0;
-  bool skip_invalid = false;
+  bool skip_invalid = false, remote = false;
   int code = 0;
 
   auto* ping = app.add_subcommand("ping", "check that the daemon answers");
@@ -56,7 +60,8 @@ int main(int argc, char** argv) {
   auto* get = app.add_subcommand("get", "print a record (exit 1 if there is none)");
   get->add_option("TABLE", table)->required();
   get->add_option("ID", id)->required();
-  get->callback([&] { code = CmdGet(flags, table, id); });
+  get->add_flag("--remote", remote, "the hub's copy: a station asks the hub (read only)");
+  get->callback([&] { code = CmdGet(flags, table, id, remote); });
 
   auto* del = app.add_subcommand("del", "delete a record (history keeps it)");
   del->add_option("TABLE", table)->required();
@@ -109,6 +114,29 @@ int main(int argc, char** argv) {
   unit_put->callback([&] { code = CmdUnitPut(flags, id, fields); });
   auto* unit_list = unit->add_subcommand("list", "a table of units (JSON lines with --json)");
   unit_list->callback([&] { code = CmdUnitList(flags); });
+
+  std::string into, as, to, scope;
+  std::vector<std::string> members;
+  auto* merge = app.add_subcommand("merge", "merge units into one group (at the hub)");
+  merge->add_option("--into", into, "the unit they join")->required();
+  merge->add_option("MEMBER", members, "the units merged")->required();
+  merge->add_option("--as", as, "suboffice: the members become sub-offices")
+      ->check(CLI::IsMember({"suboffice"}));
+  merge->callback([&] { code = CmdMerge(flags, into, members, as); });
+
+  auto* unmerge = app.add_subcommand("unmerge", "undo a unit's merge (at the hub)");
+  unmerge->add_option("CODE", id)->required();
+  unmerge->callback([&] { code = CmdUnmerge(flags, id); });
+
+  auto* transfer = app.add_subcommand("transfer", "hand a record over to a unit (at the hub)");
+  transfer->add_option("TABLE", table)->required();
+  transfer->add_option("ID", id)->required();
+  transfer->add_option("--to", to, "the new owner")->required();
+  transfer->callback([&] { code = CmdTransfer(flags, table, id, to); });
+
+  auto* digest = app.add_subcommand("digest", "the digest of a scope's records");
+  digest->add_option("--scope", scope, "a unit: its group (required at the hub)");
+  digest->callback([&] { code = CmdDigest(flags, scope); });
 
   std::string take, value;
   auto* conflicts = app.add_subcommand("conflicts", "list open conflicts; or resolve one");
