@@ -136,6 +136,7 @@ struct StationLink {
   downTotal @6 :UInt64;
   rejectedTotal @7 :UInt64;
   neverSeen @8 :Bool;
+  scope @9 :List(Text);            # the units of its group (merged stations share one)
 }
 
 struct BatchError {

@@ -9,14 +9,6 @@
 namespace stationsync {
 namespace {
 
-constexpr uint16_t kTableCount = 4;
-
-Result<Table> ReadTable(schema::Table table) {
-  const auto number = static_cast<uint16_t>(table);
-  if (number >= kTableCount) return Invalid("unknown table number " + std::to_string(number));
-  return static_cast<Table>(number);
-}
-
 void WritePut(const RecordPatch& patch, schema::Put::Builder out) {
   out.setTable(static_cast<schema::Table>(patch.table));
   out.setId(patch.id);
@@ -135,9 +127,9 @@ void WriteNodeStatus(const NodeStatus& status, schema::NodeStatus::Builder out) 
     station.setDownTotal(link.down_total);
     station.setRejectedTotal(link.rejected_total);
     station.setNeverSeen(link.never_seen);
+    WriteTexts(link.scope, station.initScope(static_cast<unsigned>(link.scope.size())));
   }
-  auto scope = out.initScope(static_cast<unsigned>(status.scope.size()));
-  for (unsigned i = 0; i < status.scope.size(); ++i) scope.set(i, status.scope[i]);
+  WriteTexts(status.scope, out.initScope(static_cast<unsigned>(status.scope.size())));
 }
 
 NodeStatus ReadNodeStatus(schema::NodeStatus::Reader in) {
@@ -162,22 +154,22 @@ NodeStatus ReadNodeStatus(schema::NodeStatus::Reader in) {
     link.down_total = station.getDownTotal();
     link.rejected_total = station.getRejectedTotal();
     link.never_seen = station.getNeverSeen();
+    link.scope = ReadTexts(station.getScope());
     status.stations.push_back(std::move(link));
   }
-  for (auto code : in.getScope()) status.scope.push_back(code.cStr());
+  status.scope = ReadTexts(in.getScope());
   return status;
 }
 
 void WriteDigest(const ScopeDigest& digest, schema::ScopeDigest::Builder out) {
-  auto scope = out.initScope(static_cast<unsigned>(digest.scope.size()));
-  for (unsigned i = 0; i < digest.scope.size(); ++i) scope.set(i, digest.scope[i]);
+  WriteTexts(digest.scope, out.initScope(static_cast<unsigned>(digest.scope.size())));
   out.setRecords(digest.records);
   out.setRoot(digest.root);
 }
 
 ScopeDigest ReadDigest(schema::ScopeDigest::Reader in) {
   ScopeDigest digest;
-  for (auto code : in.getScope()) digest.scope.push_back(code.cStr());
+  digest.scope = ReadTexts(in.getScope());
   digest.records = in.getRecords();
   digest.root = in.getRoot().cStr();
   return digest;

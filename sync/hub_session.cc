@@ -122,6 +122,7 @@ StationLink HubSession::Report(uint64_t now_ms) const {
   link.up_total = up_total_;
   link.down_total = down_total_;
   link.rejected_total = rejected_total_;
+  link.scope = scope_;
   return link;
 }
 

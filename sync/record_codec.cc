@@ -139,7 +139,7 @@ Result<std::vector<Record>> ReadRecords(capnp::List<schema::Record>::Reader in) 
   return records;
 }
 
-Result<Table> ReadTableEnum(schema::Table table) {
+Result<Table> ReadTable(schema::Table table) {
   const auto number = static_cast<uint16_t>(table);
   if (number > static_cast<uint16_t>(Table::kRegistration)) {
     return Invalid("unknown table number " + std::to_string(number));

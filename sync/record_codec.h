@@ -25,7 +25,7 @@ Result<Record> ReadRecord(schema::Record::Reader in);
 void WriteRecords(const std::vector<Record>& records, capnp::List<schema::Record>::Builder out);
 Result<std::vector<Record>> ReadRecords(capnp::List<schema::Record>::Reader in);
 // kInvalid for a table number this version does not know.
-Result<Table> ReadTableEnum(schema::Table table);
+Result<Table> ReadTable(schema::Table table);
 void WriteTexts(const std::vector<std::string>& texts, capnp::List<capnp::Text>::Builder out);
 std::vector<std::string> ReadTexts(capnp::List<capnp::Text>::Reader in);
 void WriteHistoryEntry(const HistoryEntry& entry, schema::HistoryEntry::Builder out);

@@ -146,7 +146,7 @@ Result<SyncBody> ReadBody(Reader in) {
       if (!records.ok()) return records.status();
       std::vector<RecordRef> evict;
       for (auto ref : r.getEvict()) {
-        auto table = ReadTableEnum(ref.getTable());
+        auto table = ReadTable(ref.getTable());
         if (!table.ok()) return table.status();
         evict.push_back({*table, ref.getId()});
       }
@@ -157,7 +157,7 @@ Result<SyncBody> ReadBody(Reader in) {
     }
     case schema::SyncMessage::LOOKUP: {
       auto r = in.getLookup();
-      auto table = ReadTableEnum(r.getTable());
+      auto table = ReadTable(r.getTable());
       if (!table.ok()) return table.status();
       return SyncBody(Lookup{r.getRequest(), *table, r.getId()});
     }

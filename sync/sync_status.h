@@ -17,8 +17,9 @@ struct StationLink {
   uint64_t pending_up = 0;    // its own changes the hub has not yet acknowledged, as last reported
   uint64_t up_total = 0;      // changes received from it since the hub started
   uint64_t down_total = 0;    // records sent to it since the hub started
-  uint64_t rejected_total = 0;  // changes from it refused (out of scope, invalid) since start
-  bool never_seen = true;       // true when the station has not connected since the hub started
+  uint64_t rejected_total = 0;     // changes from it refused (out of scope, invalid) since start
+  bool never_seen = true;          // true when the station has not connected since the hub started
+  std::vector<std::string> scope;  // the units of its group, whose records it holds
 };
 
 struct SyncStatus {

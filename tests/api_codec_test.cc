@@ -129,7 +129,8 @@ TEST(ApiCodec, NodeStatusRoundTripsWithItsStations) {
   link.down_total = 40;
   link.rejected_total = 5;
   link.never_seen = false;
-  status.stations = {link, StationLink{.unit = "370724520000"}};
+  status.stations = {
+      link, StationLink{.unit = "370724520000", .scope = {"370724510000", "370724520000"}}};
   auto decoded = DecodeResponse(EncodeResponse(response));
   ASSERT_TRUE(decoded.ok()) << decoded.status().message();
   const NodeStatus& out = decoded->node_status;
@@ -155,6 +156,7 @@ TEST(ApiCodec, NodeStatusRoundTripsWithItsStations) {
   EXPECT_EQ(out.stations[1].unit, "370724520000");
   EXPECT_FALSE(out.stations[1].connected);
   EXPECT_TRUE(out.stations[1].never_seen);
+  EXPECT_EQ(out.stations[1].scope, (std::vector<std::string>{"370724510000", "370724520000"}));
   EXPECT_EQ(out.scope, (std::vector<std::string>{"P01", "P02"}));
 }
 
@@ -267,7 +269,8 @@ TEST(ApiCodec, HostileStatusAndConflictAnswersAreRejectedNotFatal) {
   ApiResponse status;
   status.kind = ApiKind::kStatus;
   status.node_status.role = "hub";
-  for (int i = 0; i < 8; ++i) status.node_status.stations.push_back({.unit = std::to_string(i)});
+  for (int i = 0; i < 8; ++i)
+    status.node_status.stations.push_back({.unit = std::to_string(i), .scope = {}});
   ApiResponse conflicts;
   conflicts.kind = ApiKind::kConflicts;
   for (int i = 0; i < 8; ++i) {

@@ -5,7 +5,7 @@
 // each, every station's replica digest equals the hub's digest of its group, and records that
 // left a scope are gone from the replicas that no longer cover it.
 //
-// Each test generates its own data set (fixed syncgen seeds, a few hundred records a station),
+// Each test generates its own data set (fixed syncgen seeds, about 200 records a station),
 // starts its own processes in temporary directories, bounds every wait, and stops every process
 // it started by pid (SIGTERM, expecting exit 0, so that a daemon that crashed or leaked under
 // ASan fails the test; SIGKILL at destruction otherwise).
@@ -42,7 +42,6 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 // 临朐县 (syncgen --profile linqu).
-constexpr char kBureau[] = "370724000000";
 constexpr char kPatrol[] = "370724300000";
 constexpr char kChengli[] = "370724510000";    // 城里
 constexpr char kNanguan[] = "370724520000";    // 南关
@@ -118,6 +117,80 @@ std::vector<Json> ReadJsonLines(const std::string& path) {
   text << in.rdbuf();
   return JsonLines(text.str());
 }
+
+// One writer thread per station: each writes a new personnel record of the station's unit
+// through its API every 15 ms, keeping a ledger of the acknowledged writes, until Stop().
+class WriteLoad {
+ public:
+  struct Write {
+    std::string id, name, unit;
+  };
+
+  explicit WriteLoad(const std::vector<const StationDaemon*>& stations) {
+    for (const StationDaemon* station : stations) acked_[station->unit()] = 0;
+    for (const StationDaemon* station : stations) {
+      threads_.emplace_back([this, station] { Loop(*station); });
+    }
+  }
+  ~WriteLoad() { Stop(); }
+  WriteLoad(const WriteLoad&) = delete;
+  WriteLoad& operator=(const WriteLoad&) = delete;
+
+  void Stop() {
+    stop_.store(true);
+    for (auto& thread : threads_) {
+      if (thread.joinable()) thread.join();
+    }
+  }
+  int acked(const std::string& unit) const { return acked_.at(unit).load(); }
+  // True once every station has `more` acknowledged writes beyond `since` (bounded wait).
+  bool WaitForMore(const std::map<std::string, int>& since, int more) const {
+    return testing::WaitUntil(
+        [&] {
+          return std::all_of(since.begin(), since.end(), [&](const auto& unit_count) {
+            return acked(unit_count.first) >= unit_count.second + more;
+          });
+        },
+        seconds(20));
+  }
+  std::map<std::string, int> Counts() const {
+    std::map<std::string, int> counts;
+    for (const auto& [unit, count] : acked_) counts[unit] = count.load();
+    return counts;
+  }
+  // After Stop().
+  const std::vector<Write>& ledger() const { return ledger_; }
+  // Writes sent: one whose answer timed out may still have been stored.
+  size_t attempted() const { return attempted_.load(); }
+
+ private:
+  void Loop(const StationDaemon& station) {
+    const std::string& unit = station.unit();
+    auto client = station.Client("writer-" + unit);
+    for (int n = 0; !stop_.load() && n < 100000; ++n) {
+      const std::string id = fmt::format("W{}-{:05}", unit.substr(6, 2), n);
+      const std::string name = fmt::format("写入{}", n);
+      RecordPatch patch{Table::kPersonnel,
+                        id,
+                        unit,
+                        {{"name", Value(name)}, {"role", Value(std::string("auxiliary"))}}};
+      ++attempted_;
+      if (client->Put(patch).ok()) {
+        std::lock_guard lock(mutex_);
+        ledger_.push_back({id, name, unit});
+        ++acked_.at(unit);
+      }
+      std::this_thread::sleep_for(milliseconds(15));
+    }
+  }
+
+  std::map<std::string, std::atomic<int>> acked_;  // keys fixed before the threads start
+  std::atomic<size_t> attempted_{0};
+  std::atomic<bool> stop_{false};
+  std::mutex mutex_;
+  std::vector<Write> ledger_;  // under mutex_
+  std::vector<std::thread> threads_;
+};
 
 class RegroupTest : public ::testing::Test {
  protected:
@@ -450,8 +523,9 @@ TEST_F(RegroupTest, Linqu2020) {
   StartStations(kUrban);
   {
     std::vector<Call> imports;
-    for (const std::string& unit : kUrban)
+    for (const std::string& unit : kUrban) {
       imports.push_back({&At(unit), {"import", RecordsFile(unit)}});
+    }
     const auto results = CtlAll(imports);
     for (size_t i = 0; i < kUrban.size(); ++i) {
       ASSERT_EQ(results[i].exit_code, 0) << kUrban[i] << ": " << results[i].err;
@@ -466,66 +540,30 @@ TEST_F(RegroupTest, Linqu2020) {
     records_before += own.records;
   }
 
-  // Writers at every member: new personnel records of their own unit, a ledger of the
-  // acknowledged ones.
-  struct Write {
-    std::string id, name, unit;
-  };
-  std::mutex mutex;
-  std::vector<Write> ledger;
-  std::map<std::string, std::atomic<int>> acked;
-  for (const std::string& unit : kUrban) acked[unit] = 0;
-  std::atomic<size_t> attempted{0};  // a write that timed out may still have been stored
-  std::atomic<bool> stop{false};
-  auto writer = [&](const std::string& unit) {
-    auto client = At(unit).Client("writer-" + unit);
-    for (int n = 0; !stop.load() && n < 100000; ++n) {
-      const std::string id = fmt::format("W{}-{:05}", unit.substr(6, 2), n);
-      const std::string name = fmt::format("写入{}", n);
-      RecordPatch patch{Table::kPersonnel,
-                        id,
-                        unit,
-                        {{"name", Value(name)}, {"role", Value(std::string("auxiliary"))}}};
-      ++attempted;
-      if (client->Put(patch).ok()) {
-        std::lock_guard lock(mutex);
-        ledger.push_back({id, name, unit});
-        ++acked.at(unit);
-      }
-      std::this_thread::sleep_for(milliseconds(15));
-    }
-  };
-  std::vector<std::thread> writers;
-  for (const std::string& unit : kUrban) writers.emplace_back(writer, unit);
-  auto all_acked_at_least = [&](int count) {
-    return std::all_of(kUrban.begin(), kUrban.end(),
-                       [&](const std::string& unit) { return acked.at(unit).load() >= count; });
-  };
-  const bool writing = testing::WaitUntil([&] { return all_acked_at_least(5); }, seconds(20));
-  std::map<std::string, int> before_merge;
-  for (const std::string& unit : kUrban) before_merge[unit] = acked.at(unit).load();
+  // Writers at every member, before, during and after the merge.
+  std::vector<const StationDaemon*> members;
+  for (const std::string& unit : kUrban) members.push_back(&At(unit));
+  WriteLoad load(members);
+  std::map<std::string, int> zero;
+  for (const std::string& unit : kUrban) zero[unit] = 0;
+  const bool writing = load.WaitForMore(zero, 5);
+  const std::map<std::string, int> before_merge = load.Counts();
   const auto merge =
       hub_->Ctl({"merge", "--into", kChengli, kNanguan, kBeiguan, kChengguan, "--as", "suboffice"});
   // Writes go on after the merge is accepted, while the members' scopes are backfilled.
-  const bool wrote_after = testing::WaitUntil(
-      [&] {
-        return std::all_of(kUrban.begin(), kUrban.end(), [&](const std::string& unit) {
-          return acked.at(unit).load() >= before_merge[unit] + 10;
-        });
-      },
-      seconds(20));
-  stop.store(true);
-  for (auto& thread : writers) thread.join();
+  const bool wrote_after = load.WaitForMore(before_merge, 10);
+  load.Stop();
   ASSERT_TRUE(writing) << "a writer did not get 5 writes acknowledged before the merge";
   ASSERT_EQ(merge.exit_code, 0) << merge.err << merge.out;
   EXPECT_TRUE(wrote_after) << "a member did not keep acknowledging writes after the merge";
+  const std::vector<WriteLoad::Write>& ledger = load.ledger();
 
   ASSERT_NO_FATAL_FAILURE(WaitAllSynced());
   const Digest group = ExpectGroupConverged(kChengli, kUrban, kUrban);
   // The group holds the four stations' records and every acknowledged write (and perhaps a write
   // whose answer timed out).
   EXPECT_GE(group.records, records_before + ledger.size());
-  EXPECT_LE(group.records, records_before + attempted.load());
+  EXPECT_LE(group.records, records_before + load.attempted());
 
   // The registry: the three are sub-offices merged into 城里.
   for (const char* member : {kNanguan, kBeiguan, kChengguan}) {
@@ -538,7 +576,7 @@ TEST_F(RegroupTest, Linqu2020) {
   // Every acknowledged write is at the hub with its value.
   auto hub_client = hub_->Client();
   size_t missing = 0;
-  for (const Write& write : ledger) {
+  for (const WriteLoad::Write& write : ledger) {
     auto record = hub_client->Get(Table::kPersonnel, write.id);
     if (!(record.ok() && record->Text("name") && *record->Text("name") == write.name &&
           record->owner == write.unit) &&

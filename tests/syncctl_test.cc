@@ -172,7 +172,7 @@ TEST_F(SyncctlTest, ListFiltersExportAndStatus) {
   for (const auto& [key, value] : ordered.items()) keys.push_back(key);
   EXPECT_EQ(keys, (std::vector<std::string>{"role", "unit", "node", "records", "pending_up",
                                             "hub_connected", "last_seq", "lag_records",
-                                            "conflicts_open"}));
+                                            "conflicts_open", "scope"}));
   auto human = daemon_.Ctl({"status"});
   ASSERT_EQ(human.exit_code, 0) << human.err;
   EXPECT_NE(human.out.find("hub_connected:  false"), std::string::npos) << human.out;

@@ -7,11 +7,12 @@
 # together every 50 ms). Sizes: the demo's data set (syncgen scale 1), then 4x (scale 4).
 # Uses the release build: tools/run build first.
 # Usage: tools/measure_merge.sh [RUNS]
+#   BIN=DIR: binaries from elsewhere (default build/bin); SCALES="0.1 0.4": other sizes.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-BIN="$ROOT/build/bin"
+BIN="${BIN:-$ROOT/build/bin}"
 RUNS="${1:-3}"
-SCALES=(1 4)
+read -r -a SCALES <<<"${SCALES:-1 4}"
 WORK="$(mktemp -d /tmp/stationsync-measure.XXXXXX)"
 PIDS=()
 stop_all() {
@@ -56,8 +57,12 @@ measure() {
     "$BIN/syncd" hub --data "$dir/hub" --listen "$sync" --api "$hub_api" 2>>"$dir/hub.log" &
     PIDS+=($!)
     wait_api "$hub_api"
-    "$BIN/syncctl" --api "$hub_api" import "$gen/registry.jsonl" >/dev/null
-    "$BIN/syncctl" --api "$hub_api" import "$gen/urban.jsonl" >/dev/null
+    for file in registry urban; do
+      "$BIN/syncctl" --api "$hub_api" import "$gen/$file.jsonl" >"$dir/import.log" 2>&1 || {
+        cat "$dir/import.log" >&2
+        exit 1
+      }
+    done
     for unit in "${URBAN[@]}"; do
       "$BIN/syncd" station --unit "$unit" --data "$dir/$unit" --api "ipc://$dir/$unit.api" \
         --hub "$sync" 2>>"$dir/$unit.log" &

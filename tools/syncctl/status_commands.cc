@@ -26,6 +26,7 @@ ordered_json StationJson(const StationLink& link) {
   out["down_total"] = link.down_total;
   out["rejected_total"] = link.rejected_total;
   out["never_seen"] = link.never_seen;
+  out["scope"] = link.scope;
   return out;
 }
 
@@ -51,6 +52,7 @@ ordered_json StatusJson(const NodeStatus& status) {
   out["last_seq"] = status.last_seq;
   out["lag_records"] = status.lag_records;
   out["conflicts_open"] = status.conflicts_open;
+  out["scope"] = status.scope;
   return out;
 }
 
