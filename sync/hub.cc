@@ -102,8 +102,9 @@ std::vector<Outgoing> Hub::Tick(uint64_t now_ms) {
 
 std::vector<Outgoing> Hub::Pump(uint64_t now_ms) {
   std::vector<Outgoing> out;
-  // Local writes may be registry writes (a merge): scopes follow them promptly.
-  if (now_ms - registry_read_ms_ >= kRegistryPromptMs) RefreshRegistry(now_ms, out);
+  // Local writes may be registry writes (a merge): scopes follow them before the next request
+  // is served, so a `wait-synced` after a merge waits for its snapshots.
+  RefreshRegistry(now_ms, out);
   for (auto& [unit, session] : sessions_) session->Pump(now_ms, out);
   return out;
 }

@@ -9,7 +9,7 @@
 //     hub's log and in the Refused message (the station logs it).
 //  3. One session per station unit, kept while the unit is in the registry.
 //  4. A session's scope is its unit's group in the registry as last read (at most
-//     kRegistryRefreshMs old).
+//     kRegistryRefreshMs old, and current after a write at the hub).
 #pragma once
 
 #include <cstdint>
@@ -27,7 +27,6 @@
 namespace stationsync {
 
 inline constexpr uint64_t kRegistryRefreshMs = 1000;
-inline constexpr uint64_t kRegistryPromptMs = 100;  // after local writes, at most this often
 
 class Hub {
  public:
