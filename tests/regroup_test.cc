@@ -393,18 +393,21 @@ class RegroupTest : public ::testing::Test {
     std::map<std::string, Digest> digests;
     for (const Expected& group : groups) {
       std::optional<Digest> at_hub;
-      std::string error = "(through the API)";
+      std::string error;
       std::vector<std::optional<Digest>> at_members;
+      std::vector<std::string> sources;  // how each member's digest was read
       if (&group == &groups.front() && !group.members.empty()) {
         const auto results =
             CtlAll({{hub_.get(), DigestArgs(group.root)}, {&At(group.members[0]), DigestArgs("")}});
         at_hub = ParseDigest(*hub_, group.root, results[0], &error);
         at_members.push_back(ParseDigest(At(group.members[0]), "", results[1], &error));
+        sources.push_back("syncctl digest --json");
       } else {
         at_hub = QuickDigest(*hub_, group.root);
       }
       for (size_t i = at_members.size(); i < group.members.size(); ++i) {
         at_members.push_back(QuickDigest(At(group.members[i])));
+        sources.push_back("through the API");
       }
       EXPECT_TRUE(at_hub.has_value()) << "the hub's digest of " << group.root << ": " << error;
       if (!at_hub) continue;
@@ -413,14 +416,20 @@ class RegroupTest : public ::testing::Test {
       for (size_t i = 0; i < group.members.size(); ++i) {
         if (at_members[i] == at_hub) continue;
         const StationDaemon& member = At(group.members[i]);
+        const auto since = std::chrono::steady_clock::now();
         const bool later = testing::WaitUntil(
             [&] { return QuickDigest(member) == QuickDigest(*hub_, group.root); }, seconds(10));
+        const auto after_ms =
+            std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - since)
+                .count();
         ADD_FAILURE() << member.unit() << "'s digest differs from the hub's digest of "
-                      << group.root << "'s group after wait-synced ("
-                      << (later ? "equal" : "still not equal")
-                      << " 10 s later)\n  hub:    " << ToString(at_hub)
-                      << "\n  member: " << ToString(at_members[i]) << " " << error << "\n"
-                      << Tail(member);
+                      << group.root << "'s group after wait-synced returned 0 ("
+                      << (later ? fmt::format("equal {} ms later", after_ms)
+                                : "still not equal 10 s later")
+                      << ")\n  hub:    " << ToString(at_hub)
+                      << "\n  member: " << ToString(at_members[i]) << " (" << sources[i] << ") "
+                      << error << "\n"
+                      << Tail(member) << Tail(*hub_);
       }
     }
     return digests;
@@ -457,11 +466,13 @@ class RegroupTest : public ::testing::Test {
     return record.is_discarded() ? Json() : record;
   }
 
-  // The owner of the node's copy of a record, through its API (in-process, for many reads), or
-  // "<absent>".
+  // The owner of the node's copy of a record, through its API (in-process, for many reads);
+  // "<absent>" when the node answers that it has none.
   static std::string QuickOwner(const StationDaemon& node, Table table, const std::string& id) {
     auto record = node.Client()->Get(table, id);
-    return record.ok() ? record->owner : "<absent>";
+    if (record.ok()) return record->owner;
+    if (record.status().code() == Code::kNotFound) return "<absent>";
+    return "<error: " + record.status().message() + ">";
   }
 
   static std::string Owner(const Json& record) {
@@ -500,10 +511,12 @@ class RegroupTest : public ::testing::Test {
   // The last lines of a node's log, for failure messages.
   static std::string Tail(const StationDaemon& node, size_t lines = 30) {
     const std::string log = node.Log();
-    size_t start = log.size();
-    for (size_t n = 0; n <= lines && start > 0; ++n) start = log.rfind('\n', start - 1);
-    return fmt::format("--- {} log (tail) ---\n{}", node.unit(),
-                       start == std::string::npos ? log : log.substr(start + 1));
+    size_t start = log.size();  // of the last `lines` lines
+    for (size_t n = 0; n <= lines && start > 0; ++n) {
+      const size_t newline = log.rfind('\n', start - 1);
+      start = newline == std::string::npos ? 0 : newline + (n == lines ? 1 : 0);
+    }
+    return fmt::format("--- {} log (tail) ---\n{}\n", node.unit(), log.substr(start));
   }
 
   testing::TempDir gen_;
@@ -701,8 +714,7 @@ TEST_F(RegroupTest, Transfer) {
   StationDaemon& nanguan = At(kNanguan);
   ASSERT_NO_FATAL_FAILURE(WaitAllSynced());
   auto expect_scopes_converged = [&] {
-    ExpectGroupConverged(kChengli, {kChengli}, {kChengli});
-    ExpectGroupConverged(kNanguan, {kNanguan}, {kNanguan});
+    ExpectConverged({{kChengli, {kChengli}, {kChengli}}, {kNanguan, {kNanguan}, {kNanguan}}});
   };
   // The hub's history of a record holds an entry changing its owner from `from` to `to`.
   auto expect_owner_change = [&](const std::string& table, const std::string& id,
@@ -741,7 +753,7 @@ TEST_F(RegroupTest, Transfer) {
   ASSERT_NO_FATAL_FAILURE(Run(*hub_, {"transfer", "registration", leaving, "--to", kNanguan}));
   ASSERT_NO_FATAL_FAILURE(WaitSynced(nanguan));
   EXPECT_TRUE(testing::WaitUntil(
-      [&] { return Owner(Get(nanguan, "registration", leaving)) == kNanguan; }, seconds(30)))
+      [&] { return QuickOwner(nanguan, Table::kRegistration, leaving) == kNanguan; }, seconds(30)))
       << "南关 did not receive the resident moving in";
   StartStation(kChengli);
   ASSERT_NO_FATAL_FAILURE(WaitAllSynced());
@@ -759,8 +771,9 @@ TEST_F(RegroupTest, Transfer) {
   ASSERT_EQ(chengli.Stop(), 0);
   ASSERT_NO_FATAL_FAILURE(Run(*hub_, {"transfer", "registration", arriving, "--to", kChengli}));
   ASSERT_NO_FATAL_FAILURE(WaitSynced(nanguan));
-  EXPECT_TRUE(testing::WaitUntil([&] { return Get(nanguan, "registration", arriving).is_null(); },
-                                 seconds(30)))
+  EXPECT_TRUE(testing::WaitUntil(
+      [&] { return QuickOwner(nanguan, Table::kRegistration, arriving) == "<absent>"; },
+      seconds(30)))
       << "南关 still holds the resident who moved to 城里";
   StartStation(kChengli);
   ASSERT_NO_FATAL_FAILURE(WaitAllSynced());

@@ -174,8 +174,8 @@ echo "merge backfilled to 4 stations in $((($(date +%s%N) - started) / 1000000))
 echo "-- after: the four stations' digests and the hub's digest of the group"
 for s in "${STATIONS[@]}"; do at "$s" digest --json | tee "$WORK/digest-$s"; done
 at hub digest --scope "${UNIT[chengli]}" --json | tee "$WORK/digest-hub"
-for s in "${STATIONS[@]}"; do
-  if ! cmp -s "$WORK/digest-$s" "$WORK/digest-hub"; then
+for s in "${STATIONS[@]}"; do # the last line of each file: the digest (before it, the command)
+  if [ "$(tail -1 "$WORK/digest-$s")" != "$(tail -1 "$WORK/digest-hub")" ]; then
     echo "$s's digest differs from the hub's digest of the group" >&2
     exit 1
   fi
