@@ -160,7 +160,8 @@ Result<RemoteOutcome> Replica::ApplyRemote(const RemoteBatch& remote) {
     if (!id.ok()) continue;
     SS_RETURN_IF_ERROR(evict(RecordKey(ref.table, *id)));
   }
-  if (remote.new_scope && *remote.new_scope != Scope()) {
+  // Even an unchanged scope: pages of an abandoned snapshot of a wider one may have arrived.
+  if (remote.new_scope) {
     auto evicted = StageEvictOutside(batch, *remote.new_scope, overlay, tally);
     if (!evicted.ok()) return evicted.status();
     outcome.evicted += *evicted;

@@ -56,6 +56,11 @@ constexpr uint64_t kLinquSeed = 2020;
 constexpr uint64_t kDistrictSeed = 14;
 
 constexpr char kSyncTimeoutS[] = "60";
+// Generous bounds on one answer from a daemon (syncctl's default is 10 s): under ASan, with ctest
+// running tests side by side on a small machine, a busy hub can take several seconds.
+constexpr char kAnswerTimeoutS[] = "30";
+constexpr char kImportTimeoutS[] = "60";
+constexpr auto kAnswerTimeout = seconds(30);
 constexpr size_t kCtlParallelMax = 8;  // syncctl processes at once
 constexpr auto kConvergeTimeout = seconds(60);
 
@@ -298,6 +303,19 @@ class RegroupTest : public ::testing::Test {
     return Json();
   }
 
+  // syncctl at `node`, with a bound of kAnswerTimeoutS on each answer (wait-synced and import
+  // give their own).
+  static testing::CommandResult Ctl(const StationDaemon& node, std::vector<std::string> args) {
+    const bool own_timeout = std::find(args.begin(), args.end(), "--timeout") != args.end();
+    if (!own_timeout) args.insert(args.end(), {"--timeout", kAnswerTimeoutS});
+    return node.Ctl(args);
+  }
+  // A client of the node's API in this process (a syncctl process costs ~0.3 s under ASan).
+  static std::unique_ptr<ApiClient> Client(const StationDaemon& node,
+                                           const std::string& actor = "tester") {
+    return std::make_unique<ApiClient>(node.api(), kAnswerTimeout, actor);
+  }
+
   // syncctl at several nodes side by side (one process each, at most kCtlParallelMax at a
   // time); the results in the calls' order.
   using Call = std::pair<const StationDaemon*, std::vector<std::string>>;
@@ -307,7 +325,7 @@ class RegroupTest : public ::testing::Test {
       std::vector<std::future<testing::CommandResult>> running;
       for (size_t i = first; i < std::min(calls.size(), first + kCtlParallelMax); ++i) {
         running.push_back(std::async(std::launch::async,
-                                     [&call = calls[i]] { return call.first->Ctl(call.second); }));
+                                     [&call = calls[i]] { return Ctl(*call.first, call.second); }));
       }
       for (auto& result : running) results.push_back(result.get());
     }
@@ -316,12 +334,12 @@ class RegroupTest : public ::testing::Test {
 
   static void Import(const StationDaemon& node, const std::string& file) {
     StepTimer timer("import at " + node.unit());
-    const auto imported = node.Ctl({"import", file});
+    const auto imported = Ctl(node, {"import", file, "--timeout", kImportTimeoutS});
     ASSERT_EQ(imported.exit_code, 0) << node.unit() << ": " << imported.err;
   }
 
   static void WaitSynced(const StationDaemon& node) {
-    const auto wait = node.Ctl({"wait-synced", "--timeout", kSyncTimeoutS});
+    const auto wait = Ctl(node, {"wait-synced", "--timeout", kSyncTimeoutS});
     ASSERT_EQ(wait.exit_code, 0) << node.unit() << ": " << wait.err << "\n" << Tail(node);
   }
 
@@ -370,7 +388,7 @@ class RegroupTest : public ::testing::Test {
   // empty), or the hub's view of `scope`'s group.
   static std::optional<Digest> QuickDigest(const StationDaemon& node,
                                            const std::string& scope = "") {
-    auto digest = node.Client()->Digest(scope);
+    auto digest = Client(node)->Digest(scope);
     if (!digest.ok()) return std::nullopt;
     return Digest{digest->scope, digest->records, digest->root};
   }
@@ -459,7 +477,7 @@ class RegroupTest : public ::testing::Test {
                   bool remote = false) {
     std::vector<std::string> args{"get", table, id};
     if (remote) args.push_back("--remote");
-    const auto get = node.Ctl(args);
+    const auto get = Ctl(node, args);
     if (get.exit_code == 1) return nullptr;
     EXPECT_EQ(get.exit_code, 0) << node.unit() << " get " << table << " " << id << ": " << get.err;
     const Json record = Json::parse(get.out, nullptr, /*allow_exceptions=*/false);
@@ -469,7 +487,7 @@ class RegroupTest : public ::testing::Test {
   // The owner of the node's copy of a record, through its API (in-process, for many reads);
   // "<absent>" when the node answers that it has none.
   static std::string QuickOwner(const StationDaemon& node, Table table, const std::string& id) {
-    auto record = node.Client()->Get(table, id);
+    auto record = Client(node)->Get(table, id);
     if (record.ok()) return record->owner;
     if (record.status().code() == Code::kNotFound) return "<absent>";
     return "<error: " + record.status().message() + ">";
@@ -485,13 +503,13 @@ class RegroupTest : public ::testing::Test {
 
   static void Put(const StationDaemon& node, const std::string& table, const std::string& id,
                   const std::string& fields) {
-    const auto put = node.Ctl({"put", table, id, fields});
+    const auto put = Ctl(node, {"put", table, id, fields});
     ASSERT_EQ(put.exit_code, 0) << node.unit() << ": " << put.err;
   }
 
   static void Run(const StationDaemon& node, const std::vector<std::string>& args) {
     StepTimer timer(fmt::format("syncctl {} at {}", fmt::join(args, " "), node.unit()));
-    const auto run = node.Ctl(args);
+    const auto run = Ctl(node, args);
     ASSERT_EQ(run.exit_code, 0) << node.unit() << " syncctl "
                                 << fmt::format("{}", fmt::join(args, " ")) << ": " << run.err
                                 << run.out;
@@ -499,7 +517,7 @@ class RegroupTest : public ::testing::Test {
 
   // The fields of the hub's unit record `code` (`unit list --json` prints records).
   Json Unit(const std::string& code) {
-    const auto listed = hub_->Ctl({"unit", "list", "--json"});
+    const auto listed = Ctl(*hub_, {"unit", "list", "--json"});
     EXPECT_EQ(listed.exit_code, 0) << listed.err;
     for (const Json& unit : JsonLines(listed.out)) {
       if (unit.value("id", "") == code) return unit.value("fields", Json::object());
@@ -561,8 +579,8 @@ TEST_F(RegroupTest, Linqu2020) {
   for (const std::string& unit : kUrban) zero[unit] = 0;
   const bool writing = load.WaitForMore(zero, 5);
   const std::map<std::string, int> before_merge = load.Counts();
-  const auto merge =
-      hub_->Ctl({"merge", "--into", kChengli, kNanguan, kBeiguan, kChengguan, "--as", "suboffice"});
+  const auto merge = Ctl(
+      *hub_, {"merge", "--into", kChengli, kNanguan, kBeiguan, kChengguan, "--as", "suboffice"});
   // Writes go on after the merge is accepted, while the members' scopes are backfilled.
   const bool wrote_after = load.WaitForMore(before_merge, 10);
   load.Stop();
@@ -587,7 +605,7 @@ TEST_F(RegroupTest, Linqu2020) {
   }
 
   // Every acknowledged write is at the hub with its value.
-  auto hub_client = hub_->Client();
+  auto hub_client = Client(*hub_);
   size_t missing = 0;
   for (const WriteLoad::Write& write : ledger) {
     auto record = hub_client->Get(Table::kPersonnel, write.id);
@@ -719,7 +737,7 @@ TEST_F(RegroupTest, Transfer) {
   // The hub's history of a record holds an entry changing its owner from `from` to `to`.
   auto expect_owner_change = [&](const std::string& table, const std::string& id,
                                  const std::string& from, const std::string& to) {
-    const auto history = hub_->Ctl({"history", table, id});
+    const auto history = Ctl(*hub_, {"history", table, id});
     ASSERT_EQ(history.exit_code, 0) << history.err;
     bool found = false;
     for (const Json& entry : JsonLines(history.out)) {
