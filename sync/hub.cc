@@ -22,18 +22,17 @@ HubSession& Hub::SessionFor(const std::string& unit) {
 }
 
 void Hub::RefreshRegistry(uint64_t now_ms, std::vector<Outgoing>& out) {
-  auto units = StationUnits(replica_);
-  auto groups = Groups(replica_);
-  if (!units.ok() || !groups.ok()) {
-    spdlog::error("reading the registry: {}",
-                  (units.ok() ? groups.status() : units.status()).ToString());
+  auto registry = ReadRegistry(replica_);
+  if (!registry.ok()) {
+    spdlog::error("reading the registry: {}", registry.status().ToString());
     return;
   }
-  station_units_ = std::move(units).value();
+  station_units_ = std::move(registry->station_units);
   for (const auto& unit : station_units_) {
-    const auto group = groups->find(unit);
+    const auto group = registry->groups.find(unit);
     SessionFor(unit).SetScope(
-        group != groups->end() ? group->second : std::vector<std::string>{unit}, now_ms, out);
+        group != registry->groups.end() ? group->second : std::vector<std::string>{unit}, now_ms,
+        out);
   }
   registry_read_ms_ = now_ms;
   registry_read_ = true;

@@ -62,7 +62,6 @@ class HubSession {
   // The station's scope: the units of its group (sorted). A change while linked starts a
   // snapshot of the new scope; while away, the station gets it when it says hello.
   void SetScope(std::vector<std::string> scope, uint64_t now_ms, std::vector<Outgoing>& out);
-  const std::vector<std::string>& scope() const { return scope_; }
 
   StationLink Report(uint64_t now_ms) const;
   bool connected() const { return connected_; }

@@ -13,21 +13,6 @@ bool IsStationUnit(const Record& unit) {
   return runs_station && !(status && *status == "retired");
 }
 
-Result<std::vector<std::string>> StationUnits(const Replica& replica) {
-  std::vector<std::string> codes;
-  ListQuery query;
-  query.table = Table::kUnit;
-  do {
-    auto page = replica.List(query);
-    if (!page.ok()) return page.status();
-    for (const Record& unit : page->records) {
-      if (IsStationUnit(unit)) codes.push_back(unit.id);
-    }
-    query.after = page->next;
-  } while (!query.after.empty());
-  return codes;
-}
-
 namespace {
 
 // Every unit record of the registry (tombstones excluded).
@@ -44,13 +29,9 @@ Result<std::vector<Record>> AllUnits(const Replica& replica) {
   return units;
 }
 
-}  // namespace
-
-Result<std::map<std::string, std::vector<std::string>>> Groups(const Replica& replica) {
-  auto units = AllUnits(replica);
-  if (!units.ok()) return units.status();
+std::map<std::string, std::vector<std::string>> GroupsOf(const std::vector<Record>& units) {
   std::map<std::string, std::string> merged_into;  // only units with status merged
-  for (const Record& unit : *units) {
+  for (const Record& unit : units) {
     const std::string* status = unit.Text("status");
     const std::string* into = unit.Text("merged_into");
     merged_into[unit.id] = status && *status == "merged" && into ? *into : std::string();
@@ -69,6 +50,25 @@ Result<std::map<std::string, std::vector<std::string>>> Groups(const Replica& re
   std::map<std::string, std::vector<std::string>> groups;
   for (const auto& [code, into] : merged_into) groups[code] = by_root[root_of(code)];
   return groups;
+}
+
+}  // namespace
+
+Result<RegistryView> ReadRegistry(const Replica& replica) {
+  auto units = AllUnits(replica);
+  if (!units.ok()) return units.status();
+  RegistryView view;
+  for (const Record& unit : *units) {
+    if (IsStationUnit(unit)) view.station_units.push_back(unit.id);
+  }
+  view.groups = GroupsOf(*units);
+  return view;
+}
+
+Result<std::map<std::string, std::vector<std::string>>> Groups(const Replica& replica) {
+  auto units = AllUnits(replica);
+  if (!units.ok()) return units.status();
+  return GroupsOf(*units);
 }
 
 Result<std::vector<std::string>> GroupOf(const Replica& replica, const std::string& code) {

@@ -15,9 +15,6 @@ namespace stationsync {
 // A unit that runs a station server: kind station or suboffice, not retired, not deleted.
 bool IsStationUnit(const Record& unit);
 
-// Station units of the registry, in code order.
-Result<std::vector<std::string>> StationUnits(const Replica& replica);
-
 // Merged units form groups: a unit's group is every unit whose `merged_into` chain ends at the
 // same root (union-find over the registry; a chain that loops or names an unknown unit ends
 // where it breaks). A unit that was never merged is a group of one.
@@ -26,6 +23,13 @@ Result<std::vector<std::string>> StationUnits(const Replica& replica);
 Result<std::map<std::string, std::vector<std::string>>> Groups(const Replica& replica);
 // The group of `code` (just {code} when the registry does not know it).
 Result<std::vector<std::string>> GroupOf(const Replica& replica, const std::string& code);
+
+// What the hub's sessions follow, from one reading of the unit table.
+struct RegistryView {
+  std::vector<std::string> station_units;                  // in code order
+  std::map<std::string, std::vector<std::string>> groups;  // as Groups()
+};
+Result<RegistryView> ReadRegistry(const Replica& replica);
 
 // Ok if `code` may link as a station; otherwise kRefused with the reason, for both logs.
 Status CheckStationUnit(const Replica& replica, const std::string& code);
