@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 
 #include "sync/capnp_io.h"
 #include "sync/conflict_resolution.h"
@@ -16,6 +17,9 @@
 
 namespace stationsync {
 namespace {
+
+constexpr mode_t kApiSocketMode = 0660;   // the daemon's user and group: local apps, syncctl
+constexpr mode_t kApiSocketUmask = 0117;  // makes a new socket file kApiSocketMode
 
 bool IsWrite(ApiKind kind) {
   return kind == ApiKind::kPut || kind == ApiKind::kDelete || kind == ApiKind::kPutBatch ||
@@ -49,7 +53,22 @@ Status ApiServer::Bind() {
   socket_.set(zmq::sockopt::linger, 0);
   socket_.set(zmq::sockopt::router_mandatory, 1);
   socket_.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(kMessageBytesMax));
-  return Attach(socket_, endpoint_, /*bind=*/true, "API endpoint");
+  if (!IsLoopbackEndpoint(endpoint_)) {
+    return Refused(
+        fmt::format("API endpoint {} can be reached from other machines; the API has "
+                    "no authentication, so it listens on ipc:// or loopback TCP only",
+                    endpoint_));
+  }
+  if (!endpoint_.starts_with("ipc://")) {
+    return Attach(socket_, endpoint_, /*bind=*/true, "API endpoint");
+  }
+  // The socket file is made 0660 as it is created (umask), not after: no moment where others
+  // may connect. syncd is single-threaded while it binds, so the umask affects nothing else.
+  const mode_t old_mask = ::umask(kApiSocketUmask);
+  Status bound = Attach(socket_, endpoint_, /*bind=*/true, "API endpoint");
+  ::umask(old_mask);
+  if (bound.ok()) ::chmod(endpoint_.substr(6).c_str(), kApiSocketMode);
+  return bound;
 }
 
 bool ApiServer::ServeReady() {
@@ -250,7 +269,7 @@ void ApiServer::StartLookup(zmq::message_t& routing_id, const ApiRequest& reques
   lookup.id = request.patch.id;
   // The starter may answer at once (CompleteLookup erases the entry): nothing of `lookup` is
   // used after this call.
-  start_lookup_(token, request.patch.table, request.patch.id);
+  start_lookup_(token, request.patch.table, request.patch.id, request.actor);
 }
 
 void ApiServer::CompleteLookup(uint64_t token, const Result<std::optional<Record>>& result) {
@@ -299,6 +318,12 @@ Result<NodeStatus> ApiServer::CurrentStatus() const {
     status.lag_records = sync.lag_records;
     status.pending_up = sync.pending_up;
     status.stations = std::move(sync.stations);
+    status.public_key = std::move(sync.public_key);
+    status.hub_refusal = std::move(sync.hub_refusal);
+    status.clock_ahead_ms = sync.clock_ahead_ms;
+    status.refused_unknown_key_total = sync.refused_unknown_key_total;
+    status.refused_handshake_total = sync.refused_handshake_total;
+    status.last_handshake_refusal = std::move(sync.last_handshake_refusal);
   } else {
     status.pending_up = replica_.last_seq();  // no hub link: every local change is pending
   }

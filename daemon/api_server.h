@@ -64,7 +64,8 @@ class ApiServer {
   // Starts a look-up at the hub for a station's `get --remote`; the daemon answers it later with
   // CompleteLookup(token, ...). Called on this server's thread, inside ServeReady(); it may call
   // CompleteLookup at once.
-  using LookupStarter = std::function<void(uint64_t token, Table table, const std::string& id)>;
+  using LookupStarter = std::function<void(uint64_t token, Table table, const std::string& id,
+                                           const std::string& actor)>;
   void SetLookupStarter(LookupStarter start);
   // Answers the look-up `token` (on this server's thread): the record, nullopt (or a tombstone)
   // for kNotFound, or the error (kNotFound, kUnavailable, ...) as the client's code. An unknown

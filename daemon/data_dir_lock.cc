@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace stationsync {
@@ -15,6 +16,14 @@ Result<std::unique_ptr<DataDirLock>> DataDirLock::Acquire(const std::string& dir
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return Unavailable(fmt::format("cannot create data directory {}: {}", dir, ec.message()));
+  // Records, keys and the API socket live here: the daemon's user and group only (0750 or
+  // tighter; a tighter mode is kept).
+  struct stat info {};
+  if (::stat(dir.c_str(), &info) == 0 && (info.st_mode & 0027) != 0 &&
+      ::chmod(dir.c_str(), info.st_mode & 07750) != 0) {
+    return Unavailable(fmt::format("cannot restrict data directory {} to mode 0750: {}", dir,
+                                   std::strerror(errno)));
+  }
   const std::string path = dir + "/syncd.lock";
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) {

@@ -1,16 +1,24 @@
 // What syncd's command line gives a node to run (daemon/main.cc parses it).
 #pragma once
 
+#include <cstdint>
 #include <string>
+
+#include "sync/clock_bound.h"
 
 namespace stationsync {
 
 struct NodeFlags {
-  std::string unit;    // station: its unit code; hub: the unit that owns records made at the hub
-  std::string data;    // data directory (the replica is DATA/db)
-  std::string api;     // API endpoint; empty: ipc://DATA/api.sock
-  std::string hub;     // station: the hub's sync endpoint (empty: run without a hub)
-  std::string listen;  // hub: the endpoint stations connect to
+  std::string unit;       // station: its unit code; hub: the unit that owns records made at the hub
+  std::string data;       // data directory (the replica is DATA/db)
+  std::string api;        // API endpoint; empty: ipc://DATA/api.sock
+  std::string hub;        // station: the hub's sync endpoint (empty: run without a hub)
+  std::string listen;     // hub: the endpoint stations connect to
+  std::string key;        // this node's secret certificate; empty: DATA/node.cert_secret, made once
+  std::string hub_key;    // station: the hub's public key (Z85, or @FILE)
+  bool insecure = false;  // sync links without CURVE (identity from Hello): loopback tests only
+  int64_t max_clock_ahead_ms = kMaxClockAheadMsDefault;  // peers' stamps beyond this are refused
+  int64_t test_clock_offset_ms = 0;  // tests only: run as if the wall clock were this far off
 };
 
 inline std::string ApiEndpoint(const NodeFlags& flags) {

@@ -1,23 +1,31 @@
 // See run_node.h.
 #include "daemon/run_node.h"
 
+#include <array>
 #include <chrono>
 #include <map>
 #include <memory>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <zmq.hpp>
 
 #include "daemon/api_server.h"
 #include "daemon/data_dir_lock.h"
+#include "sync/curve_key.h"
 #include "sync/hub.h"
+#include "sync/log_guard.h"
 #include "sync/replica.h"
 #include "sync/station_session.h"
+#include "sync/sync_codec.h"
 #include "sync/transport.h"
+#include "sync/zap_handler.h"
 
 namespace stationsync {
 
 namespace {
+
+constexpr int kMessagesPerTurn = 256;  // sync messages handled between polls of the API
 
 // Milliseconds of a monotonic clock: session timers must not jump with the wall clock.
 uint64_t NowMs() {
@@ -31,26 +39,55 @@ int Fail(const Status& status) {
   return ExitCode(status.code());
 }
 
-// Waits up to kTickMs for either socket to be readable. Returns which are.
-struct Ready {
-  bool api = false;
-  bool sync = false;
-};
-Ready Poll(zmq::socket_t& api, zmq::socket_t* sync) {
-  zmq::pollitem_t items[2] = {{api.handle(), 0, ZMQ_POLLIN, 0},
-                              {sync ? sync->handle() : nullptr, 0, ZMQ_POLLIN, 0}};
+// Waits up to kTickMs for any of the sockets to be readable (a null one is skipped). Returns
+// which are, in the same order.
+template <size_t N>
+std::array<bool, N> Poll(const std::array<zmq::socket_t*, N>& sockets) {
+  std::array<zmq::pollitem_t, N> items{};
+  size_t used = 0;
+  for (zmq::socket_t* socket : sockets) {
+    if (socket != nullptr) items[used++] = {socket->handle(), 0, ZMQ_POLLIN, 0};
+  }
+  std::array<bool, N> ready{};
   try {
-    zmq::poll(items, sync ? 2 : 1, std::chrono::milliseconds(kTickMs));
+    zmq::poll(items.data(), used, std::chrono::milliseconds(kTickMs));
   } catch (const zmq::error_t& e) {
     if (e.num() != EINTR) spdlog::error("poll: {}", e.what());
-    return {};
+    return ready;
   }
-  return {(items[0].revents & ZMQ_POLLIN) != 0, sync && (items[1].revents & ZMQ_POLLIN) != 0};
+  used = 0;
+  for (size_t i = 0; i < N; ++i) {
+    if (sockets[i] != nullptr) ready[i] = (items[used++].revents & ZMQ_POLLIN) != 0;
+  }
+  return ready;
+}
+
+// The sync link's security from the flags: CURVE with this node's pair (made on first start),
+// or plaintext when asked for. A station's hub key is checked here too.
+Result<LinkSecurity> SecurityFor(const NodeFlags& flags) {
+  LinkSecurity security;
+  security.insecure = flags.insecure;
+  if (flags.insecure) return security;
+  auto pair = flags.key.empty() ? LoadOrCreateNodeCertificate(flags.data)
+                                : LoadSecretCertificate(flags.key);
+  if (!pair.ok()) {
+    return Status(pair.status().code() == Code::kNotFound ? Code::kInvalid : pair.status().code(),
+                  "--key: " + pair.status().message());
+  }
+  security.own = std::move(pair).value();
+  if (!flags.hub_key.empty()) {
+    auto hub_key = ParsePublicKey(flags.hub_key);
+    if (!hub_key.ok()) return Invalid("--hub-key: " + hub_key.status().message());
+    security.hub_public_z85 = std::move(hub_key).value();
+  }
+  return security;
 }
 
 // Opened storage and API, shared by both roles.
 struct NodeBase {
   std::unique_ptr<DataDirLock> lock;
+  LinkSecurity security;
+  std::unique_ptr<Clock> clock;
   std::unique_ptr<Replica> replica;
 };
 
@@ -59,7 +96,15 @@ Result<NodeBase> OpenNode(const NodeFlags& flags, const std::string& node) {
   auto lock = DataDirLock::Acquire(flags.data);
   if (!lock.ok()) return lock.status();
   base.lock = std::move(lock).value();
-  auto replica = Replica::Open({.path = flags.data + "/db", .node = node, .unit = flags.unit});
+  auto security = SecurityFor(flags);
+  if (!security.ok()) return security.status();
+  base.security = std::move(security).value();
+  base.clock = std::make_unique<OffsetClock>(flags.test_clock_offset_ms);
+  auto replica = Replica::Open({.path = flags.data + "/db",
+                                .node = node,
+                                .unit = flags.unit,
+                                .clock = base.clock.get(),
+                                .max_clock_ahead_ms = flags.max_clock_ahead_ms});
   if (!replica.ok()) return replica.status();
   base.replica = std::move(replica).value();
   return base;
@@ -73,14 +118,23 @@ int RunStation(const NodeFlags& flags, const std::atomic<bool>& stop) {
   Replica& replica = *base->replica;
   zmq::context_t context(1);
   StationSession session(replica, SessionOptions{});
-  StationTransport transport(context, flags.hub);
+  const LinkSecurity& security = base->security;
+  StationTransport transport(context, flags.hub, security);
   const bool with_hub = !flags.hub.empty();
-  ApiServer api(context, ApiEndpoint(flags), replica, "station",
-                [&session] { return session.Report(); });
+  ApiServer api(context, ApiEndpoint(flags), replica, "station", [&] {
+    SyncStatus status = session.Report();
+    status.public_key = security.own.public_z85;
+    return status;
+  });
   if (Status bound = api.Bind(); !bound.ok()) return Fail(bound);
-  spdlog::info("syncd station {} ready: data {}, api {}, hub {}, {} records, log at {}", flags.unit,
-               flags.data, ApiEndpoint(flags), with_hub ? flags.hub : "none",
-               replica.record_count(), replica.last_seq());
+  spdlog::info("syncd station {} ready: data {}, api {}, hub {} ({}), {} records, log at {}",
+               flags.unit, flags.data, ApiEndpoint(flags), with_hub ? flags.hub : "none",
+               security.insecure ? "plaintext, --insecure" : "CURVE", replica.record_count(),
+               replica.last_seq());
+  if (!security.insecure) {
+    spdlog::info("this station's public key: {} (enrol it at the hub: syncctl unit enroll {} {})",
+                 security.own.public_z85, flags.unit, security.own.public_z85);
+  }
 
   auto carry_out = [&](StationStep step) {
     if (step.new_link) {
@@ -91,13 +145,14 @@ int RunStation(const NodeFlags& flags, const std::atomic<bool>& stop) {
   // `get --remote`: asked of the hub over the sync link; unanswered ones fail after a deadline.
   std::map<uint64_t, uint64_t> lookup_deadlines;  // token -> when to give up
   if (with_hub) {
-    api.SetLookupStarter([&](uint64_t token, Table table, const std::string& id) {
+    api.SetLookupStarter([&](uint64_t token, Table table, const std::string& id,
+                             const std::string& actor) {
       if (!session.linked()) {
         api.CompleteLookup(token, Unavailable("not connected to the hub; try again when linked"));
         return;
       }
       lookup_deadlines[token] = NowMs() + kLookupTimeoutMs;
-      carry_out(session.StartLookup(token, table, id, NowMs()));
+      carry_out(session.StartLookup(token, table, id, actor, NowMs()));
     });
   }
   auto finish_lookups = [&] {
@@ -120,13 +175,25 @@ int RunStation(const NodeFlags& flags, const std::atomic<bool>& stop) {
   };
   uint64_t last_tick = 0;
   while (!stop.load()) {
-    const Ready ready = Poll(api.socket(), with_hub ? transport.socket() : nullptr);
-    if (ready.api && api.ServeReady() && with_hub) carry_out(session.Pump(NowMs()));
+    const auto [api_ready, sync_ready] =
+        Poll<2>({&api.socket(), with_hub ? transport.socket() : nullptr});
+    (void)sync_ready;  // the sync socket is read every turn, ready or not
+    if (api_ready && api.ServeReady() && with_hub) carry_out(session.Pump(NowMs()));
     if (!with_hub) continue;
-    for (int i = 0; i < 256; ++i) {
+    for (int i = 0; i < kMessagesPerTurn; ++i) {
       auto message = transport.Receive();
       if (!message) break;
       carry_out(session.Receive(*message, NowMs()));
+    }
+    if (const std::string problem = transport.TakeHandshakeProblem(); !problem.empty()) {
+      session.NoteLinkProblem(
+          security.insecure
+              ? fmt::format("the hub refused the handshake: {} (a hub that runs CURVE needs "
+                            "--hub-key instead of --insecure)",
+                            problem)
+              : fmt::format("the hub refused the handshake: {} (is this station's key {} "
+                            "enrolled at the hub, and is --hub-key the hub's key?)",
+                            problem, security.own.public_z85));
     }
     finish_lookups();
     if (NowMs() - last_tick >= static_cast<uint64_t>(kTickMs)) {
@@ -142,29 +209,75 @@ int RunHub(const NodeFlags& flags, const std::atomic<bool>& stop) {
   auto base = OpenNode(flags, "hub");
   if (!base.ok()) return Fail(base.status());
   Replica& replica = *base->replica;
+  const LinkSecurity& security = base->security;
+  if (security.insecure && !IsLoopbackEndpoint(flags.listen)) {
+    return Fail(Refused(fmt::format(
+        "--insecure with --listen {}: plaintext sync is for loopback tests only (listen on "
+        "tcp://127.0.0.1:PORT, or drop --insecure)",
+        flags.listen)));
+  }
   zmq::context_t context(1);
-  Hub hub(replica, SessionOptions{});
-  HubTransport transport(context, flags.listen);
+  Hub hub(replica, SessionOptions{}, /*authenticate=*/!security.insecure);
+  // The ZAP handler is bound before the ROUTER, in the same context (zap_handler.h).
+  ZapHandler zap(context, [&hub](const std::string& key) { return hub.AdmitKey(key); });
+  if (!security.insecure) {
+    if (Status bound = zap.Bind(); !bound.ok()) return Fail(bound);
+  }
+  HubTransport transport(context, flags.listen, security);
   if (Status bound = transport.Bind(); !bound.ok()) return Fail(bound);
-  ApiServer api(context, ApiEndpoint(flags), replica, "hub",
-                [&hub] { return hub.Report(NowMs()); });
+  ApiServer api(context, ApiEndpoint(flags), replica, "hub", [&] {
+    SyncStatus status = hub.Report(NowMs());
+    status.public_key = security.own.public_z85;
+    return status;
+  });
   if (Status bound = api.Bind(); !bound.ok()) return Fail(bound);
-  spdlog::info("syncd hub ready: data {}, api {}, stations connect to {}, {} records, log at {}",
-               flags.data, ApiEndpoint(flags), flags.listen, replica.record_count(),
-               replica.last_seq());
+  spdlog::info(
+      "syncd hub ready: data {}, api {}, stations connect to {} ({}), {} records, log at "
+      "{}",
+      flags.data, ApiEndpoint(flags), flags.listen,
+      security.insecure ? "plaintext, --insecure" : "CURVE", replica.record_count(),
+      replica.last_seq());
+  if (!security.insecure) {
+    spdlog::info("the hub's public key: {} (stations pass it as --hub-key)",
+                 security.own.public_z85);
+  }
 
   auto carry_out = [&](const std::vector<Outgoing>& out) {
     for (const auto& outgoing : out) transport.Send(outgoing.peer, outgoing.message);
   };
+  // One message from a station: dropped undecoded unless it is a Hello or its link has a session.
+  auto receive = [&](HubTransport::Incoming& incoming) {
+    const std::string_view bytes = incoming.frame.to_string_view();
+    const Sender from{std::move(incoming.peer), std::move(incoming.key)};
+    auto envelope = PeekSyncMessage(bytes);
+    if (!envelope.ok()) {
+      PeerLog().Warn("malformed", "dropped a malformed sync message: {}",
+                     envelope.status().message());
+      return;
+    }
+    std::vector<Outgoing> out;
+    if (!hub.Admits(from, envelope->hello, envelope->link, out)) return carry_out(out);
+    auto message = DecodeSyncMessage(bytes);
+    if (!message.ok()) {
+      PeerLog().Warn("malformed", "dropped a malformed sync message: {}",
+                     message.status().message());
+      return;
+    }
+    carry_out(hub.Receive(from, *message, NowMs()));
+  };
   uint64_t last_tick = 0;
   while (!stop.load()) {
-    const Ready ready = Poll(api.socket(), &transport.socket());
-    if (ready.api && api.ServeReady()) carry_out(hub.Pump(NowMs()));
-    for (int i = 0; i < 256; ++i) {
+    const auto [api_ready, sync_ready, zap_ready] =
+        Poll<3>({&api.socket(), &transport.socket(), security.insecure ? nullptr : &zap.socket()});
+    (void)sync_ready;  // read every turn, ready or not
+    if (zap_ready) zap.ServeReady();
+    if (api_ready && api.ServeReady()) carry_out(hub.Pump(NowMs()));
+    for (int i = 0; i < kMessagesPerTurn; ++i) {
       auto incoming = transport.Receive();
       if (!incoming) break;
-      carry_out(hub.Receive(incoming->peer, incoming->message, NowMs()));
+      receive(*incoming);
     }
+    hub.CountHandshakeFailures(transport.handshake_failures(), transport.last_handshake_failure());
     if (NowMs() - last_tick >= static_cast<uint64_t>(kTickMs)) {
       last_tick = NowMs();
       carry_out(hub.Tick(last_tick));

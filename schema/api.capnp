@@ -10,8 +10,8 @@ $Cxx.namespace("stationsync::schema");
 
 using Store = import "store.capnp";
 
-const apiVersion :UInt32 = 3;  # 2: sync status, conflicts; 3: digests, merges, transfers,
-                               # remote look-ups, a station's scope
+const apiVersion :UInt32 = 4;  # 2: sync status, conflicts; 3: digests, merges, transfers,
+                               # remote look-ups, a station's scope; 4: keys and refusals in status
 
 # What went wrong, in terms of what the caller should do; tools map it to their exit code.
 enum Code {
@@ -123,6 +123,12 @@ struct NodeStatus {
   stations @10 :List(StationLink); # hub: one per station unit of the registry, by unit code
   scope @11 :List(Text);           # station: the units whose records it holds (its group); hub:
                                    # empty
+  publicKey @12 :Text;             # this node's CURVE public key ("" when --insecure)
+  hubRefusal @13 :Text;            # station: why the hub refused its link or key ("" if not)
+  clockAheadMs @14 :Int64;         # station: its clock minus the hub's, as last measured
+  refusedUnknownKeyTotal @15 :UInt64;  # hub: handshakes with a key no station holds
+  refusedHandshakeTotal @16 :UInt64;   # hub: handshakes failed before a key (plaintext, ...)
+  lastHandshakeRefusal @17 :Text;      # hub: the newest of either, in words
 }
 
 # The hub's view of one station (sync/sync_status.h).
@@ -137,6 +143,9 @@ struct StationLink {
   rejectedTotal @7 :UInt64;
   neverSeen @8 :Bool;
   scope @9 :List(Text);            # the units of its group (merged stations share one)
+  key @10 :Text;                   # its enrolled CURVE public key ("" if none)
+  refusedTotal @11 :UInt64;        # its links or batches refused since the hub started
+  lastRefusal @12 :Text;           # the newest refusal, in words
 }
 
 struct BatchError {

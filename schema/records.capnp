@@ -25,6 +25,7 @@ enum Format {
   areaCode @5;    # 12-digit statistical division code
   phone @6;       # digits, spaces, '+' and '-', 3 to 20 characters
   longText @7;    # any text up to 64 KiB
+  curveKey @8;    # a CurveZMQ public key: 40 characters of Z85 text
 }
 
 enum Sex { male @0; female @1; }
@@ -35,6 +36,8 @@ struct Unit {
   parent @2 :Text $format(code);
   status @3 :Status;
   mergedInto @4 :Text $format(code);
+  publicKey @5 :Text $format(curveKey);  # the station's enrolled CURVE key (syncctl unit enroll):
+                                         # the hub admits a sync link with this key only
 
   enum Kind { bureau @0; station @1; suboffice @2; department @3; patrol @4; traffic @5; }
   enum Status { active @0; merged @1; retired @2; }

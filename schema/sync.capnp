@@ -24,7 +24,8 @@ using Store = import "store.capnp";
 # Station -> hub: the first message of every link.
 struct Hello {
   protocol @0 :UInt32;
-  unit @1 :Text;              # the station's unit (until CURVE: also its identity)
+  unit @1 :Text;              # the station's unit; under CURVE it must be the unit its key is
+                              # enrolled for (identity comes from the key, never from here)
   node @2 :Text;
   epoch @3 :Text;             # the station store's epoch: the hub's up cursor is valid within it
   lastSeq @4 :UInt64;         # the end of the station's log
@@ -34,6 +35,8 @@ struct Hello {
                               # restored from an older copy
   scope @8 :List(Text);       # the units whose records the station holds (its group as the hub
                               # last sent it); a hub whose registry says otherwise sends a snapshot
+  clockMs @9 :Int64;          # the station's wall clock (ms since the epoch): a station too far
+                              # ahead of the hub is refused (its stamps would be)
 }
 
 # Hub -> station: the link is accepted.
@@ -44,6 +47,7 @@ struct Welcome {
   snapshot @3 :Bool;          # the station's down cursor is not valid: a snapshot follows
   offer @4 :Bool;             # the hub lost history the station may hold: offer every record
   window @5 :UInt32;
+  hubClockMs @6 :Int64;       # the hub's wall clock, so the station knows its offset
 }
 
 # Hub -> station: the link is refused; the station logs the reason and retries slowly.
@@ -51,6 +55,7 @@ struct Refused {
   reason @0 :Text;
   helloAgain @1 :Bool;  # not a refusal of the unit: the hub has no session for this link (it
                         # restarted), so say hello again at once
+  clockAheadMs @2 :Int64;  # refused because the station's clock is this far ahead of the hub's
 }
 
 struct Up {
@@ -101,6 +106,7 @@ struct Lookup {
   request @0 :UInt64;   # chosen by the station; repeated in the reply
   table @1 :Store.Table;
   id @2 :Text;
+  actor @3 :Text;       # who asked at the station, for the audit line
 }
 
 struct LookupReply {

@@ -128,8 +128,17 @@ void WriteNodeStatus(const NodeStatus& status, schema::NodeStatus::Builder out) 
     station.setRejectedTotal(link.rejected_total);
     station.setNeverSeen(link.never_seen);
     WriteTexts(link.scope, station.initScope(static_cast<unsigned>(link.scope.size())));
+    station.setKey(link.key);
+    station.setRefusedTotal(link.refused_total);
+    station.setLastRefusal(link.last_refusal);
   }
   WriteTexts(status.scope, out.initScope(static_cast<unsigned>(status.scope.size())));
+  out.setPublicKey(status.public_key);
+  out.setHubRefusal(status.hub_refusal);
+  out.setClockAheadMs(status.clock_ahead_ms);
+  out.setRefusedUnknownKeyTotal(status.refused_unknown_key_total);
+  out.setRefusedHandshakeTotal(status.refused_handshake_total);
+  out.setLastHandshakeRefusal(status.last_handshake_refusal);
 }
 
 NodeStatus ReadNodeStatus(schema::NodeStatus::Reader in) {
@@ -155,9 +164,18 @@ NodeStatus ReadNodeStatus(schema::NodeStatus::Reader in) {
     link.rejected_total = station.getRejectedTotal();
     link.never_seen = station.getNeverSeen();
     link.scope = ReadTexts(station.getScope());
+    link.key = station.getKey().cStr();
+    link.refused_total = station.getRefusedTotal();
+    link.last_refusal = station.getLastRefusal().cStr();
     status.stations.push_back(std::move(link));
   }
   status.scope = ReadTexts(in.getScope());
+  status.public_key = in.getPublicKey().cStr();
+  status.hub_refusal = in.getHubRefusal().cStr();
+  status.clock_ahead_ms = in.getClockAheadMs();
+  status.refused_unknown_key_total = in.getRefusedUnknownKeyTotal();
+  status.refused_handshake_total = in.getRefusedHandshakeTotal();
+  status.last_handshake_refusal = in.getLastHandshakeRefusal().cStr();
   return status;
 }
 

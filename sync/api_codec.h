@@ -76,8 +76,14 @@ struct NodeStatus {
   uint64_t last_seq = 0;
   uint64_t lag_records = 0;  // station: hub changes in its scope it does not hold yet
   uint64_t conflicts_open = 0;
-  std::vector<StationLink> stations;  // hub: one per station unit, by unit code
-  std::vector<std::string> scope;     // station: the units whose records it holds; hub: empty
+  std::vector<StationLink> stations;       // hub: one per station unit, by unit code
+  std::vector<std::string> scope;          // station: the units whose records it holds; hub: empty
+  std::string public_key{};                // this node's CURVE key ("" when --insecure)
+  std::string hub_refusal{};               // station: why the hub refused it ("" if it did not)
+  int64_t clock_ahead_ms = 0;              // station: its clock minus the hub's
+  uint64_t refused_unknown_key_total = 0;  // hub
+  uint64_t refused_handshake_total = 0;    // hub
+  std::string last_handshake_refusal{};    // hub
 };
 
 struct BatchError {

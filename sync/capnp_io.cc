@@ -13,7 +13,7 @@ AlignedMessage::AlignedMessage(std::string_view bytes) {
   words_ = kj::heapArray<capnp::word>(bytes.size() / sizeof(capnp::word));
   std::memcpy(words_.begin(), bytes.data(), bytes.size());
   capnp::ReaderOptions options;
-  options.traversalLimitInWords = kTraversalWordsMax;
+  options.traversalLimitInWords = words_.size() * kTraversalWordsPerWord + kTraversalWordsFloor;
   options.nestingLimit = kNestingMax;
   reader_ = std::make_unique<capnp::FlatArrayMessageReader>(words_.asPtr(), options);
 }

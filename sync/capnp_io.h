@@ -20,8 +20,13 @@
 namespace stationsync {
 
 inline constexpr size_t kMessageBytesMax = 4 * 1024 * 1024;
-inline constexpr uint64_t kTraversalWordsMax = kMessageBytesMax / 8 * 2;
 inline constexpr int kNestingMax = 16;
+// Decoding budget: a reader may traverse at most this many words per word of the message (plus
+// a small floor), so a list that claims more elements than its bytes can hold (Cap'n Proto
+// charges even zero-sized elements) fails before anything proportional to the claim is made.
+// Our decoders read each part of a message about once; 4 leaves room for the few read twice.
+inline constexpr uint64_t kTraversalWordsPerWord = 4;
+inline constexpr uint64_t kTraversalWordsFloor = 64;
 
 // Owns an aligned copy of the bytes and a reader over them.
 class AlignedMessage {

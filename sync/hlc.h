@@ -2,7 +2,9 @@
 //
 // An HLC reading is a 64-bit value: physical milliseconds since the Unix epoch in the high 48
 // bits, a logical counter in the low 16. Invariants: Now() is strictly greater than every value it
-// returned before and every value passed to Observe(); it never runs behind the physical clock.
+// returned before and every value Observe() adopted; it never runs behind the physical clock and
+// never moves backwards. Observe() adopts no reading more than `max_ahead_ms` ahead of the
+// physical clock, so a peer cannot push the clock to the end of its range, where it would wrap.
 // Not thread-safe: one Hlc per writer thread.
 #pragma once
 
@@ -20,6 +22,18 @@ class Clock {
 class SystemClock final : public Clock {
  public:
   int64_t NowMs() override;
+};
+
+// The wall clock shifted by a fixed offset: what a machine with a wrong clock reads (syncd's
+// test-only --TEST-clock-offset-ms, for tests of the clock bound between real processes).
+class OffsetClock final : public Clock {
+ public:
+  explicit OffsetClock(int64_t offset_ms) : offset_ms_(offset_ms) {}
+  int64_t NowMs() override { return wall_.NowMs() + offset_ms_; }
+
+ private:
+  SystemClock wall_;
+  int64_t offset_ms_;
 };
 
 // A clock tests move by hand.
@@ -44,15 +58,18 @@ class Hlc {
 
   // `clock` is borrowed and must outlive the Hlc; `last` is the highest reading already used
   // (persisted by the replica, so a restart never reuses a stamp).
-  Hlc(Clock* clock, uint64_t last) : clock_(clock), last_(last) {}
+  Hlc(Clock* clock, uint64_t last, int64_t max_ahead_ms)
+      : clock_(clock), last_(last), max_ahead_ms_(max_ahead_ms) {}
 
   uint64_t Now();
-  void Observe(uint64_t remote);
+  // Adopts `remote` if it is within the bound; false (and nothing changes) if it is not.
+  bool Observe(uint64_t remote);
   uint64_t last() const { return last_; }
 
  private:
   Clock* clock_;
   uint64_t last_;
+  int64_t max_ahead_ms_;
 };
 
 }  // namespace stationsync

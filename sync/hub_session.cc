@@ -7,6 +7,8 @@
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
+#include "sync/clock_bound.h"
+#include "sync/log_guard.h"
 #include "sync/replica_keys.h"
 
 namespace stationsync {
@@ -54,8 +56,26 @@ bool HubSession::MayWrite(const Record& change) const {
   if (!*held) return InScope(change.owner);
   if (InScope((*held)->owner)) return true;
   // Transferred out of the scope by a write the station had not seen when it wrote (it was
-  // offline): its write was acknowledged there, so it is kept and goes to the new owner.
-  return InScope(change.owner) && !Includes(change.seen, (*held)->owner_stamp);
+  // offline): its write was acknowledged there, so it is kept and goes to the new owner. Only a
+  // record the scope once held qualifies: a station cannot reach a record it never had by
+  // claiming it missed a transfer.
+  return InScope(change.owner) && !Includes(change.seen, (*held)->owner_stamp) &&
+         OnceInScope(change.table, change.id);
+}
+
+bool HubSession::OnceInScope(Table table, const std::string& id) const {
+  auto history = replica_.History(table, id);  // a rare path: a write racing a transfer
+  if (!history.ok()) return false;
+  for (const HistoryEntry& entry : *history) {
+    for (const FieldChange& change : entry.changes) {
+      if (change.name != "owner") continue;
+      for (const Value* owner : {&change.old_value, &change.new_value}) {
+        const auto* text = std::get_if<std::string>(owner);
+        if (text != nullptr && InScope(*text)) return true;
+      }
+    }
+  }
+  return false;
 }
 
 void HubSession::SetScope(std::vector<std::string> scope, uint64_t now_ms,
@@ -123,6 +143,8 @@ StationLink HubSession::Report(uint64_t now_ms) const {
   link.down_total = down_total_;
   link.rejected_total = rejected_total_;
   link.scope = scope_;
+  link.refused_total = refused_total_;
+  link.last_refusal = last_refusal_;
   return link;
 }
 
@@ -131,10 +153,24 @@ void HubSession::Send(SyncBody body, uint64_t now_ms, std::vector<Outgoing>& out
   last_sent_ms_ = now_ms;
 }
 
-void HubSession::OnHello(const std::string& peer, const SyncMessage& message, uint64_t now_ms,
-                         std::vector<Outgoing>& out) {
+void HubSession::Disconnect(const std::string& reason, uint64_t now_ms,
+                            std::vector<Outgoing>& out) {
+  if (!connected_) return;
+  Send(Refusal{reason}, now_ms, out);
+  connected_ = false;
+  in_flight_.clear();
+}
+
+void HubSession::CountRefusal(const std::string& reason) {
+  ++refused_total_;
+  last_refusal_ = reason;
+}
+
+void HubSession::OnHello(const std::string& peer, const std::string& key,
+                         const SyncMessage& message, uint64_t now_ms, std::vector<Outgoing>& out) {
   const Hello& hello = std::get<Hello>(message.body);
   peer_ = peer;
+  key_ = key;
   link_ = message.link;
   connected_ = ever_connected_ = true;
   last_heard_ms_ = now_ms;
@@ -179,8 +215,9 @@ void HubSession::OnHello(const std::string& peer, const SyncMessage& message, ui
                snapshot ? ": sending a snapshot" : "",
                rescope ? fmt::format(" of its scope {}", fmt::join(scope_, ",")) : "",
                offer ? ", asking it to offer all" : "");
-  Send(Welcome{replica_.epoch(), up.cursor, up.stamp, snapshot, offer, options_.window}, now_ms,
-       out);
+  Send(Welcome{replica_.epoch(), up.cursor, up.stamp, snapshot, offer, options_.window,
+               replica_.WallMs()},
+       now_ms, out);
   Scan();
   Pump(now_ms, out);
 }
@@ -201,21 +238,47 @@ void HubSession::Receive(const SyncMessage& message, uint64_t now_ms, std::vecto
 
 void HubSession::OnLookup(const Lookup& lookup, uint64_t now_ms, std::vector<Outgoing>& out) {
   LookupReply reply{lookup.request, std::nullopt, ""};
-  auto record = replica_.Get(lookup.table, lookup.id);
-  if (!record.ok()) {
+  if (now_ms - lookup_window_ms_ >= 60'000) {
+    lookup_window_ms_ = now_ms;
+    lookups_in_window_ = 0;
+  }
+  if (++lookups_in_window_ > options_.lookups_per_minute) {
+    reply.error = fmt::format("too many look-ups: the hub answers {} a minute per station",
+                              options_.lookups_per_minute);
+    CountRefusal("look-ups over the rate limit");
+  } else if (auto record = replica_.Get(lookup.table, lookup.id); !record.ok()) {
     reply.error = record.status().message();
   } else if (*record && !(*record)->deleted) {
     reply.record = std::move(**record);
   }
-  spdlog::info("audit: station {} (node {}) looked up {} {} outside its scope: {}", unit_,
-               station_node_, TableName(lookup.table), lookup.id,
-               !reply.error.empty() ? reply.error
-               : reply.record       ? "found"
-                                    : "not found");
+  const std::string line =
+      fmt::format("audit: station {} (actor {}) looked up {} {} outside its scope: {}", unit_,
+                  lookup.actor, TableName(lookup.table), lookup.id,
+                  !reply.error.empty() ? reply.error
+                  : reply.record       ? "found"
+                                       : "not found");
+  if (lookups_in_window_ <= options_.lookups_per_minute) {
+    spdlog::info("{}", line);
+  } else {
+    PeerLog().Warn("lookup-limit", "{}", line);  // a flood is counted, not logged line by line
+  }
   Send(std::move(reply), now_ms, out);
 }
 
 void HubSession::OnUp(const Up& up, uint64_t now_ms, std::vector<Outgoing>& out) {
+  const int64_t ahead_ms =
+      StampsAheadMs(up.changes, replica_.WallMs(), replica_.max_clock_ahead_ms());
+  if (ahead_ms > 0) {
+    // Not applied and not acknowledged: the station keeps the changes until its clock is right.
+    const std::string reason = fmt::format(
+        "a change is stamped {} s ahead of the hub's clock (limit {} s): fix the station's clock",
+        ahead_ms / 1000, replica_.max_clock_ahead_ms() / 1000);
+    CountRefusal(reason);
+    PeerLog().Warn("clock", "station {}: {}", unit_, reason);
+    Send(Refusal{reason, false, ahead_ms}, now_ms, out);
+    connected_ = false;
+    return;
+  }
   const PeerPosition held = replica_.Peer(unit_);
   if (up.offer) {
     if (up.page != offer_next_page_ && up.page != 0) return;  // the station resends in order
@@ -245,8 +308,12 @@ void HubSession::OnUp(const Up& up, uint64_t now_ms, std::vector<Outgoing>& out)
     spdlog::error("storing changes from {}: {}", unit_, outcome.status().ToString());
     return;  // nothing acknowledged: the station resends
   }
-  for (const auto& why : outcome->rejected) spdlog::warn("refused from {}: {}", unit_, why);
-  if (refused > 0) spdlog::warn("refused {} changes from {}: out of its scope", refused, unit_);
+  for (const auto& why : outcome->rejected) {
+    PeerLog().Warn("rejected-change", "refused from {}: {}", unit_, why);
+  }
+  if (refused > 0) {
+    PeerLog().Warn("out-of-scope", "refused {} changes from {}: out of its scope", refused, unit_);
+  }
   refused += static_cast<uint32_t>(outcome->rejected.size());
   up_total_ += up.changes.size();
   rejected_total_ += refused;

@@ -16,7 +16,10 @@
 //    (a merge or unmerge), every record of its scope as of log position L, in pages, then the
 //    stream from L (the Guide's Clone pattern). The last page names the scope, and the station
 //    evicts whatever lies outside it.
-//  - look-up: a station may read one record outside its scope; the hub logs who asked (audit).
+//  - look-up: a station may read one record outside its scope, at most
+//    `lookups_per_minute` a minute; the hub logs the station and the asking actor (audit).
+//  - clocks: a batch with a stamp more than the replica's max_clock_ahead_ms ahead of the hub's
+//    clock is not applied nor acknowledged; the link is refused, saying by how much.
 // Invariants:
 //  1. A station's cursor is trusted only within this store's epoch and when the log entry at it
 //     carries the stamp the station remembers; otherwise the station gets a snapshot, and if it
@@ -49,9 +52,14 @@ class HubSession {
   // `replica` is borrowed and must outlive the session.
   HubSession(Replica& replica, std::string unit, SessionOptions options);
 
-  // A Hello for this session's unit from transport peer `peer`: replaces any current link.
-  void OnHello(const std::string& peer, const SyncMessage& hello, uint64_t now_ms,
-               std::vector<Outgoing>& out);
+  // A Hello for this session's unit from transport peer `peer`, authenticated with `key` ("" on
+  // an insecure hub): replaces any current link.
+  void OnHello(const std::string& peer, const std::string& key, const SyncMessage& hello,
+               uint64_t now_ms, std::vector<Outgoing>& out);
+  // Ends the current link: tells the station why, and ignores the link from now on.
+  void Disconnect(const std::string& reason, uint64_t now_ms, std::vector<Outgoing>& out);
+  // Counts a refusal of something this station's key or link sent (shown in status).
+  void CountRefusal(const std::string& reason);
   // Any other message from the current link's peer.
   void Receive(const SyncMessage& message, uint64_t now_ms, std::vector<Outgoing>& out);
   // Liveness, heartbeats, resends, and new log entries for the station.
@@ -66,6 +74,7 @@ class HubSession {
   StationLink Report(uint64_t now_ms) const;
   bool connected() const { return connected_; }
   const std::string& peer() const { return peer_; }
+  const std::string& key() const { return key_; }
   const std::string& unit() const { return unit_; }
 
  private:
@@ -74,6 +83,8 @@ class HubSession {
   bool InScope(const std::string& owner) const;
   // May the station write this change: a record of its scope (see OnUp)?
   bool MayWrite(const Record& change) const;
+  // Did a unit of the station's scope ever own this record (its history at the hub)?
+  bool OnceInScope(Table table, const std::string& id) const;
   void StartSnapshot(uint64_t now_ms);
   void OnLookup(const Lookup& lookup, uint64_t now_ms, std::vector<Outgoing>& out);
   void Scan();
@@ -92,6 +103,7 @@ class HubSession {
 
   bool connected_ = false;
   std::string peer_;
+  std::string key_;  // the key the current link authenticated with ("" when insecure)
   uint64_t link_ = 0;
   std::string station_node_;
   uint64_t last_heard_ms_ = 0;
@@ -103,6 +115,12 @@ class HubSession {
   uint64_t pending_up_ = 0;
   uint64_t up_total_ = 0;
   uint64_t rejected_total_ = 0;
+  uint64_t refused_total_ = 0;
+  std::string last_refusal_;
+
+  // Look-ups: a fixed window of one minute.
+  uint64_t lookup_window_ms_ = 0;
+  uint32_t lookups_in_window_ = 0;
 
   // Down stream. scope_entries_: log entries for the station in (down_acked_, scanned_].
   uint64_t down_acked_ = 0;

@@ -58,8 +58,19 @@ Result<RegistryView> ReadRegistry(const Replica& replica) {
   auto units = AllUnits(replica);
   if (!units.ok()) return units.status();
   RegistryView view;
+  std::map<std::string, int> holders;  // key -> how many station units hold it
   for (const Record& unit : *units) {
-    if (IsStationUnit(unit)) view.station_units.push_back(unit.id);
+    if (!IsStationUnit(unit)) continue;
+    view.station_units.push_back(unit.id);
+    if (const std::string* key = unit.Text("public_key")) {
+      view.unit_by_key[*key] = unit.id;
+      ++holders[*key];
+    }
+  }
+  for (const auto& [key, count] : holders) {
+    if (count == 1) continue;
+    view.unit_by_key.erase(key);
+    view.shared_keys.push_back(key);
   }
   view.groups = GroupsOf(*units);
   return view;

@@ -28,6 +28,10 @@ Result<std::vector<std::string>> GroupOf(const Replica& replica, const std::stri
 struct RegistryView {
   std::vector<std::string> station_units;                  // in code order
   std::map<std::string, std::vector<std::string>> groups;  // as Groups()
+  // Enrolled CURVE keys of station units (Z85 -> unit). A key enrolled for two units belongs to
+  // neither (listed in shared_keys), so it can never speak for the wrong one.
+  std::map<std::string, std::string> unit_by_key;
+  std::vector<std::string> shared_keys;
 };
 Result<RegistryView> ReadRegistry(const Replica& replica);
 

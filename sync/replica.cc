@@ -184,7 +184,8 @@ Status Replica::Load() {
   std::string value;
   SS_RETURN_IF_ERROR(FromRocks(h.db->Get({}, h.meta, kMetaEpoch, &epoch_), "reading epoch"));
   s = h.db->Get({}, h.meta, kMetaHlc, &value);
-  hlc_ = std::make_unique<Hlc>(options_.clock, s.ok() ? ParseU64(value) : 0);
+  hlc_ = std::make_unique<Hlc>(options_.clock, s.ok() ? ParseU64(value) : 0,
+                               options_.max_clock_ahead_ms);
   s = h.db->Get({}, h.meta, kMetaRecords, &value);
   record_count_ = s.ok() ? ParseU64(value) : 0;
   std::unique_ptr<rocksdb::Iterator> it(h.db->NewIterator({}, h.log));

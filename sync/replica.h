@@ -27,6 +27,7 @@
 
 #include <rocksdb/db.h>
 
+#include "sync/clock_bound.h"
 #include "sync/digest.h"
 #include "sync/hlc.h"
 #include "sync/merge.h"
@@ -42,6 +43,8 @@ struct ReplicaOptions {
   Clock* clock = nullptr;  // borrowed; nullptr: the system clock
   rocksdb::Env* env = nullptr;  // borrowed; nullptr: the default (tests inject faults here)
   bool sync_writes = true;      // false only in tests proving that the power-loss test bites
+  // A remote change with a stamp further ahead of `clock` than this is refused (clock_bound.h).
+  int64_t max_clock_ahead_ms = kMaxClockAheadMsDefault;
 };
 
 // One operation of a request: upsert the patch, or (remove) delete patch.table/patch.id.
@@ -179,6 +182,9 @@ class Replica {
   Status CheckIntegrity() const;
 
   const std::string& node() const { return options_.node; }
+  // The wall clock this replica stamps with (ms since the epoch), and its bound on peers' stamps.
+  int64_t WallMs() const { return options_.clock->NowMs(); }
+  int64_t max_clock_ahead_ms() const { return options_.max_clock_ahead_ms; }
   const std::string& unit() const { return options_.unit; }
   std::string epoch() const;
   uint64_t last_seq() const { return last_seq_.load(); }

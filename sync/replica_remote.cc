@@ -127,7 +127,13 @@ Result<RemoteOutcome> Replica::ApplyRemote(const RemoteBatch& remote) {
           fmt::format("{} would become invalid: {}", Describe(change), valid.message()));
       continue;
     }
-    hlc_->Observe(change.updated.hlc);  // our next write comes after everything we have seen
+    // Our next write comes after everything we have seen; a stamp too far ahead is never
+    // adopted (the sessions refuse such batches before they get here; this is the backstop).
+    if (!hlc_->Observe(NewestStampHlc(change))) {
+      outcome.rejected.push_back(fmt::format("{}: a stamp is more than {} ms ahead of our clock",
+                                             Describe(change), options_.max_clock_ahead_ms));
+      continue;
+    }
     if (remote.keep_scope_only && !in_scope(merged.record.owner)) {
       SS_RETURN_IF_ERROR(evict(key));  // it moved to a unit outside our scope
       continue;

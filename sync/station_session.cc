@@ -7,6 +7,7 @@
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
+#include "sync/clock_bound.h"
 #include "sync/replica_keys.h"
 
 namespace stationsync {
@@ -34,6 +35,8 @@ SyncStatus StationSession::Report() const {
   status.hub_connected = linked();
   status.lag_records = lag_records_;
   status.pending_up = PendingUp() + (offering_ ? 1 : 0);  // an offer in progress is pending
+  status.hub_refusal = refusal_;
+  status.clock_ahead_ms = clock_ahead_ms_;
   return status;
 }
 
@@ -48,6 +51,7 @@ Hello StationSession::MakeHello() const {
   hello.down_cursor = hub.cursor;
   hello.down_stamp = hub.stamp;
   hello.scope = replica_.Scope();
+  hello.clock_ms = replica_.WallMs();
   return hello;
 }
 
@@ -183,6 +187,7 @@ StationStep StationSession::Receive(const SyncMessage& message, uint64_t now_ms)
     if (refused->reason != refusal_)
       spdlog::error("the hub refused this station: {}", refused->reason);
     refusal_ = refused->reason;
+    if (refused->clock_ahead_ms != 0) clock_ahead_ms_ = refused->clock_ahead_ms;
     DropLink(now_ms, options_.retry_max_ms);
   } else if (state_ != State::kLinked) {
     return step;
@@ -199,9 +204,9 @@ StationStep StationSession::Receive(const SyncMessage& message, uint64_t now_ms)
 }
 
 StationStep StationSession::StartLookup(uint64_t request, Table table, const std::string& id,
-                                        uint64_t now_ms) {
+                                        const std::string& actor, uint64_t now_ms) {
   StationStep step;
-  if (linked()) Send(Lookup{request, table, id}, now_ms, step);
+  if (linked()) Send(Lookup{request, table, id, actor}, now_ms, step);
   return step;
 }
 
@@ -210,6 +215,13 @@ std::vector<LookupReply> StationSession::TakeLookupReplies() {
 }
 
 void StationSession::OnWelcome(const Welcome& welcome, uint64_t now_ms, StationStep& step) {
+  if (welcome.hub_clock_ms != 0) clock_ahead_ms_ = replica_.WallMs() - welcome.hub_clock_ms;
+  if (-clock_ahead_ms_ > replica_.max_clock_ahead_ms()) {
+    RefuseHub(fmt::format("the hub's clock is {} s ahead of ours (limit {} s)",
+                          -clock_ahead_ms_ / 1000, replica_.max_clock_ahead_ms() / 1000),
+              now_ms);
+    return;
+  }
   // Does the hub hold more of our log than we do? Then this store is an older copy of itself.
   bool older_copy = welcome.up_cursor > replica_.last_seq();
   if (!older_copy && welcome.up_cursor > 0) {
@@ -295,7 +307,27 @@ void StationSession::OnUpAck(const UpAck& ack, uint64_t now_ms, StationStep& ste
   }
 }
 
+void StationSession::NoteLinkProblem(const std::string& problem) {
+  if (problem != refusal_) spdlog::error("{}", problem);
+  refusal_ = problem;
+}
+
+void StationSession::RefuseHub(const std::string& reason, uint64_t now_ms) {
+  if (reason != refusal_) spdlog::error("not syncing with the hub: {}", reason);
+  refusal_ = reason;
+  DropLink(now_ms, options_.retry_max_ms);
+}
+
 void StationSession::OnDown(const Down& down, uint64_t now_ms, StationStep& step) {
+  // Not applied and not acknowledged: the hub sends it again once the clocks agree.
+  if (const int64_t ahead_ms =
+          StampsAheadMs(down.records, replica_.WallMs(), replica_.max_clock_ahead_ms());
+      ahead_ms > 0) {
+    RefuseHub(fmt::format("the hub sent a record stamped {} s ahead of our clock (limit {} s)",
+                          ahead_ms / 1000, replica_.max_clock_ahead_ms() / 1000),
+              now_ms);
+    return;
+  }
   const PeerPosition held = replica_.Peer(kHubPeer);
   RemoteBatch batch;
   batch.peer = kHubPeer;

@@ -53,7 +53,8 @@ class StationSession {
 
   // Asks the hub for a record outside our scope (`syncctl get --remote`); sends nothing unless
   // linked. Replies arrive through TakeLookupReplies; the caller times out what never does.
-  StationStep StartLookup(uint64_t request, Table table, const std::string& id, uint64_t now_ms);
+  StationStep StartLookup(uint64_t request, Table table, const std::string& id,
+                          const std::string& actor, uint64_t now_ms);
   std::vector<LookupReply> TakeLookupReplies();
 
   SyncStatus Report() const;
@@ -65,6 +66,15 @@ class StationSession {
 
   void StartLink(uint64_t now_ms, StationStep& step);
   void DropLink(uint64_t now_ms, uint64_t retry_after_ms);
+  // Stops syncing for now (a clock out of bounds): logs the reason once, shows it in status.
+  void RefuseHub(const std::string& reason, uint64_t now_ms);
+
+ public:
+  // A problem with the link below the protocol (the hub refused our key at the handshake):
+  // logged once, shown in status until a Welcome.
+  void NoteLinkProblem(const std::string& problem);
+
+ private:
   void OnWelcome(const Welcome& welcome, uint64_t now_ms, StationStep& step);
   void OnUpAck(const UpAck& ack, uint64_t now_ms, StationStep& step);
   void OnDown(const Down& down, uint64_t now_ms, StationStep& step);
@@ -85,6 +95,7 @@ class StationSession {
   uint64_t last_heard_ms_ = 0;
   uint64_t last_sent_ms_ = 0;
   std::string refusal_;
+  int64_t clock_ahead_ms_ = 0;  // ours minus the hub's, as last measured
   std::string hub_epoch_;
   uint32_t window_ = 1;
 

@@ -25,6 +25,7 @@ void Write(const Hello& m, Builder out) {
   b.setDownCursor(m.down_cursor);
   WriteStamp(m.down_stamp, b.initDownStamp());
   WriteTexts(m.scope, b.initScope(static_cast<unsigned>(m.scope.size())));
+  b.setClockMs(m.clock_ms);
 }
 
 void Write(const Welcome& m, Builder out) {
@@ -35,12 +36,14 @@ void Write(const Welcome& m, Builder out) {
   b.setSnapshot(m.snapshot);
   b.setOffer(m.offer);
   b.setWindow(m.window);
+  b.setHubClockMs(m.hub_clock_ms);
 }
 
 void Write(const Refusal& m, Builder out) {
   auto b = out.initRefused();
   b.setReason(m.reason);
   b.setHelloAgain(m.hello_again);
+  b.setClockAheadMs(m.clock_ahead_ms);
 }
 
 void Write(const Up& m, Builder out) {
@@ -88,6 +91,7 @@ void Write(const Lookup& m, Builder out) {
   b.setRequest(m.request);
   b.setTable(static_cast<schema::Table>(m.table));
   b.setId(m.id);
+  b.setActor(m.actor);
 }
 
 void Write(const LookupReply& m, Builder out) {
@@ -119,15 +123,17 @@ Result<SyncBody> ReadBody(Reader in) {
       auto r = in.getHello();
       return SyncBody(Hello{r.getProtocol(), r.getUnit(), r.getNode(), r.getEpoch(), r.getLastSeq(),
                             r.getHubEpoch(), r.getDownCursor(), ReadStamp(r.getDownStamp()),
-                            ReadTexts(r.getScope())});
+                            ReadTexts(r.getScope()), r.getClockMs()});
     }
     case schema::SyncMessage::WELCOME: {
       auto r = in.getWelcome();
       return SyncBody(Welcome{r.getHubEpoch(), r.getUpCursor(), ReadStamp(r.getUpStamp()),
-                              r.getSnapshot(), r.getOffer(), r.getWindow()});
+                              r.getSnapshot(), r.getOffer(), r.getWindow(), r.getHubClockMs()});
     }
-    case schema::SyncMessage::REFUSED:
-      return SyncBody(Refusal{in.getRefused().getReason(), in.getRefused().getHelloAgain()});
+    case schema::SyncMessage::REFUSED: {
+      auto r = in.getRefused();
+      return SyncBody(Refusal{r.getReason(), r.getHelloAgain(), r.getClockAheadMs()});
+    }
     case schema::SyncMessage::UP: {
       auto r = in.getUp();
       auto changes = ReadRecords(r.getChanges());
@@ -159,7 +165,7 @@ Result<SyncBody> ReadBody(Reader in) {
       auto r = in.getLookup();
       auto table = ReadTable(r.getTable());
       if (!table.ok()) return table.status();
-      return SyncBody(Lookup{r.getRequest(), *table, r.getId()});
+      return SyncBody(Lookup{r.getRequest(), *table, r.getId(), r.getActor()});
     }
     case schema::SyncMessage::LOOKUP_REPLY: {
       auto r = in.getLookupReply();
@@ -208,6 +214,13 @@ Result<SyncMessage> DecodeSyncMessage(std::string_view bytes) {
         auto body = ReadBody(in);
         if (!body.ok()) return body.status();
         return SyncMessage{in.getLink(), std::move(body).value()};
+      });
+}
+
+Result<SyncEnvelope> PeekSyncMessage(std::string_view bytes) {
+  return DecodeMessage<schema::SyncMessage>(
+      "sync message", bytes, [](Reader in) -> Result<SyncEnvelope> {
+        return SyncEnvelope{in.getLink(), in.which() == schema::SyncMessage::HELLO};
       });
 }
 

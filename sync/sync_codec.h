@@ -15,4 +15,12 @@ std::string EncodeSyncMessage(const SyncMessage& message);
 // kInvalid naming what is wrong: malformed, over the limits, an unknown kind.
 Result<SyncMessage> DecodeSyncMessage(std::string_view bytes);
 
+// A message's link and whether it is a Hello, read without decoding anything else: the hub
+// decides from these whether a message is worth decoding at all (hub.h, Admits).
+struct SyncEnvelope {
+  uint64_t link = 0;
+  bool hello = false;
+};
+Result<SyncEnvelope> PeekSyncMessage(std::string_view bytes);
+
 }  // namespace stationsync

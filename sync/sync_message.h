@@ -25,6 +25,7 @@ struct Hello {
   uint64_t down_cursor = 0;
   Stamp down_stamp;
   std::vector<std::string> scope;
+  int64_t clock_ms = 0;  // the station's wall clock when it said hello
   bool operator==(const Hello&) const = default;
 };
 
@@ -35,12 +36,14 @@ struct Welcome {
   bool snapshot = false;
   bool offer = false;
   uint32_t window = 0;
+  int64_t hub_clock_ms = 0;  // the hub's wall clock when it welcomed the station
   bool operator==(const Welcome&) const = default;
 };
 
 struct Refusal {
   std::string reason;
   bool hello_again = false;
+  int64_t clock_ahead_ms = 0;  // refused for a clock too far ahead: by how much
   bool operator==(const Refusal&) const = default;
 };
 
@@ -99,6 +102,7 @@ struct Lookup {
   uint64_t request = 0;
   Table table = Table::kUnit;
   std::string id;
+  std::string actor;  // who asked at the station (for the hub's audit line)
   bool operator==(const Lookup&) const = default;
 };
 

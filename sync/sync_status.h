@@ -20,15 +20,28 @@ struct StationLink {
   uint64_t rejected_total = 0;     // changes from it refused (out of scope, invalid) since start
   bool never_seen = true;          // true when the station has not connected since the hub started
   std::vector<std::string> scope;  // the units of its group, whose records it holds
+  std::string key{};               // its enrolled CURVE public key (Z85; "" if none)
+  uint64_t refused_total = 0;      // links or batches refused for it since start (wrong unit in
+                                   // Hello, clock ahead, protocol, revoked key, ...)
+  std::string last_refusal{};      // the newest such refusal, in words ("" if none)
 };
 
 struct SyncStatus {
   // Station: the link to the hub.
   bool hub_connected = false;
-  uint64_t lag_records = 0;  // as the hub last told it
-  uint64_t pending_up = 0;   // own changes the hub has not yet acknowledged
+  uint64_t lag_records = 0;    // as the hub last told it
+  uint64_t pending_up = 0;     // own changes the hub has not yet acknowledged
+  std::string hub_refusal;     // why the hub refused our link, or our key ("" if it did not)
+  int64_t clock_ahead_ms = 0;  // our clock minus the hub's, as last measured (a Welcome, or a
+                               // refusal for being too far ahead)
   // Hub: one entry per station unit of the registry, in unit-code order.
   std::vector<StationLink> stations;
+  uint64_t refused_unknown_key_total = 0;  // handshakes with a key no station holds
+  uint64_t refused_handshake_total = 0;    // handshakes that failed before a key was offered
+                                           // (plaintext, another mechanism)
+  std::string last_handshake_refusal;      // the newest of either, in words
+  // Both: this node's CURVE public key (Z85; "" when running --insecure).
+  std::string public_key;
 };
 
 }  // namespace stationsync

@@ -15,7 +15,17 @@ namespace stationsync {
 enum class FieldKind { kText, kTextList, kEnum };
 
 // Mirrors schema::Format in records.capnp (same order).
-enum class FieldFormat { kPlain, kCode, kIdNumber, kDate, kDateTime, kAreaCode, kPhone, kLongText };
+enum class FieldFormat {
+  kPlain,
+  kCode,
+  kIdNumber,
+  kDate,
+  kDateTime,
+  kAreaCode,
+  kPhone,
+  kLongText,
+  kCurveKey
+};
 
 struct FieldSpec {
   std::string name;  // JSON name, snake_case

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "sync/calendar.h"
+#include "sync/curve_key.h"
 #include "sync/id_number.h"
 #include "sync/table_schema.h"
 
@@ -96,6 +97,11 @@ Result<std::string> NormalizeText(const FieldSpec& spec, std::string text) {
     case FieldFormat::kPhone:
       if (!IsPhone(text)) {
         return FieldError(spec, fmt::format("'{}' is not a phone number", text));
+      }
+      return text;
+    case FieldFormat::kCurveKey:
+      if (!IsCurveKey(text)) {
+        return FieldError(spec, "is not a CURVE public key (40 characters of Z85 text)");
       }
       return text;
   }

@@ -129,6 +129,15 @@ TEST(ApiCodec, NodeStatusRoundTripsWithItsStations) {
   link.down_total = 40;
   link.rejected_total = 5;
   link.never_seen = false;
+  link.key = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";
+  link.refused_total = 6;
+  link.last_refusal = "a Hello named unit P02";
+  status.public_key = "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID";
+  status.refused_unknown_key_total = 8;
+  status.refused_handshake_total = 9;
+  status.last_handshake_refusal = "mechanism mismatch";
+  status.clock_ahead_ms = -86'400'000;
+  status.hub_refusal = "clock ahead";
   status.stations = {
       link, StationLink{.unit = "370724520000", .scope = {"370724510000", "370724520000"}}};
   auto decoded = DecodeResponse(EncodeResponse(response));
@@ -138,6 +147,17 @@ TEST(ApiCodec, NodeStatusRoundTripsWithItsStations) {
   EXPECT_EQ(out.unit, "HQ");
   EXPECT_EQ(out.node, "HUB");
   EXPECT_EQ(out.records, 1200u);
+  EXPECT_EQ(out.public_key, status.public_key);
+  EXPECT_EQ(out.refused_unknown_key_total, 8u);
+  EXPECT_EQ(out.refused_handshake_total, 9u);
+  EXPECT_EQ(out.last_handshake_refusal, "mechanism mismatch");
+  EXPECT_EQ(out.clock_ahead_ms, -86'400'000);
+  EXPECT_EQ(out.hub_refusal, "clock ahead");
+  ASSERT_EQ(out.stations.size(), 2u);
+  EXPECT_EQ(out.stations[0].key, link.key);
+  EXPECT_EQ(out.stations[0].refused_total, 6u);
+  EXPECT_EQ(out.stations[0].last_refusal, "a Hello named unit P02");
+  EXPECT_EQ(out.stations[1].key, "");
   EXPECT_EQ(out.pending_up, 3u);
   EXPECT_EQ(out.last_seq, 4500u);
   EXPECT_EQ(out.lag_records, 7u);

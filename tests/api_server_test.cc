@@ -606,7 +606,7 @@ TEST_F(ApiServerTest, ALookUpAnsweredAtOnce) {
   hubs.updated = {5, "HUB"};
   hubs.seen = {{"HUB", 5}};
   std::vector<std::string> asked;  // only the loop's thread touches it until the server stops
-  starter_ = [&](uint64_t token, Table table, const std::string& id) {
+  starter_ = [&](uint64_t token, Table table, const std::string& id, const std::string&) {
     asked.push_back(std::string(TableName(table)) + " " + id);
     if (id == "Z9") {
       server_->CompleteLookup(token, std::optional<Record>(hubs));
@@ -640,7 +640,7 @@ TEST_F(ApiServerTest, ALookUpAnsweredLaterDoesNotHoldUpOtherRequests) {
   Write(station, {Table::kCase, "A1", "", FieldsFromJson(json::parse(kCase)).value()});
   std::vector<uint64_t> started;  // under mutex_
   bool release = false;           // under mutex_
-  starter_ = [&](uint64_t token, Table, const std::string&) {
+  starter_ = [&](uint64_t token, Table, const std::string&, const std::string&) {
     std::lock_guard lock(mutex_);
     started.push_back(token);
   };

@@ -24,7 +24,7 @@ class HubSessionTest : public ::testing::Test {
     hub_replica_ = Open("hub", "hub");
     Write(*hub_replica_,
           {Table::kUnit, "S1", "", {{"name", Value("一所")}, {"kind", Value("station")}}});
-    hub_ = std::make_unique<Hub>(*hub_replica_, SessionOptions{});
+    hub_ = std::make_unique<Hub>(*hub_replica_, SessionOptions{}, /*authenticate=*/false);
   }
 
   std::unique_ptr<Replica> Open(const std::string& node, const std::string& unit) {
@@ -49,7 +49,7 @@ class HubSessionTest : public ::testing::Test {
     std::vector<Outgoing> to_station;
     for (int round = 0; round < 100 && (!step.out.empty() || !to_station.empty()); ++round) {
       for (const auto& message : step.out) {
-        auto replies = hub_->Receive("peer-1", message, now_);
+        auto replies = hub_->Receive({"peer-1", ""}, message, now_);
         to_station.insert(to_station.end(), replies.begin(), replies.end());
       }
       step.out.clear();

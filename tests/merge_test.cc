@@ -10,6 +10,7 @@
 #include "sync/merge.h"
 
 #include <cstdlib>
+#include <limits>
 #include <random>
 #include <set>
 
@@ -22,6 +23,9 @@ namespace stationsync {
 namespace {
 
 constexpr int64_t kStartMs = 1'700'000'000'000;
+// These properties are about merging, with clocks skewed by up to 10 minutes; the bound on
+// peers' clocks (clock_bound.h) is tested where it is enforced.
+constexpr int64_t kNoClockBound = std::numeric_limits<int64_t>::max() / 4;
 const std::vector<std::string> kNodes = {"P01", "P02", "P03", "HUB"};
 const std::vector<std::string> kFields = {"name", "parent", "merged_into"};
 
@@ -33,7 +37,7 @@ struct Write {
 struct Node {
   std::string name;
   ManualClock clock{kStartMs};
-  Hlc hlc{&clock, 0};
+  Hlc hlc{&clock, 0, kNoClockBound};
   std::optional<Record> state;
   std::set<size_t> applied;  // indexes into History::writes
   std::vector<Conflict> conflicts;

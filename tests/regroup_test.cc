@@ -263,7 +263,10 @@ class RegroupTest : public ::testing::Test {
     std::vector<StationDaemon*> starting;
     for (const std::string& unit : units) {
       auto& station = stations_[unit];
-      if (!station) station = StationDaemon::Station(unit, endpoint_);
+      if (!station) {
+        station = StationDaemon::Station(unit, *hub_);
+        EXPECT_EQ(station->Enroll(*hub_), 0) << unit;
+      }
       starting.push_back(station.get());
     }
     std::vector<std::future<bool>> started;

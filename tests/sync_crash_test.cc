@@ -40,7 +40,8 @@ class SyncCrashTest : public ::testing::Test {
     const auto put = hub_->Ctl(
         {"unit", "put", unit, fmt::format(R"({{"name":"{} 派出所","kind":"station"}})", unit)});
     EXPECT_EQ(put.exit_code, 0) << put.err;
-    stations_.push_back(StationDaemon::Station(unit, endpoint_));
+    stations_.push_back(StationDaemon::Station(unit, *hub_));
+    EXPECT_EQ(stations_.back()->Enroll(*hub_), 0) << unit;
     EXPECT_TRUE(stations_.back()->Start()) << stations_.back()->Log();
     return *stations_.back();
   }

@@ -33,8 +33,12 @@ class SyncTest : public ::testing::Test {
     ASSERT_EQ(put.exit_code, 0) << put.err;
   }
 
-  StationDaemon& AddStation(const std::string& unit) {
-    stations_.push_back(StationDaemon::Station(unit, endpoint_));
+  // A station whose key is enrolled at the hub (the unit must be registered), or not.
+  StationDaemon& AddStation(const std::string& unit, bool enroll = true) {
+    stations_.push_back(StationDaemon::Station(unit, *hub_));
+    if (enroll) {
+      EXPECT_EQ(stations_.back()->Enroll(*hub_), 0) << unit;
+    }
     EXPECT_TRUE(stations_.back()->Start()) << stations_.back()->Log();
     return *stations_.back();
   }
@@ -113,14 +117,14 @@ TEST_F(SyncTest, RecordsFlowBothWaysWithinScope) {
   EXPECT_EQ(station_status["lag_records"], 0);
 }
 
-TEST_F(SyncTest, AnUnknownUnitIsRefusedWithTheReasonInBothLogs) {
-  StationDaemon& stranger = AddStation("S9");
+TEST_F(SyncTest, AnUnknownUnitCannotEnrolAndIsRefusedAtTheHandshakeWithTheReasonInBothLogs) {
+  StationDaemon& stranger = AddStation("S9", /*enroll=*/false);
+  EXPECT_EQ(stranger.Enroll(*hub_), 1);  // no such unit
   ASSERT_TRUE(testing::WaitUntil(
-      [&] { return stranger.Log().find("not in the hub's registry") != std::string::npos; },
+      [&] { return stranger.Log().find("the hub refused the handshake") != std::string::npos; },
       std::chrono::seconds(20)))
       << stranger.Log();
-  EXPECT_NE(hub_->Log().find("refused a station link from unit S9"), std::string::npos)
-      << hub_->Log();
+  EXPECT_NE(hub_->Log().find("is not enrolled for any station"), std::string::npos) << hub_->Log();
   const Json status = Json::parse(stranger.Ctl({"status", "--json"}).out);
   EXPECT_FALSE(status["hub_connected"].get<bool>());
   EXPECT_EQ(stranger.Ctl({"wait-synced", "--timeout", "1"}).exit_code, 1);

@@ -170,9 +170,10 @@ TEST_F(SyncctlTest, ListFiltersExportAndStatus) {
   const auto ordered = nlohmann::ordered_json::parse(status.out);  // items() refers to it
   std::vector<std::string> keys;
   for (const auto& [key, value] : ordered.items()) keys.push_back(key);
-  EXPECT_EQ(keys, (std::vector<std::string>{"role", "unit", "node", "records", "pending_up",
-                                            "hub_connected", "last_seq", "lag_records",
-                                            "conflicts_open", "scope"}));
+  EXPECT_EQ(keys,
+            (std::vector<std::string>{"role", "unit", "node", "records", "pending_up",
+                                      "hub_connected", "last_seq", "lag_records", "conflicts_open",
+                                      "scope", "public_key", "hub_refusal", "clock_ahead_ms"}));
   auto human = daemon_.Ctl({"status"});
   ASSERT_EQ(human.exit_code, 0) << human.err;
   EXPECT_NE(human.out.find("hub_connected:  false"), std::string::npos) << human.out;

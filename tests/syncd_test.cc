@@ -1,5 +1,7 @@
-// syncd as a process: the data directory lock, clean shutdown, and refusing a damaged store
-// (exit 5, naming the file, leaving every file exactly as it was).
+// syncd as a process: the data directory lock, clean shutdown, refusing a damaged store (exit 5,
+// naming the file, leaving every file exactly as it was), and what it refuses to expose: a
+// plaintext hub or an API reachable from other machines (exit 4), a hub link without the hub's
+// key (exit 2), a data directory, key or API socket others may read.
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -91,6 +93,50 @@ TEST(Syncd, BadFlagsExit2) {
   result = RunCommand({BinPath("syncd"), "station", "--unit", "P/01", "--data", dir.path()});
   EXPECT_EQ(result.exit_code, 2);
   EXPECT_NE(result.err.find("not a unit code"), std::string::npos) << result.err;
+}
+
+TEST(Syncd, AStationWithAHubButNoHubKeyExits2SayingWhatToPass) {
+  TempDir dir;
+  const auto result = RunCommand({BinPath("syncd"), "station", "--unit", "P01", "--data",
+                                  dir.path(), "--hub", "tcp://127.0.0.1:1"});
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.err.find("--hub-key"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("--insecure"), std::string::npos) << result.err;
+}
+
+TEST(Syncd, PlaintextOrAnApiOtherMachinesCanReachIsRefusedWithExit4) {
+  TempDir dir;
+  const std::string port = FreeTcpEndpoint().substr(FreeTcpEndpoint().rfind(':'));
+  auto result = RunCommand({BinPath("syncd"), "hub", "--data", dir / "hub", "--listen",
+                            "tcp://0.0.0.0" + port, "--insecure"});
+  EXPECT_EQ(result.exit_code, 4);
+  EXPECT_NE(result.err.find("loopback"), std::string::npos) << result.err;
+  result = RunCommand({BinPath("syncd"), "station", "--unit", "P01", "--data", dir / "station",
+                       "--api", "tcp://0.0.0.0" + port});
+  EXPECT_EQ(result.exit_code, 4);
+  EXPECT_NE(result.err.find("other machines"), std::string::npos) << result.err;
+  result = RunCommand({BinPath("syncd"), "station", "--unit", "P01", "--data", dir / "station",
+                       "--key", dir / "missing.cert_secret"});
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.err.find("--key"), std::string::npos) << result.err;
+}
+
+TEST(Syncd, TheDataDirectoryKeyAndApiSocketArePrivate) {
+  TempDir dir;
+  const std::string data = dir / "data";
+  fs::create_directories(data);
+  fs::permissions(data, fs::perms::all);  // 0777, as a careless install might leave it
+  StationDaemon daemon("P01", data, DaemonRole{});
+  ASSERT_TRUE(daemon.Start()) << daemon.Log();
+  const auto mode = [](const std::string& path) {
+    return fs::status(path).permissions() & fs::perms::all;
+  };
+  using fs::perms;
+  EXPECT_EQ(mode(data), perms::owner_all | perms::group_read | perms::group_exec);
+  EXPECT_EQ(mode(daemon.secret_key_path()), perms::owner_read | perms::owner_write);
+  // The API socket (the test daemon's lives beside its log; the default one inside DATA).
+  EXPECT_EQ(mode(daemon.api().substr(6)),
+            perms::owner_read | perms::owner_write | perms::group_read | perms::group_write);
 }
 
 // A store with data only in its write-ahead log (the daemon was killed, nothing flushed).

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The live demo behind `tools/run demo`: generates the 临朐 data set, starts a hub holding the
-# four urban stations' records and the four stations empty, and shows the initial sync, writes
+# four urban stations' records, provisions each station a CURVE key pair and enrols it at the
+# hub, starts the four stations empty (a station with a key the hub never enrolled is refused),
+# and shows the initial sync, writes
 # flowing both ways, a station offline catching up (lag back to 0), a conflict listed and
 # resolved, a rejected bad write, and the 2020 merge of the four stations into 城里 (all four
 # stations' digests equal to the hub's digest of the group). Everything runs on this machine
@@ -59,12 +61,13 @@ start_hub() {
   PIDS[hub]=$!
   wait_api hub
 }
-# start_station NAME UNIT [--offline]: with --offline, no --hub (the link is down).
+# start_station NAME UNIT [--offline]: with --offline, no --hub (the link is down). The station
+# runs with its provisioned key ($WORK/keys/NAME.cert_secret) and checks the hub's key.
 start_station() {
-  local hub_flags=(--hub "$SYNC")
+  local hub_flags=(--hub "$SYNC" --hub-key "@$WORK/hub/node.cert")
   [ "${3:-}" = "--offline" ] && hub_flags=()
   "$BIN/syncd" station --unit "$2" --data "$WORK/$1" --api "$(api "$1")" "${hub_flags[@]}" \
-    2>>"$WORK/$1.log" &
+    --key "$WORK/keys/$1.cert_secret" 2>>"$WORK/$1.log" &
   PIDS[$1]=$!
   wait_api "$1"
 }
@@ -93,6 +96,32 @@ step "The hub holds the four stations' records (imported at headquarters)"
 for s in "${STATIONS[@]}"; do cat "$WORK/gen/records-${UNIT[$s]}.jsonl"; done >"$WORK/urban.jsonl"
 echo "$(wc -l <"$WORK/urban.jsonl") records"
 at hub import "$WORK/urban.jsonl"
+
+step "Provisioning: a CURVE key pair per station, its public key enrolled at the hub"
+mkdir -p "$WORK/keys"
+echo "-- the hub made its own pair on first start; stations check it with --hub-key:"
+show cat "$WORK/hub/node.cert"
+for s in "${STATIONS[@]}"; do
+  printf '\033[2m$ syncctl keygen --out keys/%s.cert\033[0m\n' "$s"
+  "$BIN/syncctl" keygen --out "$WORK/keys/$s.cert"
+  at hub unit enroll "${UNIT[$s]}" "@$WORK/keys/$s.cert" | grep -o '"public_key":"[^"]*"'
+done
+ls -l "$WORK/keys"
+
+step "A station whose key the hub never enrolled is refused at the handshake"
+"$BIN/syncctl" keygen --out "$WORK/keys/impostor.cert" >/dev/null
+"$BIN/syncd" station --unit "${UNIT[chengli]}" --data "$WORK/impostor" --api "$(api impostor)" \
+  --hub "$SYNC" --hub-key "@$WORK/hub/node.cert" --key "$WORK/keys/impostor.cert_secret" \
+  2>>"$WORK/impostor.log" &
+PIDS[impostor]=$!
+wait_api impostor
+for _ in $(seq 50); do
+  ctl impostor status --json | grep -q '"hub_refusal":"[^"]' && break
+  sleep 0.1
+done
+at impostor status
+at hub status --json | grep -o '"refused_unknown_key_total":[0-9]*'
+stop impostor
 
 step "Starting the four stations, empty: each gets a snapshot of its own scope"
 started=$(date +%s%N)

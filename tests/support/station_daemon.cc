@@ -1,5 +1,6 @@
 #include "tests/support/station_daemon.h"
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -8,6 +9,8 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include "sync/curve_key.h"
 
 namespace stationsync::testing {
 
@@ -29,7 +32,26 @@ StationDaemon::StationDaemon(std::string unit, std::string data_dir, DaemonRole 
       role_(std::move(role)),
       data_(data_dir.empty() ? own_dir_ / "data" : std::move(data_dir)),
       api_("ipc://" + own_dir_ / "api.sock"),
-      log_path_(own_dir_ / "syncd.log") {}
+      log_path_(own_dir_ / "syncd.log") {
+  if (role_.insecure) return;
+  // A hub's pair is where syncd makes it on first start (DATA/node.cert), made now so tests know
+  // the key at once; a station's is provisioned beside its data directory and passed as --key,
+  // so a wiped data directory keeps its identity (as a provisioned key file would).
+  key_path_ = role_.hub ? data_ + "/node.cert" : own_dir_ / "station.cert";
+  if (role_.hub) std::filesystem::create_directories(data_);
+  auto existing = LoadSecretCertificate(key_path_);
+  if (existing.ok()) {
+    public_key_ = existing->public_z85;
+    return;
+  }
+  const CurveKeyPair pair = GenerateKeyPair();
+  if (SaveCertificate(key_path_, pair).ok()) public_key_ = pair.public_z85;
+}
+
+int StationDaemon::Enroll(const StationDaemon& hub) const {
+  // "--": a Z85 key may start with '-'.
+  return hub.Ctl({"unit", "enroll", unit_, "--", public_key_}).exit_code;
+}
 
 bool StationDaemon::Start() {
   std::vector<std::string> argv{BinPath("syncd")};
@@ -38,8 +60,13 @@ bool StationDaemon::Start() {
   } else {
     argv.insert(argv.end(), {"station", "--unit", unit_});
     if (!role_.sync.empty()) argv.insert(argv.end(), {"--hub", role_.sync});
+    if (!role_.sync.empty() && !role_.insecure)
+      argv.insert(argv.end(), {"--hub-key", role_.hub_key});
   }
+  if (role_.insecure) argv.push_back("--insecure");
+  if (!role_.hub && !role_.insecure) argv.insert(argv.end(), {"--key", secret_key_path()});
   argv.insert(argv.end(), {"--data", data_, "--api", api_});
+  argv.insert(argv.end(), role_.extra_args.begin(), role_.extra_args.end());
   // Each start logs to its own file, so a restart keeps what the last run said.
   const std::string log = ++starts_ == 1 ? log_path_ : log_path_ + "." + std::to_string(starts_);
   process_ = std::make_unique<Process>(argv, log);

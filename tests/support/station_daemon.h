@@ -1,6 +1,10 @@
 // A real `syncd station` or `syncd hub` in a temporary data directory, for multi-process tests.
 // Start() waits (bounded) until the API answers; the daemon is SIGKILLed and reaped at
 // destruction. Restarting keeps the data directory and appends to the same log.
+// Sync links run with CURVE as in production: each daemon's key pair is made before its first
+// start (public_key()), a station is given its hub's key, and a test enrols a station's key at
+// the hub with Enroll() once the unit is registered there. extra_args come last, so a test's own
+// --key wins.
 #pragma once
 
 #include <chrono>
@@ -17,8 +21,11 @@
 namespace stationsync::testing {
 
 struct DaemonRole {
-  bool hub = false;  // `syncd hub` instead of `syncd station`
-  std::string sync;  // station: the hub's endpoint (--hub); hub: where to listen (--listen)
+  bool hub = false;       // `syncd hub` instead of `syncd station`
+  std::string sync;       // station: the hub's endpoint (--hub); hub: where to listen (--listen)
+  std::string hub_key;    // station: the hub's public key (--hub-key)
+  bool insecure = false;  // --insecure: plaintext links (only tests about that flag)
+  std::vector<std::string> extra_args;  // appended to the command line
 };
 
 // A loopback TCP endpoint on a port that was free a moment ago.
@@ -28,10 +35,18 @@ class StationDaemon {
  public:
   explicit StationDaemon(std::string unit, std::string data_dir = "", DaemonRole role = {});
   static std::unique_ptr<StationDaemon> Hub(const std::string& listen) {
-    return std::make_unique<StationDaemon>("hub", "", DaemonRole{true, listen});
+    DaemonRole role;
+    role.hub = true;
+    role.sync = listen;
+    return std::make_unique<StationDaemon>("hub", "", std::move(role));
   }
-  static std::unique_ptr<StationDaemon> Station(const std::string& unit, const std::string& hub) {
-    return std::make_unique<StationDaemon>(unit, "", DaemonRole{false, hub});
+  // A station linked to `hub` (its endpoint and key).
+  static std::unique_ptr<StationDaemon> Station(const std::string& unit, const StationDaemon& hub) {
+    DaemonRole role;
+    role.sync = hub.role_.sync;
+    role.hub_key = hub.public_key();
+    role.insecure = hub.role_.insecure;
+    return std::make_unique<StationDaemon>(unit, "", std::move(role));
   }
 
   // Starts syncd; true once it answers a ping (within 30 s).
@@ -41,6 +56,13 @@ class StationDaemon {
   void Kill();  // SIGKILL and reap
 
   const std::string& unit() const { return unit_; }
+  // This daemon's CURVE public key ("" when insecure).
+  const std::string& public_key() const { return public_key_; }
+  // Its secret certificate file (a hub's in DATA, a station's beside it).
+  std::string secret_key_path() const { return key_path_ + "_secret"; }
+  // `syncctl unit enroll UNIT KEY` at `hub` with this station's key; returns its exit code.
+  int Enroll(const StationDaemon& hub) const;
+  DaemonRole& role() { return role_; }
   const std::string& data() const { return data_; }
   const std::string& api() const { return api_; }
   const std::string& log_path() const { return log_path_; }
@@ -59,6 +81,8 @@ class StationDaemon {
   std::string data_;
   std::string api_;
   std::string log_path_;
+  std::string key_path_;
+  std::string public_key_;
   std::unique_ptr<Process> process_;
 };
 

@@ -11,6 +11,7 @@
 #include "tools/syncctl/conflict_commands.h"
 #include "tools/syncctl/digest_command.h"
 #include "tools/syncctl/import_command.h"
+#include "tools/syncctl/keygen_command.h"
 #include "tools/syncctl/regroup_commands.h"
 #include "tools/syncctl/status_commands.h"
 #include "tools/syncctl/unit_commands.h"
@@ -114,6 +115,21 @@ int main(int argc, char** argv) {
   unit_put->callback([&] { code = CmdUnitPut(flags, id, fields); });
   auto* unit_list = unit->add_subcommand("list", "a table of units (JSON lines with --json)");
   unit_list->callback([&] { code = CmdUnitList(flags); });
+  std::string key;
+  auto* enroll = unit->add_subcommand(
+      "enroll", "admit a station's CURVE public key at the hub (replaces an earlier key)");
+  enroll->add_option("CODE", id)->required();
+  enroll->add_option("PUBLIC_KEY", key, "Z85 text, or @FILE naming a certificate file")->required();
+  enroll->callback([&] { code = CmdUnitEnroll(flags, id, key); });
+  auto* revoke = unit->add_subcommand("revoke", "remove a station's key; its live link is dropped");
+  revoke->add_option("CODE", id)->required();
+  revoke->callback([&] { code = CmdUnitRevoke(flags, id); });
+
+  std::string key_out;
+  auto* keygen = app.add_subcommand(
+      "keygen", "make a CURVE key pair: PATH (public) and PATH_secret; prints the public key");
+  keygen->add_option("--out", key_out, "where to write the certificate files")->required();
+  keygen->callback([&] { code = CmdKeygen(flags, key_out); });
 
   std::string into, as, to, scope;
   std::vector<std::string> members;

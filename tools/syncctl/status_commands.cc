@@ -27,6 +27,9 @@ ordered_json StationJson(const StationLink& link) {
   out["rejected_total"] = link.rejected_total;
   out["never_seen"] = link.never_seen;
   out["scope"] = link.scope;
+  out["key"] = link.key.empty() ? ordered_json(nullptr) : ordered_json(link.key);
+  out["refused_total"] = link.refused_total;
+  out["last_refusal"] = link.last_refusal;
   return out;
 }
 
@@ -41,6 +44,10 @@ ordered_json StatusJson(const NodeStatus& status) {
     out["unit"] = status.unit;
     out["node"] = status.node;
     out["last_seq"] = status.last_seq;
+    out["public_key"] = status.public_key;
+    out["refused_unknown_key_total"] = status.refused_unknown_key_total;
+    out["refused_handshake_total"] = status.refused_handshake_total;
+    out["last_handshake_refusal"] = status.last_handshake_refusal;
     return out;
   }
   // The station's keys before sync came first; scripts may rely on their order.
@@ -53,6 +60,9 @@ ordered_json StatusJson(const NodeStatus& status) {
   out["lag_records"] = status.lag_records;
   out["conflicts_open"] = status.conflicts_open;
   out["scope"] = status.scope;
+  out["public_key"] = status.public_key;
+  out["hub_refusal"] = status.hub_refusal;
+  out["clock_ahead_ms"] = status.clock_ahead_ms;
   return out;
 }
 
