@@ -48,7 +48,11 @@ class InfoLogToSpdlog final : public rocksdb::Logger {
   using rocksdb::Logger::Logv;
   void Logv(const char* format, va_list args) override {
     char buf[1024];
+    // The format is RocksDB's own (its Logger interface carries no format attribute).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
     std::vsnprintf(buf, sizeof buf, format, args);
+#pragma GCC diagnostic pop
     spdlog::warn("rocksdb: {}", buf);
   }
 };

@@ -16,12 +16,13 @@ namespace stationsync {
 
 namespace {
 
-// A station watches every failure; the hub not ZAP refusals, which its ZAP handler counts.
+// A station watches every failure. The hub counts protocol failures only (plaintext, another
+// mechanism, garbage): ZAP refusals are counted by its ZAP handler, and a refused client that
+// hangs up shows once more as a failure "without detail", which would count it twice.
 constexpr int kStationHandshakeEvents = ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
                                         ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
                                         ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
-constexpr int kHubHandshakeEvents =
-    ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL;
+constexpr int kHubHandshakeEvents = ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL;
 constexpr size_t kRoutingIdBytes = 16;
 
 void SetCommonOptions(zmq::socket_t& socket) {

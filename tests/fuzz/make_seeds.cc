@@ -65,7 +65,7 @@ int main(int argc, char** argv) {
   const Record officer = Officer();
   const Record a_case = Case();
 
-  const std::filesystem::path sync = root / "sync";
+  const std::filesystem::path sync = root / "sync_codec";
   Hello hello{kProtocolVersion,
               "370724510000",
               "370724510000",
@@ -108,7 +108,7 @@ int main(int argc, char** argv) {
   Write(sync, "lookup", EncodeSyncMessage({1, Lookup{9, Table::kCase, "A3707240001", "0101"}}));
   Write(sync, "lookup_reply", EncodeSyncMessage({1, LookupReply{9, a_case, ""}}));
 
-  const std::filesystem::path api = root / "api";
+  const std::filesystem::path api = root / "api_codec";
   ApiRequest put;
   put.id = 1;
   put.actor = "0101";
@@ -158,7 +158,7 @@ int main(int argc, char** argv) {
   refused.status = Invalid("field sex: disagrees with the id number");
   Write(api, "error_response", EncodeResponse(refused));
 
-  const std::filesystem::path record = root / "record";
+  const std::filesystem::path record = root / "record_codec";
   Write(record, "personnel", EncodeRecord(officer));
   Write(record, "case", EncodeRecord(a_case));
   Write(record, "change", EncodeChange({42, officer, "370724510000", {"370724510000"}}));
