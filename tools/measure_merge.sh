@@ -63,9 +63,12 @@ measure() {
         exit 1
       }
     done
-    for unit in "${URBAN[@]}"; do
+    for unit in "${URBAN[@]}"; do  # CURVE, as in production: a key per station, enrolled
+      "$BIN/syncctl" keygen --out "$dir/$unit.cert" >/dev/null
+      "$BIN/syncctl" --api "$hub_api" unit enroll "$unit" "@$dir/$unit.cert" >/dev/null
       "$BIN/syncd" station --unit "$unit" --data "$dir/$unit" --api "ipc://$dir/$unit.api" \
-        --hub "$sync" 2>>"$dir/$unit.log" &
+        --hub "$sync" --hub-key "@$dir/hub/node.cert" --key "$dir/$unit.cert_secret" \
+        2>>"$dir/$unit.log" &
       PIDS+=($!)
     done
     for unit in "${URBAN[@]}"; do wait_api "ipc://$dir/$unit.api"; done
