@@ -202,6 +202,7 @@ int RunStation(const NodeFlags& flags, const std::atomic<bool>& stop) {
     }
   }
   spdlog::info("syncd station {} stopping", flags.unit);
+  replica.FlushForNextStart();
   return 0;
 }
 
@@ -284,6 +285,7 @@ int RunHub(const NodeFlags& flags, const std::atomic<bool>& stop) {
     }
   }
   spdlog::info("syncd hub stopping");
+  replica.FlushForNextStart();
   return 0;
 }
 

@@ -335,7 +335,7 @@ void HubSession::OnDownAck(const DownAck& ack, uint64_t now_ms, std::vector<Outg
       in_flight_.clear();
     } else if (ack.page + 1 > acked_pages_ && ack.page < next_page_) {
       for (uint32_t p = acked_pages_; p <= ack.page; ++p) {
-        snapshot_left_ -= std::min<uint64_t>(snapshot_left_, options_.batch_records);
+        snapshot_left_ -= std::min<uint64_t>(snapshot_left_, options_.snapshot_page_records);
       }
       acked_pages_ = ack.page + 1;
       while (!in_flight_.empty() && in_flight_.front() <= ack.page) in_flight_.pop_front();
@@ -418,7 +418,7 @@ void HubSession::SendSnapshotPages(uint64_t now_ms, std::vector<Outgoing>& out) 
       ListQuery query;
       query.owner = scope_[start.owner];
       query.after = start.after;
-      query.limit = options_.batch_records;
+      query.limit = options_.snapshot_page_records;
       query.include_deleted = true;
       auto listed = replica_.List(query);
       if (!listed.ok()) {

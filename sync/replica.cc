@@ -8,6 +8,8 @@
 #include <set>
 
 #include <fmt/format.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
 #include <rocksdb/utilities/options_util.h>
 #include <spdlog/spdlog.h>
 
@@ -48,6 +50,21 @@ std::string StoreName(const std::string& path) {
   std::getline(current, manifest);
   return manifest.empty() ? fmt::format("store {}", path)
                           : fmt::format("store {} ({})", path, manifest);
+}
+
+// Options per column family. The records family is read by key before every write and for every
+// record a peer sends, mostly for keys it does not hold yet (new records, snapshot pages): a
+// Bloom filter in its tables and in its memtable answers those without reading a block.
+rocksdb::ColumnFamilyOptions FamilyOptions(const std::string& name) {
+  rocksdb::ColumnFamilyOptions options;
+  if (name == "records") {
+    rocksdb::BlockBasedTableOptions table;
+    table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+    options.memtable_prefix_bloom_size_ratio = 0.05;
+    options.memtable_whole_key_filtering = true;
+  }
+  return options;
 }
 
 Status ProbeReadOnly(const rocksdb::DBOptions& db_options, const std::string& path,
@@ -131,10 +148,15 @@ Result<std::unique_ptr<Replica>> Replica::Open(const ReplicaOptions& options) {
   // Table files are opened on this thread: the default starts 16 threads per column family at
   // every open, which is most of what an open costs for a store of our size.
   db_options.max_file_opening_threads = 1;
+  // RocksDB keeps a log file until every family that wrote to it has flushed, and a family that
+  // changes rarely (meta, conflicts) would pin every log ever written: 4 GB of log for 1M
+  // records, all replayed at each start. Past this total, the families holding the oldest log
+  // are flushed so that it can go.
+  db_options.max_total_wal_size = kMaxTotalWalBytes;
   if (options.env != nullptr) db_options.env = options.env;
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const auto& name : kFamilies) {
-    descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    descriptors.emplace_back(name, FamilyOptions(name));
   }
 
   std::error_code ec;
@@ -164,7 +186,25 @@ Result<std::unique_ptr<Replica>> Replica::Open(const ReplicaOptions& options) {
   handles->conflicts = handles->families[6];
   replica->db_ = std::move(handles);
   SS_RETURN_IF_ERROR(replica->Load());
+  SS_RETURN_IF_ERROR(replica->ReleaseRecoveredLogs());
   return replica;
+}
+
+// Recovered log data stays in memtables (avoid_flush_during_recovery), so each start adds a log
+// file and keeps the old ones: a node killed often would replay more and more logs at every start
+// (twice: the read-only probe, then the open). Past a few, flushing once releases them all.
+Status Replica::ReleaseRecoveredLogs() {
+  rocksdb::VectorLogPtr logs;
+  SS_RETURN_IF_ERROR(FromRocks(db_->db->GetSortedWalFiles(logs), "listing the store's logs"));
+  if (logs.size() <= kRecoveredLogsKept) return Status::Ok();
+  std::vector<rocksdb::ColumnFamilyHandle*> families(db_->families.begin(), db_->families.end());
+  return FromRocks(db_->db->Flush({}, families), "flushing recovered logs");
+}
+
+void Replica::FlushForNextStart() {
+  std::vector<rocksdb::ColumnFamilyHandle*> families(db_->families.begin(), db_->families.end());
+  const rocksdb::Status s = db_->db->Flush({}, families);
+  if (!s.ok()) spdlog::warn("flushing the store before stopping: {}", s.ToString());
 }
 
 // Reads the node identity and the counters, and checks that they agree with the log.
@@ -277,7 +317,7 @@ std::vector<WriteOutcome> Replica::Write(const std::vector<WriteRequest>& reques
   auto& h = *db_;
   std::vector<WriteOutcome> outcomes(requests.size());
   Overlay overlay;  // planned state of the requests accepted so far in this group
-  rocksdb::WriteBatch batch;
+  rocksdb::WriteBatch batch(kBatchBytesPerChange * requests.size());
   std::vector<size_t> committing;
   uint64_t seq = last_seq_;
   Tally tally = StartTally();
@@ -408,6 +448,16 @@ uint64_t Replica::CountOwned(const std::string& owner) const {
   std::unique_ptr<rocksdb::Iterator> it(db_->db->NewIterator({}, db_->index));
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) ++count;
   return count;
+}
+
+Status Replica::ForEachOwnedKey(const std::string& owner,
+                                const std::function<void(std::string_view)>& visit) const {
+  const std::string prefix = IndexPrefix(kOwnerIndex, owner);
+  std::unique_ptr<rocksdb::Iterator> it(db_->db->NewIterator({}, db_->index));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    visit(IndexTarget(it->key().ToStringView()));
+  }
+  return FromRocks(it->status(), "reading the owner index");
 }
 
 Result<std::vector<HistoryEntry>> Replica::History(Table table, std::string_view id) const {

@@ -140,6 +140,12 @@ class Replica {
   Result<Page> List(const ListQuery& query) const;
   // How many records (tombstones included) `owner` owns; reads the owner index only.
   uint64_t CountOwned(const std::string& owner) const;
+  // Calls `visit` with the key ("<table>/<id>", replica_keys.h) of every record `owner` owns,
+  // tombstones included, in key order; reads the owner index only.
+  Status ForEachOwnedKey(const std::string& owner,
+                         const std::function<void(std::string_view record_key)>& visit) const;
+  // The stored record under a key ForEachOwnedKey gave (nullopt if there is none).
+  Result<std::optional<Record>> GetByKey(const std::string& key) const;
   // Oldest first.
   Result<std::vector<HistoryEntry>> History(Table table, std::string_view id) const;
   // Up to `max` log entries with seq > after, in order.
@@ -190,6 +196,11 @@ class Replica {
   uint64_t last_seq() const { return last_seq_.load(); }
   uint64_t record_count() const { return record_count_.load(); }
 
+  // Writes the memtables to table files, so that the next start replays no log (a clean stop
+  // calls it; a kill leaves logs, bounded by ReleaseRecoveredLogs at the next start). Best
+  // effort: a failure is logged, and the logs still hold everything.
+  void FlushForNextStart();
+
   // Test hook: runs after planning and before the durable write of each group.
   void TEST_SetBeforeCommit(std::function<void()> hook) { before_commit_ = std::move(hook); }
 
@@ -197,7 +208,7 @@ class Replica {
   struct Handles;
   explicit Replica(const ReplicaOptions& options);
   Status Load();
-  Result<std::optional<Record>> GetByKey(const std::string& key) const;
+  Status ReleaseRecoveredLogs();
 
   // Records a batch being built will have written, by key (nullopt: known absent).
   using Overlay = std::map<std::string, std::optional<Record>>;

@@ -35,6 +35,16 @@ inline constexpr char kMetaDigestPrefix[] = "digest/";  // + owner: its DigestBu
 inline constexpr char kMetaDigestsKept[] = "digests";   // present once buckets are maintained
 inline constexpr char kMetaScope[] = "scope";  // a station's group: unit codes joined by commas
 
+// Bound on the write-ahead log's total size (see Replica::Open).
+inline constexpr uint64_t kMaxTotalWalBytes = 64ull << 20;
+// Log files a start keeps as they are; with more, it flushes (Replica::ReleaseRecoveredLogs).
+inline constexpr size_t kRecoveredLogsKept = 4;
+
+// What a batch is given room for up front, per change: a stored record, its history entry, log
+// entry and index keys are about this much, so a batch seldom grows (and copies itself) as it is
+// built.
+inline constexpr size_t kBatchBytesPerChange = 4096;
+
 // Column families, in the order of kFamilies.
 inline const std::vector<std::string> kFamilies = {
     rocksdb::kDefaultColumnFamilyName, "records", "log", "history", "index", "meta", "conflicts"};

@@ -95,7 +95,7 @@ Result<RemoteOutcome> Replica::ApplyRemote(const RemoteBatch& remote) {
   auto& h = *db_;
   RemoteOutcome outcome;
   Overlay overlay;  // merged so far in this batch
-  rocksdb::WriteBatch batch;
+  rocksdb::WriteBatch batch(kBatchBytesPerChange * remote.changes.size());
   uint64_t seq = last_seq_;
   Tally tally = StartTally();
   std::vector<std::string> scope;  // with keep_scope_only: what this replica may hold

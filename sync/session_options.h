@@ -7,8 +7,12 @@
 namespace stationsync {
 
 struct SessionOptions {
-  uint32_t window = 8;               // batches each side keeps unacknowledged at most (credit)
-  size_t batch_records = 256;        // records per Up, Down, snapshot page or offer page
+  uint32_t window = 8;         // batches each side keeps unacknowledged at most (credit)
+  size_t batch_records = 256;  // records per Up, Down or offer page
+  // Records per snapshot page: a page is one durable batch at the station, so larger pages cost
+  // fewer syncs and per-batch overheads (1,024 records are about 1 MB, far below the 4 MiB
+  // message bound).
+  size_t snapshot_page_records = 1024;
   uint64_t heartbeat_ms = 1000;      // send something at least this often on a link
   uint64_t silence_ms = 5000;        // a peer not heard from for this long is gone
   uint64_t resend_ms = 3000;         // unacknowledged batches are sent again after this long

@@ -411,22 +411,22 @@ Result<std::vector<RecordRef>> StationSession::StaleAfterSnapshot(
     if (!stamp.ok()) return stamp.status();
     covered_hlc = stamp->hlc;
   }
-  std::vector<RecordRef> stale;
+  // Keys first (the owner index only): most of a scope is in the snapshot, and only the rest is
+  // read and decoded.
+  std::vector<std::string> absent;
   for (const auto& owner : scope) {
-    ListQuery query;
-    query.owner = owner;
-    query.include_deleted = true;
-    do {
-      auto page = replica_.List(query);
-      if (!page.ok()) return page.status();
-      for (const Record& record : page->records) {
-        if (snapshot_keys_.contains(RecordKey(record.table, record.id))) continue;
-        const auto mine = record.seen.find(replica_.node());
-        if (mine != record.seen.end() && mine->second > covered_hlc) continue;  // not yet up
-        stale.push_back({record.table, record.id});
-      }
-      query.after = page->next;
-    } while (!query.after.empty());
+    SS_RETURN_IF_ERROR(replica_.ForEachOwnedKey(owner, [&](std::string_view key) {
+      if (!snapshot_keys_.contains(std::string(key))) absent.emplace_back(key);
+    }));
+  }
+  std::vector<RecordRef> stale;
+  for (const std::string& key : absent) {
+    auto record = replica_.GetByKey(key);
+    if (!record.ok()) return record.status();
+    if (!*record) continue;
+    const auto mine = (*record)->seen.find(replica_.node());
+    if (mine != (*record)->seen.end() && mine->second > covered_hlc) continue;  // not yet up
+    stale.push_back({(*record)->table, (*record)->id});
   }
   return stale;
 }

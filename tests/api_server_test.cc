@@ -20,7 +20,6 @@
 #include "sync/record_json.h"
 
 #include "tests/support/process.h"
-#include "tests/support/temp_dir.h"
 
 namespace stationsync::testing {
 namespace {

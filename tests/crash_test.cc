@@ -16,7 +16,7 @@
 
 #include "sync/replica.h"
 
-#include "tests/support/station_daemon.h"
+#include "tests/support/process.h"
 
 namespace stationsync::testing {
 namespace {

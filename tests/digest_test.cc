@@ -8,7 +8,7 @@
 
 #include "sync/replica.h"
 
-#include "tests/support/temp_dir.h"
+#include "tests/support/process.h"
 
 namespace stationsync {
 namespace {

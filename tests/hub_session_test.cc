@@ -11,7 +11,7 @@
 #include "sync/replica.h"
 #include "sync/station_session.h"
 
-#include "tests/support/temp_dir.h"
+#include "tests/support/process.h"
 
 namespace stationsync {
 namespace {

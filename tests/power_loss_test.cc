@@ -20,7 +20,7 @@
 #include "sync/replica.h"
 
 #include "tests/support/power_loss_fs.h"
-#include "tests/support/temp_dir.h"
+#include "tests/support/process.h"
 
 namespace stationsync::testing {
 namespace {

@@ -7,7 +7,7 @@
 #include "sync/registry.h"
 #include "sync/regroup.h"
 
-#include "tests/support/temp_dir.h"
+#include "tests/support/process.h"
 
 namespace stationsync {
 namespace {

@@ -30,7 +30,7 @@
 
 #include "tools/syncgen/generator.h"
 
-#include "tests/support/station_daemon.h"
+#include "tests/support/process.h"
 
 namespace stationsync {
 namespace {

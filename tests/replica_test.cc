@@ -11,8 +11,9 @@
 #include <gtest/gtest.h>
 
 #include "sync/hlc.h"
+#include "sync/replica_internal.h"
 
-#include "tests/support/temp_dir.h"
+#include "tests/support/process.h"
 
 namespace stationsync {
 namespace {
@@ -245,6 +246,26 @@ TEST_F(ReplicaTest, MissingCurrentIsDamageNotANewStore) {
 // Cuts the write-ahead log at many points, as a crash in the middle of writing it would, and
 // checks that each cut store opens with whole changes only: records, log, history, indexes and
 // counters agree, and what is there is a prefix of what was written.
+// A node killed over and over (rural stations lose power often) must not start slower each time:
+// each start adds a log file, and past a few a start flushes so that the old ones go.
+TEST_F(ReplicaTest, StartsReplayABoundedLogHoweverOftenTheNodeWasStopped) {
+  const std::string path = dir_ / "db";
+  constexpr int kLives = 12;
+  for (int life = 0; life < kLives; ++life) {
+    auto replica = OpenAt(path);
+    ASSERT_NE(replica, nullptr);
+    // Closed with its memtables unflushed, as a kill leaves it.
+    ASSERT_TRUE(WriteOne(*replica, Put(Unit(fmt::format("U{:02}", life)))).ok());
+  }
+  size_t logs = 0;
+  for (const auto& entry : fs::directory_iterator(path)) logs += entry.path().extension() == ".log";
+  EXPECT_LE(logs, replica_internal::kRecoveredLogsKept + 1);
+  auto replica = OpenAt(path);
+  ASSERT_NE(replica, nullptr);
+  EXPECT_EQ(replica->record_count(), static_cast<uint64_t>(kLives));
+  EXPECT_TRUE(replica->CheckIntegrity().ok()) << replica->CheckIntegrity().ToString();
+}
+
 TEST_F(ReplicaTest, EveryWalCutPointLeavesWholeChanges) {
   const std::string original = dir_ / "db";
   std::vector<uint64_t> seq_after_write;

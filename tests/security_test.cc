@@ -24,7 +24,7 @@
 #include "sync/sync_codec.h"
 
 #include "tests/support/raw_sync_client.h"
-#include "tests/support/station_daemon.h"
+#include "tests/support/process.h"
 
 namespace stationsync {
 namespace {

@@ -36,7 +36,7 @@
 #include "sync/station_session.h"
 #include "sync/sync_codec.h"
 
-#include "tests/support/temp_dir.h"
+#include "tests/support/process.h"
 
 namespace stationsync {
 namespace {
@@ -148,6 +148,7 @@ class Sim {
   static SessionOptions Options() {
     SessionOptions options;
     options.batch_records = 16;  // small, so batching, windows and paging are exercised
+    options.snapshot_page_records = 16;
     options.window = 4;
     options.heartbeat_ms = 500;
     options.silence_ms = 2500;
@@ -608,7 +609,7 @@ TEST(SimTest, EveryScheduleConvergesWithNothingLost) {
       ++failures;
       ADD_FAILURE() << "seed " << seed << ": " << failure
                     << "\n  replay: STATIONSYNC_SIM_SEED=" << seed << " "
-                    << "sim_test";
+                    << "stationsync_tests --gtest_filter=SimTest.*";
     }
   }
 }

@@ -9,7 +9,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "tests/support/station_daemon.h"
+#include "tests/support/process.h"
 
 namespace stationsync {
 namespace {

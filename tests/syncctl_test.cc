@@ -11,7 +11,7 @@
 #include "sync/id_number.h"
 #include "sync/record_json.h"
 
-#include "tests/support/station_daemon.h"
+#include "tests/support/process.h"
 
 namespace stationsync::testing {
 namespace {

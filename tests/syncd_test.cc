@@ -10,7 +10,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
-#include "tests/support/station_daemon.h"
+#include "tests/support/process.h"
 
 namespace stationsync::testing {
 namespace {

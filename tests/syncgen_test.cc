@@ -17,7 +17,7 @@
 #include "sync/record_json.h"
 #include "tools/syncgen/generator.h"
 
-#include "tests/support/temp_dir.h"
+#include "tests/support/process.h"
 
 namespace stationsync::syncgen {
 namespace {

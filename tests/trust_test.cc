@@ -23,7 +23,7 @@
 #include "sync/replica.h"
 #include "sync/sync_codec.h"
 
-#include "tests/support/temp_dir.h"
+#include "tests/support/process.h"
 
 namespace stationsync {
 namespace {

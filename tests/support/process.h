@@ -1,54 +1,21 @@
-// Child processes for multi-process tests: start a binary, signal it, wait with a bound, and
-// always reap it. A Process still running when destroyed is killed with SIGKILL and reaped, so a
-// failing test never leaves a daemon behind.
+// Processes, scratch directories and real daemons for tests: the helpers the tools share
+// (tools/common/), named in the tests' namespace.
 #pragma once
 
-#include <chrono>
-#include <functional>
-#include <optional>
-#include <string>
-#include <vector>
-
-#include <sys/types.h>
+#include "tools/common/process.h"
+#include "tools/common/station_daemon.h"
+#include "tools/common/temp_dir.h"
 
 namespace stationsync::testing {
 
-// Path of a binary of this build (syncd, syncctl, syncgen).
-std::string BinPath(const std::string& name);
-
-class Process {
- public:
-  // Starts argv[0] (a path) with stdout and stderr appended to `log_path` and stdin from
-  // /dev/null.
-  Process(const std::vector<std::string>& argv, const std::string& log_path);
-  ~Process();
-  Process(const Process&) = delete;
-  Process& operator=(const Process&) = delete;
-
-  pid_t pid() const { return pid_; }
-  // False once the process has exited (reaps it without blocking).
-  bool running();
-  void Signal(int signal);
-  // The exit code (128 + signal number when killed), or nullopt if still running at the timeout
-  // (or never started).
-  std::optional<int> Wait(std::chrono::milliseconds timeout);
-
- private:
-  pid_t pid_ = -1;
-  std::optional<int> exit_code_;  // once reaped
-};
-
-struct CommandResult {
-  int exit_code = -1;  // 128 + signal if killed; -1 if it timed out (and was killed)
-  std::string out;
-  std::string err;
-};
-
-// Runs a command to completion (killed at the timeout), feeding `input` on stdin.
-CommandResult RunCommand(const std::vector<std::string>& argv, const std::string& input = "",
-                         std::chrono::milliseconds timeout = std::chrono::seconds(60));
-
-// Polls `condition` every 20 ms until it holds or the timeout passes.
-bool WaitUntil(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
+using stationsync::BinPath;
+using stationsync::CommandResult;
+using stationsync::DaemonRole;
+using stationsync::FreeTcpEndpoint;
+using stationsync::Process;
+using stationsync::RunCommand;
+using stationsync::StationDaemon;
+using stationsync::TempDir;
+using stationsync::WaitUntil;
 
 }  // namespace stationsync::testing

@@ -1,89 +1,167 @@
-// syncbench: measurements of a running system that unit tests must not assert (shared, noisy
-// machines): figures are printed as medians and percentiles for the notes and the README.
+// syncbench: the one harness for StationSync's performance figures. Each subcommand sets up what
+// it measures on loopback (its own hub and stations in a scratch directory, CURVE on as in
+// production), measures the raw limit of the same work with the bare libraries in the same run
+// on the same records (tools/syncbench/raw_limits.h), and prints one JSON line per figure
+// (tools/syncbench/figures.h): the median over --runs runs. Progress goes to stderr.
 //
-//   syncbench latency --station API --hub API --unit CODE [--writes N] [--rate PER_SECOND]
-//     Writes N new personnel records at the station at a steady rate and, for each, polls the
-//     hub until it holds it: the write-at-station to visible-at-hub latency (p50, p99, max).
-#include <algorithm>
-#include <chrono>
+// Exit codes: 0 measured; 2 usage; 5 a run failed (the message says which step).
+#include <cstdio>
+#include <filesystem>
 #include <iostream>
-#include <thread>
-#include <vector>
+#include <sstream>
 
 #include <CLI/CLI.hpp>
-#include <fmt/format.h>
 
-#include "sync/api_client.h"
+#include "tools/syncbench/benches.h"
 
 namespace {
 
-using stationsync::ApiClient;
-using Clock = std::chrono::steady_clock;
+constexpr const char* kFigures =
+    R"(Figures (one JSON line each: figure, value, unit, baseline, baseline_value, ratio, runs):
+  initial-sync  initial_sync_rate      records/s an empty station receives its N-record scope
+                                       (station start to the hub's wait-synced); baseline
+                                       raw_curve_pipeline_rate: RocksDB scan -> ZeroMQ
+                                       ROUTER/DEALER with CURVE, 1,000 a message -> a synced
+                                       WriteBatch per message
+                initial_sync_seconds   the same, in seconds
+                station_store_bytes    the station's store on disk after the sync; baseline
+                                       raw_store_bytes: the raw store of the same records
+                station_wal_bytes      of which write-ahead log
+  import        import_rate            records/s of `syncctl import` of N records into a hub;
+                                       baseline raw_ingest_rate: the same records' bytes in
+                                       synced WriteBatches of 1,000
+                hub_store_bytes, hub_wal_bytes   as for the station
+  writes        durable_write_rate     acknowledged single-record writes/s through a station's
+                                       API with --writers concurrent writers; baseline
+                                       raw_synced_write_rate: as many threads each putting one
+                                       record with sync=true
+                durable_write_p50_ms, durable_write_p99_ms   time to acknowledgement
+  latency       latency_hub_{p50,p99,max}_ms, latency_sibling_{p50,p99,max}_ms
+                                       an open-loop load of --rate writes/s at a station: from
+                                       each write's scheduled time until the record is visible
+                                       at the hub, and at a station merged with the writer
+                                       (visibility: the node's live record count, watched by
+                                       one poller per node, never a request per write)
+                latency_write_rate     the rate achieved
+  merge         merge_seconds          `syncctl merge` of --members stations of
+                                       --records-per-member records each until every member's
+                                       digest equals the hub's digest of the group; baseline
+                                       merge_target_seconds: 2 s plus the backfill at the
+                                       members' own initial-sync rate (measured in the run)
+                merge_backfill_rate    records/s received by the members in the merge
+  restart       start_seconds_after_kills   a hub with N records: process start until its API
+                                       answers, after --kills SIGKILLs (each life writing a
+                                       record); baseline start_seconds_after_clean_stop
+                wal_files_after_kills, wal_bytes_after_kills   the log left behind
+  scale         initial_sync_us_per_record_at_N, import_us_per_record_at_N   per-record time at
+                                       each size; baseline: the same at the smallest size, so a
+                                       ratio above 1 is a slowdown as the data grows
+Records are syncgen's (the 临朐 profile, scaled). Use the release build (tools/run build) and a
+--dir on a real disk: on tmpfs an fsync costs nothing.)";
 
-double Percentile(std::vector<double> values, double p) {
-  std::sort(values.begin(), values.end());
-  const size_t index = std::min(values.size() - 1, static_cast<size_t>(p * values.size()));
-  return values[index];
-}
-
-int Latency(const std::string& station_api, const std::string& hub_api, const std::string& unit,
-            int writes, double rate) {
-  ApiClient station(station_api, std::chrono::seconds(5), "syncbench");
-  ApiClient hub(hub_api, std::chrono::seconds(5), "syncbench");
-  const auto period = std::chrono::duration<double>(1.0 / rate);
-  const std::string run = fmt::format("{:x}", Clock::now().time_since_epoch().count() & 0xffffff);
-  std::vector<double> latencies_ms;
-  auto next = Clock::now();
-  for (int i = 0; i < writes; ++i) {
-    std::this_thread::sleep_until(next);
-    next += std::chrono::duration_cast<Clock::duration>(period);
-    const std::string id = fmt::format("B{}-{:05}", run, i);
-    const auto start = Clock::now();
-    auto put = station.Put({stationsync::Table::kPersonnel,
-                            id,
-                            unit,
-                            {{"name", stationsync::Value(std::string("测量"))},
-                             {"role", stationsync::Value(std::string("civilian"))}}});
-    if (!put.ok()) {
-      std::cerr << "syncbench: write " << id << ": " << put.status().message() << '\n';
-      return 1;
-    }
-    while (true) {
-      if (hub.Get(stationsync::Table::kPersonnel, id).ok()) break;
-      if (Clock::now() - start > std::chrono::seconds(30)) {
-        std::cerr << "syncbench: " << id << " did not reach the hub within 30 s\n";
-        return 1;
-      }
-      std::this_thread::sleep_for(std::chrono::microseconds(500));
-    }
-    latencies_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
-  }
-  fmt::print(
-      "write-at-station to visible-at-hub over {} writes at {}/s: p50 {:.1f} ms, p99 {:.1f} "
-      "ms, max {:.1f} ms\n",
-      writes, rate, Percentile(latencies_ms, 0.50), Percentile(latencies_ms, 0.99),
-      *std::max_element(latencies_ms.begin(), latencies_ms.end()));
-  return 0;
+std::vector<size_t> ParseSizes(const std::string& text) {
+  std::vector<size_t> sizes;
+  std::stringstream in(text);
+  for (std::string part; std::getline(in, part, ',');) sizes.push_back(std::stoull(part));
+  return sizes;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"syncbench: measure a running StationSync system"};
+  using namespace stationsync;
+  CLI::App app{"syncbench: StationSync's performance figures against the raw limits, in one run"};
+  app.footer(kFigures);
   app.require_subcommand(1);
-  std::string station, hub, unit;
-  int writes = 300;
-  double rate = 20;
-  auto* latency = app.add_subcommand("latency", "write-at-station to visible-at-hub latency");
-  latency->add_option("--station", station, "the station's API endpoint")->required();
-  latency->add_option("--hub", hub, "the hub's API endpoint")->required();
-  latency->add_option("--unit", unit, "the station's unit code")->required();
-  latency->add_option("--writes", writes, "how many writes")->check(CLI::Range(1, 1000000));
-  latency->add_option("--rate", rate, "writes per second")->check(CLI::Range(0.1, 10000.0));
+  bench::BenchOptions options;
+  options.dir = std::filesystem::temp_directory_path().string();
+  app.add_option("--dir", options.dir, "scratch directory (on the disk to measure)")
+      ->capture_default_str()
+      ->check(CLI::ExistingDirectory);
+  app.add_option("--runs", options.runs, "runs; each figure is the median")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 99));
+  app.add_option("--seed", options.seed, "syncgen's seed")->capture_default_str();
+
+  size_t records = 100000;
+  auto* initial_sync = app.add_subcommand("initial-sync", "an empty station receives its scope");
+  initial_sync->add_option("--records", records, "records in the scope")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1000}, size_t{10000000}));
+  auto* import = app.add_subcommand("import", "syncctl import into a hub");
+  import->add_option("--records", records, "records to import")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1000}, size_t{10000000}));
+  size_t writers = 32, writes = 20000;
+  auto* write_bench = app.add_subcommand("writes", "durable writes with concurrent writers");
+  write_bench->add_option("--writers", writers, "concurrent writers")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
+  write_bench->add_option("--writes", writes, "writes in all")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{10000000}));
+  double rate = 1000;
+  size_t latency_writes = 5000;
+  auto* latency = app.add_subcommand("latency", "write to visible at the hub and a sibling");
+  latency->add_option("--rate", rate, "writes per second")
+      ->capture_default_str()
+      ->check(CLI::Range(1.0, 100000.0));
+  latency->add_option("--writes", latency_writes, "writes in all")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{10000000}));
+  size_t members = 4, per_member = 100000;
+  auto* merge = app.add_subcommand("merge", "merge stations until their digests agree");
+  merge->add_option("--members", members, "stations merged")
+      ->capture_default_str()
+      ->check(CLI::Range(2, 10));
+  merge->add_option("--records-per-member", per_member, "records each member holds")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{250}, size_t{1000000}));
+  size_t kills = 100;
+  auto* restart = app.add_subcommand("restart", "start time after many kills");
+  restart->add_option("--records", records, "records in the store")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1000}, size_t{10000000}));
+  restart->add_option("--kills", kills, "SIGKILLs, each followed by a start")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{10000}));
+  std::string sizes = "100000,1000000,3000000";
+  auto* scale = app.add_subcommand("scale", "initial-sync and import at growing sizes");
+  scale->add_option("--sizes", sizes, "record counts, comma-separated")->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
-  return Latency(station, hub, unit, writes, rate);
+  if (options.dir.empty()) options.dir = ".";
+  const std::string scratch = options.dir + "/syncbench";
+  std::filesystem::create_directories(scratch);
+  options.dir = scratch;
+
+  bench::Report report;
+  Status status = Status::Ok();
+  if (*initial_sync) status = bench::InitialSync(options, records, report);
+  if (*import) status = bench::Import(options, records, report);
+  if (*write_bench) status = bench::Writes(options, writers, writes, report);
+  if (*latency) status = bench::Latency(options, rate, latency_writes, report);
+  if (*merge) status = bench::Merge(options, members, per_member, report);
+  if (*restart) status = bench::Restart(options, records, kills, report);
+  if (*scale) {
+    std::vector<size_t> parsed;
+    try {
+      parsed = ParseSizes(sizes);
+    } catch (const std::exception&) {
+      std::cerr << "syncbench: --sizes must be record counts separated by commas\n";
+      return 2;
+    }
+    status = bench::Scale(options, parsed, report);
+  }
+  std::filesystem::remove_all(scratch);
+  if (!status.ok()) {
+    std::cerr << "syncbench: " << status.message() << '\n';
+    return 5;
+  }
+  for (const auto& line : report.Lines()) std::printf("%s\n", line.c_str());
+  return 0;
 }

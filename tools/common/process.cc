@@ -1,6 +1,7 @@
-#include "tests/support/process.h"
+#include "tools/common/process.h"
 
 #include <cassert>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -10,9 +11,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "tests/support/temp_dir.h"
+#include "tools/common/temp_dir.h"
 
-namespace stationsync::testing {
+namespace stationsync {
 namespace {
 
 int DecodeWaitStatus(int status) {
@@ -48,7 +49,10 @@ std::string ReadFile(const std::string& path) {
 }  // namespace
 
 std::string BinPath(const std::string& name) {
-  return std::string(STATIONSYNC_BIN_DIR) + "/" + name;
+  std::error_code ec;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  assert(!ec);
+  return (self.parent_path() / name).string();
 }
 
 Process::Process(const std::vector<std::string>& argv, const std::string& log_path) {
@@ -131,4 +135,4 @@ bool WaitUntil(const std::function<bool()>& condition, std::chrono::milliseconds
   return true;
 }
 
-}  // namespace stationsync::testing
+}  // namespace stationsync

@@ -1,11 +1,11 @@
-#include "tests/support/temp_dir.h"
+#include "tools/common/temp_dir.h"
 
 #include <cassert>
 #include <filesystem>
 
 #include <stdlib.h>
 
-namespace stationsync::testing {
+namespace stationsync {
 
 TempDir::TempDir() : TempDir(std::filesystem::temp_directory_path().string()) {}
 
@@ -21,4 +21,4 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ec);
 }
 
-}  // namespace stationsync::testing
+}  // namespace stationsync

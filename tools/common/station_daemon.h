@@ -1,4 +1,5 @@
-// A real `syncd station` or `syncd hub` in a temporary data directory, for multi-process tests.
+// A real `syncd station` or `syncd hub` in a temporary data directory, for multi-process tests
+// and syncbench.
 // Start() waits (bounded) until the API answers; the daemon is SIGKILLed and reaped at
 // destruction. Restarting keeps the data directory and appends to the same log.
 // Sync links run with CURVE as in production: each daemon's key pair is made before its first
@@ -14,11 +15,10 @@
 #include <vector>
 
 #include "sync/api_client.h"
+#include "tools/common/process.h"
+#include "tools/common/temp_dir.h"
 
-#include "tests/support/process.h"
-#include "tests/support/temp_dir.h"
-
-namespace stationsync::testing {
+namespace stationsync {
 
 struct DaemonRole {
   bool hub = false;       // `syncd hub` instead of `syncd station`
@@ -70,8 +70,9 @@ class StationDaemon {
   Process* process() { return process_.get(); }
   // A client of this daemon acting as `actor`.
   std::unique_ptr<ApiClient> Client(const std::string& actor = "tester") const;
-  // syncctl with --api set to this daemon.
-  CommandResult Ctl(std::vector<std::string> args, const std::string& input = "") const;
+  // syncctl with --api set to this daemon (killed after `timeout`).
+  CommandResult Ctl(std::vector<std::string> args, const std::string& input = "",
+                    std::chrono::milliseconds timeout = std::chrono::seconds(60)) const;
 
  private:
   TempDir own_dir_;
@@ -86,4 +87,4 @@ class StationDaemon {
   std::unique_ptr<Process> process_;
 };
 
-}  // namespace stationsync::testing
+}  // namespace stationsync

@@ -1,4 +1,4 @@
-#include "tests/support/station_daemon.h"
+#include "tools/common/station_daemon.h"
 
 #include <filesystem>
 #include <fstream>
@@ -12,7 +12,7 @@
 
 #include "sync/curve_key.h"
 
-namespace stationsync::testing {
+namespace stationsync {
 
 std::string FreeTcpEndpoint() {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -105,10 +105,11 @@ std::unique_ptr<ApiClient> StationDaemon::Client(const std::string& actor) const
   return std::make_unique<ApiClient>(api_, std::chrono::seconds(5), actor);
 }
 
-CommandResult StationDaemon::Ctl(std::vector<std::string> args, const std::string& input) const {
+CommandResult StationDaemon::Ctl(std::vector<std::string> args, const std::string& input,
+                                 std::chrono::milliseconds timeout) const {
   std::vector<std::string> argv{BinPath("syncctl"), "--api", api_, "--actor", "tester"};
   argv.insert(argv.end(), args.begin(), args.end());
-  return RunCommand(argv, input);
+  return RunCommand(argv, input, timeout);
 }
 
-}  // namespace stationsync::testing
+}  // namespace stationsync

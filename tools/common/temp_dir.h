@@ -4,7 +4,7 @@
 
 #include <string>
 
-namespace stationsync::testing {
+namespace stationsync {
 
 class TempDir {
  public:
@@ -22,4 +22,4 @@ class TempDir {
   std::string path_;
 };
 
-}  // namespace stationsync::testing
+}  // namespace stationsync

@@ -1,0 +1,199 @@
+// writes and latency: officers' applications writing through a station's API.
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "tools/syncbench/benches.h"
+#include "tools/syncbench/cluster.h"
+#include "tools/syncbench/raw_limits.h"
+
+namespace stationsync::bench {
+namespace {
+
+using Millis = std::chrono::duration<double, std::milli>;
+
+RecordPatch NewPersonnel(const std::string& id) {
+  return {Table::kPersonnel,
+          id,
+          "",
+          {{"name", Value(std::string("测量员"))}, {"role", Value(std::string("civilian"))}}};
+}
+
+// Watches a node's live record count from another thread and notes when each new record became
+// visible: the n-th new record at the time the count first reached base + n. One status request
+// per poll, whatever the write rate.
+class VisibilityWatch {
+ public:
+  VisibilityWatch(const StationDaemon& node, size_t expected) : expected_(expected) {
+    client_ = node.Client("syncbench");
+    auto status = client_->GetStatus();
+    base_ = status.ok() ? status->records : 0;
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~VisibilityWatch() { Finish(); }
+  // Waits until every expected record was seen, or 30 s more have passed.
+  void Finish() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  // When each of the `expected` new records became visible (fewer if not all did).
+  const std::vector<Clock::time_point>& seen() const { return seen_; }
+
+ private:
+  void Run() {
+    const auto deadline_after_stop = std::chrono::seconds(30);
+    Clock::time_point stop_seen{};
+    while (seen_.size() < expected_) {
+      if (stop_ && stop_seen == Clock::time_point{}) stop_seen = Clock::now();
+      if (stop_ && Clock::now() - stop_seen > deadline_after_stop) return;
+      auto status = client_->GetStatus();
+      const auto now = Clock::now();
+      if (status.ok() && status->records > base_) {
+        const size_t visible = std::min<size_t>(status->records - base_, expected_);
+        while (seen_.size() < visible) seen_.push_back(now);
+      }
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+  }
+
+  size_t expected_;
+  uint64_t base_ = 0;
+  std::unique_ptr<ApiClient> client_;
+  std::vector<Clock::time_point> seen_;
+  std::atomic<bool> stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace
+
+Status Writes(const BenchOptions& options, size_t writers, size_t writes, Report& report) {
+  for (int run = 1; run <= options.runs; ++run) {
+    const std::string dir = RunDir(options, "writes", run);
+    auto raw = RawSyncedWrites(dir + "/raw", writers, writes, 300);
+    if (!raw.ok()) return raw.status();
+    StationDaemon station("P01", dir + "/station");
+    if (!station.Start()) return Internal("the station did not start: " + station.Log());
+    std::vector<std::vector<double>> latencies(writers);
+    std::atomic<size_t> next = 0;
+    std::atomic<bool> failed = false;
+    std::string failure;
+    std::mutex failure_mutex;
+    const auto start = Clock::now();
+    std::vector<std::thread> threads;
+    for (size_t w = 0; w < writers; ++w) {
+      threads.emplace_back([&, w] {
+        auto client = station.Client("syncbench");
+        for (size_t i = next++; i < writes && !failed; i = next++) {
+          const auto begin = Clock::now();
+          auto put = client->Put(NewPersonnel(fmt::format("W{:08}", i)));
+          if (!put.ok()) {
+            std::lock_guard lock(failure_mutex);
+            failure = put.status().ToString();
+            failed = true;
+            return;
+          }
+          latencies[w].push_back(Millis(Clock::now() - begin).count());
+        }
+      });
+    }
+    for (auto& thread : threads) thread.join();
+    const double seconds = SecondsSince(start);
+    station.Stop();
+    if (failed) return Internal("a write failed: " + failure);
+    std::vector<double> all;
+    for (const auto& some : latencies) all.insert(all.end(), some.begin(), some.end());
+    Add(report, {"durable_write_rate", static_cast<double>(writes) / seconds, "writes/s",
+                 "raw_synced_write_rate", *raw});
+    Add(report, {"durable_write_p50_ms", Quantile(all, 0.50), "ms", "", 0});
+    Add(report, {"durable_write_p99_ms", Quantile(all, 0.99), "ms", "", 0});
+    std::filesystem::remove_all(dir);
+  }
+  return Status::Ok();
+}
+
+Status Latency(const BenchOptions& options, double rate, size_t writes, Report& report) {
+  std::string source;
+  auto data = Data(options, 1000, 2, &source);
+  if (!data.ok()) return data.status();
+  const std::string& writer_unit = data->stations[0];
+  const std::string& sibling_unit = data->stations[1];
+  // Writers take the next scheduled slot (open loop: the schedule never waits for a slow write);
+  // enough of them that a write's own time does not hold the next one back.
+  constexpr size_t kWriters = 16;
+  for (int run = 1; run <= options.runs; ++run) {
+    const std::string dir = RunDir(options, "latency", run);
+    auto hub = StartHub(dir, *data, /*with_records=*/true);
+    if (!hub.ok()) return hub.status();
+    auto writer = StartStation(dir, writer_unit, **hub);
+    if (!writer.ok()) return writer.status();
+    auto sibling = StartStation(dir, sibling_unit, **hub);
+    if (!sibling.ok()) return sibling.status();
+    if (auto merged =
+            (*hub)->Ctl({"merge", "--into", writer_unit, sibling_unit, "--as", "suboffice"});
+        merged.exit_code != 0) {
+      return Failed("merging the two stations", merged);
+    }
+    if (auto synced = (*hub)->Ctl({"wait-synced", "--timeout", "600"}, "", kLongCommand);
+        synced.exit_code != 0) {
+      return Failed("waiting for the merge", synced);
+    }
+
+    VisibilityWatch at_hub(**hub, writes), at_sibling(**sibling, writes);
+    std::vector<Clock::time_point> scheduled(writes), acked(writes);
+    std::atomic<size_t> next = 0;
+    std::atomic<bool> failed = false;
+    const auto period = std::chrono::duration<double>(1.0 / rate);
+    const auto start = Clock::now() + std::chrono::milliseconds(100);
+    std::vector<std::thread> threads;
+    for (size_t w = 0; w < kWriters; ++w) {
+      threads.emplace_back([&] {
+        auto client = (*writer)->Client("syncbench");
+        for (size_t i = next++; i < writes && !failed; i = next++) {
+          scheduled[i] = start + std::chrono::duration_cast<Clock::duration>(period * i);
+          std::this_thread::sleep_until(scheduled[i]);
+          if (!client->Put(NewPersonnel(fmt::format("L{:08}", i))).ok()) failed = true;
+          acked[i] = Clock::now();
+        }
+      });
+    }
+    for (auto& thread : threads) thread.join();
+    const double write_rate = static_cast<double>(writes) / SecondsSince(start);
+    if (failed) return Internal("a write at the station failed");
+    at_hub.Finish();
+    at_sibling.Finish();
+    // Records become visible in the order the station committed them, which is the order of
+    // their acknowledgements: the n-th acknowledged write is the n-th record seen.
+    std::vector<size_t> order(writes);
+    for (size_t i = 0; i < writes; ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return acked[a] < acked[b]; });
+    auto latencies = [&](const VisibilityWatch& watch, const std::string& where) -> Status {
+      if (watch.seen().size() < writes) {
+        return Internal(fmt::format("{} of {} writes became visible at the {} within 30 s",
+                                    watch.seen().size(), writes, where));
+      }
+      std::vector<double> ms;
+      for (size_t n = 0; n < writes; ++n) {
+        ms.push_back(Millis(watch.seen()[n] - scheduled[order[n]]).count());
+      }
+      Add(report, {fmt::format("latency_{}_p50_ms", where), Quantile(ms, 0.50), "ms", "", 0});
+      Add(report, {fmt::format("latency_{}_p99_ms", where), Quantile(ms, 0.99), "ms", "", 0});
+      Add(report, {fmt::format("latency_{}_max_ms", where), Quantile(ms, 1.0), "ms", "", 0});
+      return Status::Ok();
+    };
+    SS_RETURN_IF_ERROR(latencies(at_hub, "hub"));
+    SS_RETURN_IF_ERROR(latencies(at_sibling, "sibling"));
+    Add(report, {"latency_write_rate", write_rate, "writes/s", "", 0});
+    (*sibling)->Stop();
+    (*writer)->Stop();
+    (*hub)->Stop();
+    std::filesystem::remove_all(dir);
+  }
+  return Status::Ok();
+}
+
+}  // namespace stationsync::bench

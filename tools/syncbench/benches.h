@@ -1,0 +1,32 @@
+// syncbench's subcommands: each sets up what it measures on loopback (its own hub and stations
+// under `dir`, CURVE on as in production), measures, adds its figures to the report, and stops
+// every process it started. Errors are returned, never thrown; a failing run stops the bench.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "sync/status.h"
+#include "tools/syncbench/figures.h"
+
+namespace stationsync::bench {
+
+struct BenchOptions {
+  std::string dir;  // scratch directory (on the disk to measure: not tmpfs)
+  int runs = 1;
+  uint64_t seed = 2020;
+};
+
+Status InitialSync(const BenchOptions& options, size_t records, Report& report);
+Status Import(const BenchOptions& options, size_t records, Report& report);
+Status Writes(const BenchOptions& options, size_t writers, size_t writes, Report& report);
+Status Latency(const BenchOptions& options, double rate, size_t writes, Report& report);
+Status Merge(const BenchOptions& options, size_t members, size_t records_per_member,
+             Report& report);
+Status Restart(const BenchOptions& options, size_t records, size_t kills, Report& report);
+// initial-sync and import at each of the sizes, and how the per-record time grows.
+Status Scale(const BenchOptions& options, const std::vector<size_t>& sizes, Report& report);
+
+}  // namespace stationsync::bench
