@@ -7,13 +7,13 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
-#include "sync/capnp_io.h"
-#include "sync/conflict_resolution.h"
-#include "sync/registry.h"
-#include "sync/regroup.h"
-#include "sync/transport.h"
-#include "sync/validate.h"
-#include "sync/write_scope.h"
+#include "sync/codec/capnp_io.h"
+#include "sync/protocol/registry.h"
+#include "sync/protocol/regroup.h"
+#include "sync/protocol/write_scope.h"
+#include "sync/records/validate.h"
+#include "sync/storage/conflict_resolution.h"
+#include "sync/transport/transport.h"
 
 namespace stationsync {
 namespace {

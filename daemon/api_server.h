@@ -9,13 +9,13 @@
 // can be; it never stops the loop.
 //
 // Scope (role "station"): writes to units and to records outside the station's scope (its group
-// of merged units) are refused with kRefused before they reach the replica (sync/write_scope.h).
-// The hub writes anything.
+// of merged units) are refused with kRefused before they reach the replica
+// (sync/protocol/write_scope.h). The hub writes anything.
 //
-// Regrouping (merge, unmerge, transfer; sync/regroup.h) is made at the hub only (a station answers
-// kRefused). Each is planned against the committed registry and committed on its own: the writes
-// that arrived before it are committed first, and it is committed before anything after it is
-// planned, so two merges in one turn cannot together make a loop that neither makes alone.
+// Regrouping (merge, unmerge, transfer; sync/protocol/regroup.h) is made at the hub only (a station
+// answers kRefused). Each is planned against the committed registry and committed on its own: the
+// writes that arrived before it are committed first, and it is committed before anything after it
+// is planned, so two merges in one turn cannot together make a loop that neither makes alone.
 //
 // Digests (digest): a station answers for its own scope (Replica::Scope()) and refuses another
 // unit's; the hub answers for any registry unit's group and refuses a request naming none.
@@ -35,10 +35,10 @@
 
 #include <zmq.hpp>
 
-#include "sync/api_codec.h"
-#include "sync/replica.h"
-#include "sync/status.h"
-#include "sync/sync_status.h"
+#include "sync/base/status.h"
+#include "sync/codec/api_codec.h"
+#include "sync/protocol/sync_status.h"
+#include "sync/storage/replica.h"
 
 namespace stationsync {
 

@@ -6,7 +6,7 @@
 #include <memory>
 #include <string>
 
-#include "sync/status.h"
+#include "sync/base/status.h"
 
 namespace stationsync {
 

@@ -12,8 +12,8 @@
 
 #include "daemon/node_flags.h"
 #include "daemon/run_node.h"
-#include "sync/log_guard.h"
-#include "sync/validate.h"
+#include "sync/base/log_guard.h"
+#include "sync/records/validate.h"
 
 namespace {
 

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string>
 
-#include "sync/clock_bound.h"
+#include "sync/records/clock_bound.h"
 
 namespace stationsync {
 

@@ -12,14 +12,14 @@
 
 #include "daemon/api_server.h"
 #include "daemon/data_dir_lock.h"
-#include "sync/curve_key.h"
-#include "sync/hub.h"
-#include "sync/log_guard.h"
-#include "sync/replica.h"
-#include "sync/station_session.h"
-#include "sync/sync_codec.h"
-#include "sync/transport.h"
-#include "sync/zap_handler.h"
+#include "sync/base/log_guard.h"
+#include "sync/codec/sync_codec.h"
+#include "sync/protocol/hub.h"
+#include "sync/protocol/station_session.h"
+#include "sync/storage/replica.h"
+#include "sync/transport/curve_key.h"
+#include "sync/transport/transport.h"
+#include "sync/transport/zap_handler.h"
 
 namespace stationsync {
 

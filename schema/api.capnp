@@ -72,7 +72,7 @@ struct Request {
   }
 }
 
-# Merges units into `into` (sync/regroup.h): one write, all members or none.
+# Merges units into `into` (sync/protocol/regroup.h): one write, all members or none.
 struct MergeRequest {
   into @0 :Text;
   members @1 :List(Text);
@@ -86,7 +86,7 @@ struct TransferRequest {
   to @2 :Text;
 }
 
-# The digest of the records owned by a group of units (sync/digest.h).
+# The digest of the records owned by a group of units (sync/storage/digest.h).
 struct ScopeDigest {
   scope @0 :List(Text);            # unit codes, sorted
   records @1 :UInt64;              # records they own, tombstones included
@@ -94,7 +94,7 @@ struct ScopeDigest {
 }
 
 # Resolves an open conflict by writing one of its values (or a new one) to its register, as an
-# ordinary write by the request's actor; that write closes the conflict (sync/replica.h).
+# ordinary write by the request's actor; that write closes the conflict (sync/storage/replica.h).
 struct ResolveConflict {
   id @0 :Text;                     # the conflict's key, as `syncctl conflicts` prints it
   union {
@@ -131,7 +131,7 @@ struct NodeStatus {
   lastHandshakeRefusal @17 :Text;      # hub: the newest of either, in words
 }
 
-# The hub's view of one station (sync/sync_status.h).
+# The hub's view of one station (sync/protocol/sync_status.h).
 struct StationLink {
   unit @0 :Text;
   connected @1 :Bool;

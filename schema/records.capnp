@@ -1,6 +1,6 @@
 # The four record tables: the single source of truth for their fields.
 #
-# sync/table_schema.cc reads these structs through Cap'n Proto reflection, so adding a field here
+# sync/records/table_schema.cc reads these structs through Cap'n Proto reflection, so adding a field here
 # is all it takes to store, validate and print it. JSON names are the snake_case form of the
 # camelCase names below (idNumber -> id_number, movedOut -> moved_out).
 #

@@ -74,7 +74,7 @@ struct HistoryEntry {
   changes @2 :List(FieldChange);
 }
 
-# A concurrent write that lost to another on one register (sync/merge.h), kept until resolved.
+# A concurrent write that lost to another on one register (sync/records/merge.h), kept until resolved.
 struct ConflictSide {
   value @0 :Value;
   stamp @1 :Stamp;

@@ -3,7 +3,7 @@
 # connection; either side drops messages of another link, so nothing from an old connection is
 # ever taken for the current one.
 #
-# Streams (see sync/station_session.h and sync/hub_session.h):
+# Streams (see sync/protocol/station_session.h and sync/protocol/hub_session.h):
 #  up    station log -> hub. Up{from,to} carries the station's own changes with sequence numbers
 #        in (from, to]; UpAck{cursor} says the hub holds them durably.
 #  down  hub log -> station. Down{from,to} carries the current state of every record in the

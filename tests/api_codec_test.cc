@@ -1,14 +1,14 @@
 // The API codec against hostile bytes: truncated, bit-flipped, random and oversized messages
 // decode to kInvalid and never crash (run under ASan/UBSan); valid ones round-trip, the sync
 // status, conflict list and conflict resolution among them.
-#include "sync/api_codec.h"
+#include "sync/codec/api_codec.h"
 
 #include <random>
 
 #include <gtest/gtest.h>
 
-#include "sync/capnp_io.h"
-#include "sync/record_codec.h"
+#include "sync/codec/capnp_io.h"
+#include "sync/codec/record_codec.h"
 
 namespace stationsync {
 namespace {

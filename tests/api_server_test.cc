@@ -2,7 +2,7 @@
 // and a replica holding real conflicts, and drive it with the real syncctl: the hub's status (a
 // table of stations) and scope (it writes anything), wait-synced against reported links, a
 // station's scope against records it holds for other units, and resolving conflicts made by
-// Replica::ApplyRemote. Also the pure resolution rule (sync/conflict_resolution.h).
+// Replica::ApplyRemote. Also the pure resolution rule (sync/storage/conflict_resolution.h).
 #include "daemon/api_server.h"
 
 #include <atomic>
@@ -14,10 +14,10 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "sync/api_client.h"
-#include "sync/conflict_resolution.h"
-#include "sync/hlc.h"
-#include "sync/record_json.h"
+#include "sync/records/hlc.h"
+#include "sync/records/record_json.h"
+#include "sync/storage/conflict_resolution.h"
+#include "sync/transport/api_client.h"
 
 #include "tests/support/process.h"
 

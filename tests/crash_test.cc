@@ -14,7 +14,7 @@
 
 #include <gtest/gtest.h>
 
-#include "sync/replica.h"
+#include "sync/storage/replica.h"
 
 #include "tests/support/process.h"
 

@@ -2,11 +2,11 @@
 // the sum it found), equal records give equal roots and any difference changes the root, the
 // buckets follow every write, merge and eviction in the same batch, survive a reopen, and are
 // built once for a store made before they were kept.
-#include "sync/digest.h"
+#include "sync/storage/digest.h"
 
 #include <gtest/gtest.h>
 
-#include "sync/replica.h"
+#include "sync/storage/replica.h"
 
 #include "tests/support/process.h"
 

@@ -7,9 +7,9 @@
 
 #include <gtest/gtest.h>
 
-#include "sync/hub.h"
-#include "sync/replica.h"
-#include "sync/station_session.h"
+#include "sync/protocol/hub.h"
+#include "sync/protocol/station_session.h"
+#include "sync/storage/replica.h"
 
 #include "tests/support/process.h"
 

@@ -1,13 +1,13 @@
-// Properties of the merge rule (sync/merge.h), checked over seeded random histories: nodes with
-// skewed clocks write one record through the real local write path while receiving each other's
-// writes in random causal orders, with duplicates.
+// Properties of the merge rule (sync/records/merge.h), checked over seeded random histories: nodes
+// with skewed clocks write one record through the real local write path while receiving each
+// other's writes in random causal orders, with duplicates.
 //  - Convergence: replicas that received the same writes hold equal records, whatever the order.
 //  - Idempotence: a write delivered again changes nothing.
 //  - Whole states merge commutatively.
 //  - No silent loss: every write's value is in the record or is the lost side of a conflict.
 //  - A write that saw the value it replaced never conflicts with it.
 // STATIONSYNC_MERGE_SEEDS raises the number of seeds (default 300).
-#include "sync/merge.h"
+#include "sync/records/merge.h"
 
 #include <cstdlib>
 #include <limits>
@@ -16,8 +16,8 @@
 
 #include <gtest/gtest.h>
 
-#include "sync/hlc.h"
-#include "sync/local_write.h"
+#include "sync/records/hlc.h"
+#include "sync/records/local_write.h"
 
 namespace stationsync {
 namespace {

@@ -17,7 +17,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include "sync/replica.h"
+#include "sync/storage/replica.h"
 
 #include "tests/support/power_loss_fs.h"
 #include "tests/support/process.h"

@@ -1,11 +1,11 @@
-// Planning merges, unmerges and transfers at the hub (sync/regroup.h) against a real replica: the
-// exact unit fields a merge and an unmerge write, one request for all members, chains, records
-// keeping their owners, a transfer's new owner, and every refusal with its code.
+// Planning merges, unmerges and transfers at the hub (sync/protocol/regroup.h) against a real
+// replica: the exact unit fields a merge and an unmerge write, one request for all members, chains,
+// records keeping their owners, a transfer's new owner, and every refusal with its code.
 #include <gtest/gtest.h>
 
-#include "sync/hlc.h"
-#include "sync/registry.h"
-#include "sync/regroup.h"
+#include "sync/protocol/registry.h"
+#include "sync/protocol/regroup.h"
+#include "sync/records/hlc.h"
 
 #include "tests/support/process.h"
 

@@ -4,7 +4,7 @@
 // logs what it receives.
 #include <gtest/gtest.h>
 
-#include "sync/replica.h"
+#include "sync/storage/replica.h"
 
 #include "tests/support/process.h"
 

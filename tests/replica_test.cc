@@ -1,7 +1,7 @@
 // The replica's contract: atomic changes (record, log, history, indexes agree after a crash at
 // any point of the write-ahead log), bad input never changes what is stored, group commit,
 // identity checks, and what survives a reopen.
-#include "sync/replica.h"
+#include "sync/storage/replica.h"
 
 #include <filesystem>
 #include <fstream>
@@ -10,8 +10,8 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include "sync/hlc.h"
-#include "sync/replica_internal.h"
+#include "sync/records/hlc.h"
+#include "sync/storage/replica_internal.h"
 
 #include "tests/support/process.h"
 

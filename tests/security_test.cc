@@ -17,14 +17,14 @@
 
 #include "schema/store.capnp.h"
 #include "schema/sync.capnp.h"
-#include "sync/api_client.h"
-#include "sync/capnp_io.h"
-#include "sync/curve_key.h"
-#include "sync/hlc.h"
-#include "sync/sync_codec.h"
+#include "sync/codec/capnp_io.h"
+#include "sync/codec/sync_codec.h"
+#include "sync/records/hlc.h"
+#include "sync/transport/api_client.h"
+#include "sync/transport/curve_key.h"
 
-#include "tests/support/raw_sync_client.h"
 #include "tests/support/process.h"
+#include "tests/support/raw_sync_client.h"
 
 namespace stationsync {
 namespace {

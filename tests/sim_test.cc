@@ -29,12 +29,12 @@
 #include <gtest/gtest.h>
 #include <zmq.h>
 
-#include "sync/hub.h"
-#include "sync/record_codec.h"
-#include "sync/registry.h"
-#include "sync/replica.h"
-#include "sync/station_session.h"
-#include "sync/sync_codec.h"
+#include "sync/codec/record_codec.h"
+#include "sync/codec/sync_codec.h"
+#include "sync/protocol/hub.h"
+#include "sync/protocol/registry.h"
+#include "sync/protocol/station_session.h"
+#include "sync/storage/replica.h"
 
 #include "tests/support/process.h"
 

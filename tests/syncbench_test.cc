@@ -8,7 +8,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "sync/replica_internal.h"
+#include "sync/storage/replica_internal.h"
 
 #include "tests/support/process.h"
 

@@ -8,8 +8,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "sync/id_number.h"
-#include "sync/record_json.h"
+#include "sync/records/id_number.h"
+#include "sync/records/record_json.h"
 
 #include "tests/support/process.h"
 

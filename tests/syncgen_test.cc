@@ -12,9 +12,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "sync/id_number.h"
-#include "sync/local_write.h"
-#include "sync/record_json.h"
+#include "sync/records/id_number.h"
+#include "sync/records/local_write.h"
+#include "sync/records/record_json.h"
 #include "tools/syncgen/generator.h"
 
 #include "tests/support/process.h"

@@ -14,14 +14,14 @@
 
 #include "schema/store.capnp.h"
 #include "schema/sync.capnp.h"
-#include "sync/capnp_io.h"
-#include "sync/clock_bound.h"
-#include "sync/curve_key.h"
-#include "sync/hlc.h"
-#include "sync/hub.h"
-#include "sync/log_guard.h"
-#include "sync/replica.h"
-#include "sync/sync_codec.h"
+#include "sync/base/log_guard.h"
+#include "sync/codec/capnp_io.h"
+#include "sync/codec/sync_codec.h"
+#include "sync/protocol/hub.h"
+#include "sync/records/clock_bound.h"
+#include "sync/records/hlc.h"
+#include "sync/storage/replica.h"
+#include "sync/transport/curve_key.h"
 
 #include "tests/support/process.h"
 

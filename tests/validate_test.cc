@@ -1,13 +1,13 @@
 // Table tests of record validation: id numbers (GB 11643), dates, enums, required fields and
 // the rules across fields. Each bad case asserts the field and reason the error names.
-#include "sync/validate.h"
+#include "sync/records/validate.h"
 
 #include <gtest/gtest.h>
 
-#include "sync/calendar.h"
-#include "sync/id_number.h"
-#include "sync/local_write.h"
-#include "sync/table_schema.h"
+#include "sync/records/calendar.h"
+#include "sync/records/id_number.h"
+#include "sync/records/local_write.h"
+#include "sync/records/table_schema.h"
 
 namespace stationsync {
 namespace {

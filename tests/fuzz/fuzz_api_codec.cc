@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "sync/api_codec.h"
+#include "sync/codec/api_codec.h"
 
 namespace {
 

@@ -6,8 +6,8 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "sync/record_codec.h"
-#include "sync/validate.h"
+#include "sync/codec/record_codec.h"
+#include "sync/records/validate.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view bytes(reinterpret_cast<const char*>(data), size);

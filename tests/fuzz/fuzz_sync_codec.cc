@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "sync/sync_codec.h"
+#include "sync/codec/sync_codec.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view bytes(reinterpret_cast<const char*>(data), size);

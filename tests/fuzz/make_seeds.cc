@@ -8,10 +8,10 @@
 
 #include <fmt/format.h>
 
-#include "sync/api_codec.h"
-#include "sync/hlc.h"
-#include "sync/record_codec.h"
-#include "sync/sync_codec.h"
+#include "sync/codec/api_codec.h"
+#include "sync/codec/record_codec.h"
+#include "sync/codec/sync_codec.h"
+#include "sync/records/hlc.h"
 
 namespace {
 

@@ -6,7 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "sync/sync_codec.h"
+#include "sync/codec/sync_codec.h"
 
 namespace stationsync::testing {
 

@@ -11,8 +11,8 @@
 
 #include <zmq.hpp>
 
-#include "sync/curve_key.h"
-#include "sync/sync_message.h"
+#include "sync/protocol/sync_message.h"
+#include "sync/transport/curve_key.h"
 
 namespace stationsync::testing {
 

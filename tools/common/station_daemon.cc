@@ -10,7 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "sync/curve_key.h"
+#include "sync/transport/curve_key.h"
 
 namespace stationsync {
 

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "sync/api_client.h"
+#include "sync/transport/api_client.h"
 #include "tools/common/process.h"
 #include "tools/common/temp_dir.h"
 

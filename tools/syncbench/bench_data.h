@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "sync/status.h"
+#include "sync/base/status.h"
 
 namespace stationsync::bench {
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "sync/status.h"
+#include "sync/base/status.h"
 #include "tools/syncbench/figures.h"
 
 namespace stationsync::bench {

@@ -7,7 +7,7 @@
 #include <memory>
 #include <string>
 
-#include "sync/status.h"
+#include "sync/base/status.h"
 #include "tools/common/station_daemon.h"
 #include "tools/syncbench/bench_data.h"
 #include "tools/syncbench/benches.h"

@@ -14,7 +14,7 @@
 #include <cstddef>
 #include <string>
 
-#include "sync/status.h"
+#include "sync/base/status.h"
 
 namespace stationsync::bench {
 

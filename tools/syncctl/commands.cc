@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "sync/record_json.h"
+#include "sync/records/record_json.h"
 
 namespace stationsync {
 namespace {

@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "sync/api_client.h"
+#include "sync/transport/api_client.h"
 
 namespace stationsync {
 

@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "sync/record_json.h"
+#include "sync/records/record_json.h"
 
 namespace stationsync {
 namespace {

@@ -6,14 +6,15 @@
 //   null), the node and actor of the write, its stamp in the form of a record's "version"
 //   (hex HLC, '-', node), and its time (ISO 8601 UTC).
 // conflicts resolve ID --take kept|lost, or --value JSON, writes that value to the conflict's
-// register as an ordinary write by --actor (sync/conflict_resolution.h), and prints the record.
+// register as an ordinary write by --actor (sync/storage/conflict_resolution.h), and prints the
+// record.
 #pragma once
 
 #include <string>
 
 #include <nlohmann/json.hpp>
 
-#include "sync/merge.h"
+#include "sync/records/merge.h"
 #include "tools/syncctl/commands.h"
 
 namespace stationsync {

@@ -1,5 +1,5 @@
-// syncctl digest: the digest of the records a group of units owns (sync/digest.h), to compare
-// two replicas by eye or by script: equal roots mean identical records.
+// syncctl digest: the digest of the records a group of units owns (sync/storage/digest.h), to
+// compare two replicas by eye or by script: equal roots mean identical records.
 //
 // digest --json prints one line, exactly {"scope":[CODES...],"records":N,"root":"<64 hex>"};
 // without --json, the same as "scope:", "records:" and "root:" lines.
@@ -14,7 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "sync/digest.h"
+#include "sync/storage/digest.h"
 #include "tools/syncctl/commands.h"
 
 namespace stationsync {

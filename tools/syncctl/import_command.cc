@@ -8,9 +8,9 @@
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
-#include "sync/local_write.h"
-#include "sync/record_json.h"
-#include "sync/write_scope.h"
+#include "sync/protocol/write_scope.h"
+#include "sync/records/local_write.h"
+#include "sync/records/record_json.h"
 #include "tools/syncctl/progress.h"
 
 namespace stationsync {
@@ -48,8 +48,8 @@ ParsedFile ParseLines(std::istream& in, const std::string& default_owner) {
   return parsed;
 }
 
-// A station stores only the records of its scope's units (sync/write_scope.h): the lines it would
-// refuse, found before anything is stored so that the import is refused whole.
+// A station stores only the records of its scope's units (sync/protocol/write_scope.h): the lines
+// it would refuse, found before anything is stored so that the import is refused whole.
 std::vector<std::string> OutOfScope(const ParsedFile& parsed, const std::string& unit,
                                     const std::vector<std::string>& units) {
   std::vector<std::string> refused;

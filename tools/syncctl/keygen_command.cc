@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "sync/curve_key.h"
+#include "sync/transport/curve_key.h"
 
 namespace stationsync {
 

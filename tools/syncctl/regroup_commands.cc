@@ -1,6 +1,6 @@
 #include "tools/syncctl/regroup_commands.h"
 
-#include "sync/record_json.h"
+#include "sync/records/record_json.h"
 
 namespace stationsync {
 

@@ -1,7 +1,7 @@
 // syncctl merge / unmerge / transfer: regrouping units and handing records over, at the hub
-// (sync/regroup.h says what each may change and why it is refused). Each prints the records it
-// wrote, as JSON lines like `put`: merge, the members' unit records; unmerge, the unit record;
-// transfer, the record with its new owner. A station's daemon refuses all three (exit 4).
+// (sync/protocol/regroup.h says what each may change and why it is refused). Each prints the
+// records it wrote, as JSON lines like `put`: merge, the members' unit records; unmerge, the unit
+// record; transfer, the record with its new owner. A station's daemon refuses all three (exit 4).
 //
 // Exit codes: 1 an unknown unit or record; 2 usage errors, a member named twice or equal to
 // --into, a transfer of a unit record; 4 refused: a non-station member or --into, members already

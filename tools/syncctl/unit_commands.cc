@@ -2,9 +2,9 @@
 
 #include <fmt/format.h>
 
-#include "sync/curve_key.h"
-#include "sync/record_json.h"
-#include "sync/registry.h"
+#include "sync/protocol/registry.h"
+#include "sync/records/record_json.h"
+#include "sync/transport/curve_key.h"
 
 namespace stationsync {
 namespace {

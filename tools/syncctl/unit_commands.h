@@ -2,7 +2,7 @@
 // schema/records.capnp), and the CURVE keys the hub admits for station units.
 //
 // Units are written at the hub: a station's daemon refuses these writes with exit 4
-// (sync/write_scope.h). `unit list --json` prints records as JSON lines, like `list unit`.
+// (sync/protocol/write_scope.h). `unit list --json` prints records as JSON lines, like `list unit`.
 #pragma once
 
 #include <string>

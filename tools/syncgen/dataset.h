@@ -17,7 +17,7 @@
 #include <utility>
 #include <vector>
 
-#include "sync/calendar.h"
+#include "sync/records/calendar.h"
 #include "tools/syncgen/profiles.h"
 
 namespace stationsync::syncgen {

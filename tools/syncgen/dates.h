@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string>
 
-#include "sync/calendar.h"
+#include "sync/records/calendar.h"
 #include "tools/syncgen/rng.h"
 
 namespace stationsync::syncgen {

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "sync/status.h"
+#include "sync/base/status.h"
 
 namespace stationsync::syncgen {
 

@@ -14,7 +14,7 @@
 #include <filesystem>
 #include <string>
 
-#include "sync/status.h"
+#include "sync/base/status.h"
 #include "tools/syncgen/dataset.h"
 #include "tools/syncgen/divisions.h"
 #include "tools/syncgen/profiles.h"

@@ -1,7 +1,7 @@
 // Unique id numbers; see id_pool.h.
 #include "tools/syncgen/id_pool.h"
 
-#include "sync/id_number.h"
+#include "sync/records/id_number.h"
 
 namespace stationsync::syncgen {
 namespace {

@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "sync/calendar.h"
+#include "sync/records/calendar.h"
 #include "tools/syncgen/rng.h"
 
 namespace stationsync::syncgen {

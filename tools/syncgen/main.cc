@@ -10,7 +10,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "sync/status.h"
+#include "sync/base/status.h"
 #include "tools/syncgen/divisions.h"
 #include "tools/syncgen/generator.h"
 

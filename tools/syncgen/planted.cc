@@ -8,7 +8,7 @@
 
 #include <fmt/format.h>
 
-#include "sync/id_number.h"
+#include "sync/records/id_number.h"
 #include "tools/syncgen/dates.h"
 #include "tools/syncgen/personnel.h"
 #include "tools/syncgen/population.h"

@@ -12,7 +12,7 @@
 // At least one of each kind is planted at any scale; at scale 1 there are 30, 20, 10, 10, 10.
 #pragma once
 
-#include "sync/status.h"
+#include "sync/base/status.h"
 #include "tools/syncgen/dataset.h"
 #include "tools/syncgen/id_pool.h"
 #include "tools/syncgen/rng.h"

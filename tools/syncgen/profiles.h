@@ -19,7 +19,7 @@
 #include <string_view>
 #include <vector>
 
-#include "sync/status.h"
+#include "sync/base/status.h"
 #include "tools/syncgen/divisions.h"
 
 namespace stationsync::syncgen {

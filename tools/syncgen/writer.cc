@@ -7,7 +7,7 @@
 
 #include <fmt/format.h>
 
-#include "sync/calendar.h"
+#include "sync/records/calendar.h"
 #include "tools/syncgen/divisions.h"
 
 namespace stationsync::syncgen {

@@ -16,7 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "sync/status.h"
+#include "sync/base/status.h"
 #include "tools/syncgen/dataset.h"
 
 namespace stationsync::syncgen {

@@ -1,0 +1,43 @@
+// Record, Change and HistoryEntry to and from their Cap'n Proto form (schema/store.capnp).
+//
+// Write* fill a builder; Read* copy a reader into plain structs and must run inside
+// DecodeGuarded (capnp_io.h), since a malformed reader throws. Encode*/Decode* are the byte-level
+// wrappers used by the replica. Decoding checks structure only; callers validate content.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "schema/store.capnp.h"
+#include "sync/base/status.h"
+#include "sync/records/merge.h"
+#include "sync/records/record.h"
+
+namespace stationsync {
+
+void WriteStamp(const Stamp& stamp, schema::Stamp::Builder out);
+Stamp ReadStamp(schema::Stamp::Reader in);
+void WriteValue(const Value& value, schema::Value::Builder out);
+Value ReadValue(schema::Value::Reader in);
+void WriteRecord(const Record& record, schema::Record::Builder out);
+Result<Record> ReadRecord(schema::Record::Reader in);
+void WriteRecords(const std::vector<Record>& records, capnp::List<schema::Record>::Builder out);
+Result<std::vector<Record>> ReadRecords(capnp::List<schema::Record>::Reader in);
+// kInvalid for a table number this version does not know.
+Result<Table> ReadTable(schema::Table table);
+void WriteTexts(const std::vector<std::string>& texts, capnp::List<capnp::Text>::Builder out);
+std::vector<std::string> ReadTexts(capnp::List<capnp::Text>::Reader in);
+void WriteHistoryEntry(const HistoryEntry& entry, schema::HistoryEntry::Builder out);
+HistoryEntry ReadHistoryEntry(schema::HistoryEntry::Reader in);
+
+std::string EncodeRecord(const Record& record);
+Result<Record> DecodeRecord(std::string_view bytes);
+std::string EncodeChange(const Change& change);
+Result<Change> DecodeChange(std::string_view bytes);
+std::string EncodeConflict(const Conflict& conflict);
+Result<Conflict> DecodeConflict(std::string_view bytes);
+std::string EncodeHistoryEntry(const HistoryEntry& entry);
+Result<HistoryEntry> DecodeHistoryEntry(std::string_view bytes);
+
+}  // namespace stationsync

@@ -1,0 +1,227 @@
+// See sync_codec.h.
+#include "sync/codec/sync_codec.h"
+
+#include <capnp/message.h>
+
+#include "schema/sync.capnp.h"
+#include "sync/codec/capnp_io.h"
+#include "sync/codec/record_codec.h"
+
+namespace stationsync {
+
+namespace {
+
+using Builder = schema::SyncMessage::Builder;
+using Reader = schema::SyncMessage::Reader;
+
+void Write(const Hello& m, Builder out) {
+  auto b = out.initHello();
+  b.setProtocol(m.protocol);
+  b.setUnit(m.unit);
+  b.setNode(m.node);
+  b.setEpoch(m.epoch);
+  b.setLastSeq(m.last_seq);
+  b.setHubEpoch(m.hub_epoch);
+  b.setDownCursor(m.down_cursor);
+  WriteStamp(m.down_stamp, b.initDownStamp());
+  WriteTexts(m.scope, b.initScope(static_cast<unsigned>(m.scope.size())));
+  b.setClockMs(m.clock_ms);
+}
+
+void Write(const Welcome& m, Builder out) {
+  auto b = out.initWelcome();
+  b.setHubEpoch(m.hub_epoch);
+  b.setUpCursor(m.up_cursor);
+  WriteStamp(m.up_stamp, b.initUpStamp());
+  b.setSnapshot(m.snapshot);
+  b.setOffer(m.offer);
+  b.setWindow(m.window);
+  b.setHubClockMs(m.hub_clock_ms);
+}
+
+void Write(const Refusal& m, Builder out) {
+  auto b = out.initRefused();
+  b.setReason(m.reason);
+  b.setHelloAgain(m.hello_again);
+  b.setClockAheadMs(m.clock_ahead_ms);
+}
+
+void Write(const Up& m, Builder out) {
+  auto b = out.initUp();
+  b.setFrom(m.from);
+  b.setTo(m.to);
+  WriteRecords(m.changes, b.initChanges(static_cast<unsigned>(m.changes.size())));
+  b.setOffer(m.offer);
+  b.setPage(m.page);
+  b.setLast(m.last);
+  WriteStamp(m.to_stamp, b.initToStamp());
+}
+
+void Write(const UpAck& m, Builder out) {
+  auto b = out.initUpAck();
+  b.setCursor(m.cursor);
+  b.setPage(m.page);
+  b.setOfferAck(m.offer_ack);
+  b.setGap(m.gap);
+  b.setRejected(m.rejected);
+}
+
+void Write(const Down& m, Builder out) {
+  auto b = out.initDown();
+  b.setFrom(m.from);
+  b.setTo(m.to);
+  WriteStamp(m.to_stamp, b.initToStamp());
+  WriteRecords(m.records, b.initRecords(static_cast<unsigned>(m.records.size())));
+  b.setSnapshot(m.snapshot);
+  b.setPage(m.page);
+  b.setLast(m.last);
+  b.setHubEpoch(m.hub_epoch);
+  WriteTexts(m.scope, b.initScope(static_cast<unsigned>(m.scope.size())));
+  b.setSnapshotId(m.snapshot_id);
+  b.setUpCovered(m.up_covered);
+  auto evict = b.initEvict(static_cast<unsigned>(m.evict.size()));
+  for (unsigned i = 0; i < evict.size(); ++i) {
+    evict[i].setTable(static_cast<schema::Table>(m.evict[i].table));
+    evict[i].setId(m.evict[i].id);
+  }
+}
+
+void Write(const Lookup& m, Builder out) {
+  auto b = out.initLookup();
+  b.setRequest(m.request);
+  b.setTable(static_cast<schema::Table>(m.table));
+  b.setId(m.id);
+  b.setActor(m.actor);
+}
+
+void Write(const LookupReply& m, Builder out) {
+  auto b = out.initLookupReply();
+  b.setRequest(m.request);
+  b.setFound(m.record.has_value());
+  if (m.record) WriteRecord(*m.record, b.initRecord());
+  b.setError(m.error);
+}
+
+void Write(const DownAck& m, Builder out) {
+  auto b = out.initDownAck();
+  b.setCursor(m.cursor);
+  b.setPage(m.page);
+  b.setSnapshotAck(m.snapshot_ack);
+  b.setGap(m.gap);
+  b.setSnapshotId(m.snapshot_id);
+}
+
+void Write(const Heartbeat& m, Builder out) {
+  auto b = out.initHeartbeat();
+  b.setPendingUp(m.pending_up);
+  b.setLagRecords(m.lag_records);
+}
+
+Result<SyncBody> ReadBody(Reader in) {
+  switch (in.which()) {
+    case schema::SyncMessage::HELLO: {
+      auto r = in.getHello();
+      return SyncBody(Hello{r.getProtocol(), r.getUnit(), r.getNode(), r.getEpoch(), r.getLastSeq(),
+                            r.getHubEpoch(), r.getDownCursor(), ReadStamp(r.getDownStamp()),
+                            ReadTexts(r.getScope()), r.getClockMs()});
+    }
+    case schema::SyncMessage::WELCOME: {
+      auto r = in.getWelcome();
+      return SyncBody(Welcome{r.getHubEpoch(), r.getUpCursor(), ReadStamp(r.getUpStamp()),
+                              r.getSnapshot(), r.getOffer(), r.getWindow(), r.getHubClockMs()});
+    }
+    case schema::SyncMessage::REFUSED: {
+      auto r = in.getRefused();
+      return SyncBody(Refusal{r.getReason(), r.getHelloAgain(), r.getClockAheadMs()});
+    }
+    case schema::SyncMessage::UP: {
+      auto r = in.getUp();
+      auto changes = ReadRecords(r.getChanges());
+      if (!changes.ok()) return changes.status();
+      return SyncBody(Up{r.getFrom(), r.getTo(), std::move(changes).value(), r.getOffer(),
+                         r.getPage(), r.getLast(), ReadStamp(r.getToStamp())});
+    }
+    case schema::SyncMessage::UP_ACK: {
+      auto r = in.getUpAck();
+      return SyncBody(
+          UpAck{r.getCursor(), r.getPage(), r.getOfferAck(), r.getGap(), r.getRejected()});
+    }
+    case schema::SyncMessage::DOWN: {
+      auto r = in.getDown();
+      auto records = ReadRecords(r.getRecords());
+      if (!records.ok()) return records.status();
+      std::vector<RecordRef> evict;
+      for (auto ref : r.getEvict()) {
+        auto table = ReadTable(ref.getTable());
+        if (!table.ok()) return table.status();
+        evict.push_back({*table, ref.getId()});
+      }
+      return SyncBody(Down{r.getFrom(), r.getTo(), ReadStamp(r.getToStamp()),
+                           std::move(records).value(), r.getSnapshot(), r.getPage(), r.getLast(),
+                           r.getHubEpoch(), ReadTexts(r.getScope()), std::move(evict),
+                           r.getSnapshotId(), r.getUpCovered()});
+    }
+    case schema::SyncMessage::LOOKUP: {
+      auto r = in.getLookup();
+      auto table = ReadTable(r.getTable());
+      if (!table.ok()) return table.status();
+      return SyncBody(Lookup{r.getRequest(), *table, r.getId(), r.getActor()});
+    }
+    case schema::SyncMessage::LOOKUP_REPLY: {
+      auto r = in.getLookupReply();
+      LookupReply reply{r.getRequest(), std::nullopt, r.getError()};
+      if (r.getFound()) {
+        auto record = ReadRecord(r.getRecord());
+        if (!record.ok()) return record.status();
+        reply.record = std::move(record).value();
+      }
+      return SyncBody(std::move(reply));
+    }
+    case schema::SyncMessage::DOWN_ACK: {
+      auto r = in.getDownAck();
+      return SyncBody(
+          DownAck{r.getCursor(), r.getPage(), r.getSnapshotAck(), r.getGap(), r.getSnapshotId()});
+    }
+    case schema::SyncMessage::HEARTBEAT: {
+      auto r = in.getHeartbeat();
+      return SyncBody(Heartbeat{r.getPendingUp(), r.getLagRecords()});
+    }
+  }
+  return Invalid("sync message of unknown kind " +
+                 std::to_string(static_cast<unsigned>(in.which())));
+}
+
+}  // namespace
+
+const char* KindName(const SyncMessage& message) {
+  static constexpr const char* kNames[] = {"hello",  "welcome",    "refused", "up",
+                                           "upAck",  "down",       "downAck", "heartbeat",
+                                           "lookup", "lookupReply"};
+  return kNames[message.body.index()];
+}
+
+std::string EncodeSyncMessage(const SyncMessage& message) {
+  capnp::MallocMessageBuilder builder;
+  auto out = builder.initRoot<schema::SyncMessage>();
+  out.setLink(message.link);
+  std::visit([&out](const auto& body) { Write(body, out); }, message.body);
+  return MessageBytes(builder);
+}
+
+Result<SyncMessage> DecodeSyncMessage(std::string_view bytes) {
+  return DecodeMessage<schema::SyncMessage>(
+      "sync message", bytes, [](Reader in) -> Result<SyncMessage> {
+        auto body = ReadBody(in);
+        if (!body.ok()) return body.status();
+        return SyncMessage{in.getLink(), std::move(body).value()};
+      });
+}
+
+Result<SyncEnvelope> PeekSyncMessage(std::string_view bytes) {
+  return DecodeMessage<schema::SyncMessage>(
+      "sync message", bytes, [](Reader in) -> Result<SyncEnvelope> {
+        return SyncEnvelope{in.getLink(), in.which() == schema::SyncMessage::HELLO};
+      });
+}
+
+}  // namespace stationsync

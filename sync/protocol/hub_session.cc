@@ -1,0 +1,497 @@
+// See hub_session.h.
+#include "sync/protocol/hub_session.h"
+
+#include <algorithm>
+#include <set>
+
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
+
+#include "sync/base/log_guard.h"
+#include "sync/records/clock_bound.h"
+#include "sync/storage/replica_keys.h"
+
+namespace stationsync {
+
+namespace {
+
+constexpr size_t kScanBudget = 8192;  // log entries read per Scan, so a tick stays short
+
+std::string DownNote(const std::string& unit) {
+  return "down/" + unit;
+}
+
+}  // namespace
+
+HubSession::HubSession(Replica& replica, std::string unit, SessionOptions options)
+    : replica_(replica), unit_(std::move(unit)), options_(options), scope_{unit_} {
+  down_acked_ = down_sent_ = scanned_ =
+      std::min(replica_.Note(DownNote(unit_)), replica_.last_seq());
+}
+
+bool HubSession::InScope(const std::string& owner) const {
+  return std::binary_search(scope_.begin(), scope_.end(), owner);
+}
+
+bool HubSession::ForStation(const Change& change) const {
+  // owners[0] is the owner the change left; entries logged before owners were kept name one.
+  const std::vector<std::string> owners =
+      change.owners.empty() ? std::vector<std::string>{change.delta.owner} : change.owners;
+  if (std::none_of(owners.begin(), owners.end(),
+                   [this](const std::string& owner) { return InScope(owner); })) {
+    return false;
+  }
+  // The station's own change comes back only if the record changed hands around it: written
+  // concurrently with a transfer (the station must evict it), or created anew at the station
+  // after it had left (the station must get the hub's whole state).
+  return change.origin != unit_ || owners.size() > 1;
+}
+
+bool HubSession::MayWrite(const Record& change) const {
+  if (change.table == Table::kUnit) return false;
+  // A station moves no record out of its scope (transfers are made at the hub).
+  if (!change.owner_stamp.IsZero() && !InScope(change.owner)) return false;
+  auto held = replica_.Get(change.table, change.id);
+  if (!held.ok()) return false;
+  if (!*held) return InScope(change.owner);
+  if (InScope((*held)->owner)) return true;
+  // Transferred out of the scope by a write the station had not seen when it wrote (it was
+  // offline): its write was acknowledged there, so it is kept and goes to the new owner. Only a
+  // record the scope once held qualifies: a station cannot reach a record it never had by
+  // claiming it missed a transfer.
+  return InScope(change.owner) && !Includes(change.seen, (*held)->owner_stamp) &&
+         OnceInScope(change.table, change.id);
+}
+
+bool HubSession::OnceInScope(Table table, const std::string& id) const {
+  auto history = replica_.History(table, id);  // a rare path: a write racing a transfer
+  if (!history.ok()) return false;
+  for (const HistoryEntry& entry : *history) {
+    for (const FieldChange& change : entry.changes) {
+      if (change.name != "owner") continue;
+      for (const Value* owner : {&change.old_value, &change.new_value}) {
+        const auto* text = std::get_if<std::string>(owner);
+        if (text != nullptr && InScope(*text)) return true;
+      }
+    }
+  }
+  return false;
+}
+
+void HubSession::SetScope(std::vector<std::string> scope, uint64_t now_ms,
+                          std::vector<Outgoing>& out) {
+  if (scope == scope_) return;
+  spdlog::info("station {}: scope {} -> {}", unit_, fmt::join(scope_, ","), fmt::join(scope, ","));
+  scope_ = std::move(scope);
+  if (!connected_) return;  // it gets a snapshot of its new scope when it says hello
+  StartSnapshot(now_ms);
+  Pump(now_ms, out);
+}
+
+void HubSession::StartSnapshot(uint64_t now_ms) {
+  const uint64_t end = replica_.last_seq();
+  snapshotting_ = true;
+  ++snapshot_id_;
+  snapshot_at_ = end;
+  snapshot_up_covered_ = replica_.Peer(unit_).cursor;
+  auto stamp = replica_.LogStamp(end);
+  snapshot_stamp_ = stamp.ok() ? *stamp : Stamp{};
+  page_starts_ = {PageStart{}};
+  next_page_ = acked_pages_ = 0;
+  sent_last_page_ = false;
+  snapshot_left_ = 0;
+  for (const auto& owner : scope_) snapshot_left_ += replica_.CountOwned(owner);
+  down_acked_ = down_sent_ = scanned_ = snapshot_at_;
+  in_flight_.clear();
+  scope_entries_.clear();
+  reported_lag_ = UINT64_MAX;
+  progress_ms_ = now_ms;
+}
+
+void HubSession::Scan() {
+  size_t budget = kScanBudget;
+  while (budget > 0 && scanned_ < replica_.last_seq()) {
+    auto changes = replica_.ChangesAfter(scanned_, std::min<size_t>(budget, 1024));
+    if (!changes.ok()) {
+      spdlog::error("reading the log for {}: {}", unit_, changes.status().ToString());
+      return;
+    }
+    if (changes->empty()) return;
+    for (const Change& change : *changes) {
+      if (ForStation(change))
+        scope_entries_.push_back({change.seq, change.delta.table, change.delta.id});
+    }
+    scanned_ = changes->back().seq;
+    budget -= std::min(budget, changes->size());
+  }
+}
+
+uint64_t HubSession::Lag() const {
+  // A snapshot in progress counts as lag until the station has stored its last page.
+  return scope_entries_.size() + (snapshotting_ ? std::max<uint64_t>(1, snapshot_left_) : 0);
+}
+
+StationLink HubSession::Report(uint64_t now_ms) const {
+  StationLink link;
+  link.unit = unit_;
+  link.connected = connected_;
+  link.never_seen = !ever_connected_;
+  link.last_seen_ms = ever_connected_ ? now_ms - std::min(now_ms, last_heard_ms_) : 0;
+  link.lag_records = Lag();
+  link.pending_up = pending_up_;
+  link.up_total = up_total_;
+  link.down_total = down_total_;
+  link.rejected_total = rejected_total_;
+  link.scope = scope_;
+  link.refused_total = refused_total_;
+  link.last_refusal = last_refusal_;
+  return link;
+}
+
+void HubSession::Send(SyncBody body, uint64_t now_ms, std::vector<Outgoing>& out) {
+  out.push_back({peer_, {link_, std::move(body)}});
+  last_sent_ms_ = now_ms;
+}
+
+void HubSession::Disconnect(const std::string& reason, uint64_t now_ms,
+                            std::vector<Outgoing>& out) {
+  if (!connected_) return;
+  Send(Refusal{reason}, now_ms, out);
+  connected_ = false;
+  in_flight_.clear();
+}
+
+void HubSession::CountRefusal(const std::string& reason) {
+  ++refused_total_;
+  last_refusal_ = reason;
+}
+
+void HubSession::OnHello(const std::string& peer, const std::string& key,
+                         const SyncMessage& message, uint64_t now_ms, std::vector<Outgoing>& out) {
+  const Hello& hello = std::get<Hello>(message.body);
+  peer_ = peer;
+  key_ = key;
+  link_ = message.link;
+  connected_ = ever_connected_ = true;
+  last_heard_ms_ = now_ms;
+  station_node_ = hello.node;
+
+  // The up cursor counts within the station store's epoch: a new epoch starts it over.
+  PeerPosition up = replica_.Peer(unit_);
+  if (up.epoch != hello.epoch) {
+    up = PeerPosition{hello.epoch, 0, {}};
+    if (stationsync::Status s = replica_.SetPeer(unit_, up); !s.ok()) {
+      spdlog::error("station {}: {}", unit_, s.ToString());
+      connected_ = false;
+      return;
+    }
+  }
+  pending_up_ = hello.last_seq > up.cursor ? hello.last_seq - up.cursor : 0;
+
+  // The down cursor is valid only within this store's history.
+  const uint64_t end = replica_.last_seq();
+  bool valid = hello.hub_epoch == replica_.epoch() && hello.down_cursor <= end;
+  if (valid && hello.down_cursor > 0) {
+    auto stamp = replica_.LogStamp(hello.down_cursor);
+    valid = stamp.ok() && *stamp == hello.down_stamp;
+  }
+  const bool offer = !hello.hub_epoch.empty() && !valid;
+  const bool rescope = hello.scope != scope_;
+  const bool snapshot =
+      !valid || hello.down_cursor == 0 || end - hello.down_cursor > options_.far_behind || rescope;
+
+  in_flight_.clear();
+  scope_entries_.clear();
+  offer_next_page_ = 0;
+  reported_lag_ = UINT64_MAX;
+  snapshotting_ = false;
+  if (snapshot) {
+    StartSnapshot(now_ms);
+  } else {
+    down_acked_ = down_sent_ = scanned_ = hello.down_cursor;
+  }
+  spdlog::info("station {} linked: its log {} (we hold {}), its cursor {} in our log of {}{}{}{}",
+               unit_, hello.last_seq, up.cursor, hello.down_cursor, end,
+               snapshot ? ": sending a snapshot" : "",
+               rescope ? fmt::format(" of its scope {}", fmt::join(scope_, ",")) : "",
+               offer ? ", asking it to offer all" : "");
+  Send(Welcome{replica_.epoch(), up.cursor, up.stamp, snapshot, offer, options_.window,
+               replica_.WallMs()},
+       now_ms, out);
+  Scan();
+  Pump(now_ms, out);
+}
+
+void HubSession::Receive(const SyncMessage& message, uint64_t now_ms, std::vector<Outgoing>& out) {
+  if (!connected_ || message.link != link_) return;
+  last_heard_ms_ = now_ms;
+  if (const auto* up = std::get_if<Up>(&message.body)) {
+    OnUp(*up, now_ms, out);
+  } else if (const auto* ack = std::get_if<DownAck>(&message.body)) {
+    OnDownAck(*ack, now_ms, out);
+  } else if (const auto* heartbeat = std::get_if<Heartbeat>(&message.body)) {
+    pending_up_ = heartbeat->pending_up;
+  } else if (const auto* lookup = std::get_if<Lookup>(&message.body)) {
+    OnLookup(*lookup, now_ms, out);
+  }
+}
+
+void HubSession::OnLookup(const Lookup& lookup, uint64_t now_ms, std::vector<Outgoing>& out) {
+  LookupReply reply{lookup.request, std::nullopt, ""};
+  if (now_ms - lookup_window_ms_ >= 60'000) {
+    lookup_window_ms_ = now_ms;
+    lookups_in_window_ = 0;
+  }
+  if (++lookups_in_window_ > options_.lookups_per_minute) {
+    reply.error = fmt::format("too many look-ups: the hub answers {} a minute per station",
+                              options_.lookups_per_minute);
+    CountRefusal("look-ups over the rate limit");
+  } else if (auto record = replica_.Get(lookup.table, lookup.id); !record.ok()) {
+    reply.error = record.status().message();
+  } else if (*record && !(*record)->deleted) {
+    reply.record = std::move(**record);
+  }
+  const std::string line =
+      fmt::format("audit: station {} (actor {}) looked up {} {} outside its scope: {}", unit_,
+                  lookup.actor, TableName(lookup.table), lookup.id,
+                  !reply.error.empty() ? reply.error
+                  : reply.record       ? "found"
+                                       : "not found");
+  if (lookups_in_window_ <= options_.lookups_per_minute) {
+    spdlog::info("{}", line);
+  } else {
+    PeerLog().Warn("lookup-limit", "{}", line);  // a flood is counted, not logged line by line
+  }
+  Send(std::move(reply), now_ms, out);
+}
+
+void HubSession::OnUp(const Up& up, uint64_t now_ms, std::vector<Outgoing>& out) {
+  const int64_t ahead_ms =
+      StampsAheadMs(up.changes, replica_.WallMs(), replica_.max_clock_ahead_ms());
+  if (ahead_ms > 0) {
+    // Not applied and not acknowledged: the station keeps the changes until its clock is right.
+    const std::string reason = fmt::format(
+        "a change is stamped {} s ahead of the hub's clock (limit {} s): fix the station's clock",
+        ahead_ms / 1000, replica_.max_clock_ahead_ms() / 1000);
+    CountRefusal(reason);
+    PeerLog().Warn("clock", "station {}: {}", unit_, reason);
+    Send(Refusal{reason, false, ahead_ms}, now_ms, out);
+    connected_ = false;
+    return;
+  }
+  const PeerPosition held = replica_.Peer(unit_);
+  if (up.offer) {
+    if (up.page != offer_next_page_ && up.page != 0) return;  // the station resends in order
+  } else if (up.from != held.cursor) {
+    // A duplicate (already held) is acknowledged as such; a gap asks for a resend.
+    Send(UpAck{held.cursor, 0, false, up.from > held.cursor, 0}, now_ms, out);
+    return;
+  }
+  // Only records of the station's scope, and (in its log stream) only its own writes, are
+  // accepted.
+  RemoteBatch batch;
+  batch.peer = unit_;
+  batch.log_changes = true;
+  uint32_t refused = 0;
+  for (const Record& change : up.changes) {
+    const bool in_scope = MayWrite(change);
+    const bool own_write = up.offer || change.updated.node == station_node_;
+    if (in_scope && own_write) {
+      batch.changes.push_back(change);
+    } else {
+      ++refused;
+    }
+  }
+  if (!up.offer) batch.position = PeerPosition{held.epoch, up.to, up.to_stamp};
+  auto outcome = replica_.ApplyRemote(batch);
+  if (!outcome.ok()) {
+    spdlog::error("storing changes from {}: {}", unit_, outcome.status().ToString());
+    return;  // nothing acknowledged: the station resends
+  }
+  for (const auto& why : outcome->rejected) {
+    PeerLog().Warn("rejected-change", "refused from {}: {}", unit_, why);
+  }
+  if (refused > 0) {
+    PeerLog().Warn("out-of-scope", "refused {} changes from {}: out of its scope", refused, unit_);
+  }
+  refused += static_cast<uint32_t>(outcome->rejected.size());
+  up_total_ += up.changes.size();
+  rejected_total_ += refused;
+  if (up.offer) {
+    offer_next_page_ = up.page + 1;
+    Send(UpAck{held.cursor, up.page, true, false, refused}, now_ms, out);
+  } else {
+    pending_up_ -= std::min(pending_up_, up.to - up.from);
+    Send(UpAck{up.to, 0, false, false, refused}, now_ms, out);
+  }
+}
+
+void HubSession::OnDownAck(const DownAck& ack, uint64_t now_ms, std::vector<Outgoing>& out) {
+  if (ack.snapshot_ack) {
+    if (!snapshotting_ || ack.snapshot_id != snapshot_id_) return;  // an earlier snapshot's
+    if (ack.gap) {
+      next_page_ = std::min<uint32_t>(ack.page, static_cast<uint32_t>(page_starts_.size() - 1));
+      sent_last_page_ = false;
+      in_flight_.clear();
+    } else if (ack.page + 1 > acked_pages_ && ack.page < next_page_) {
+      for (uint32_t p = acked_pages_; p <= ack.page; ++p) {
+        snapshot_left_ -= std::min<uint64_t>(snapshot_left_, options_.snapshot_page_records);
+      }
+      acked_pages_ = ack.page + 1;
+      while (!in_flight_.empty() && in_flight_.front() <= ack.page) in_flight_.pop_front();
+      progress_ms_ = now_ms;
+      if (sent_last_page_ && acked_pages_ == next_page_) {
+        snapshotting_ = false;
+        snapshot_left_ = 0;
+        down_acked_ = down_sent_ = snapshot_at_;
+        in_flight_.clear();
+        replica_.SetNote(DownNote(unit_), down_acked_);
+        spdlog::info("station {} holds the snapshot as of {}", unit_, snapshot_at_);
+      }
+    }
+  } else if (!snapshotting_) {
+    if (ack.gap) {
+      down_acked_ = std::max(down_acked_, std::min(ack.cursor, down_sent_));
+      down_sent_ = down_acked_;
+      in_flight_.clear();
+    } else if (ack.cursor > down_acked_ && ack.cursor <= down_sent_) {
+      down_acked_ = ack.cursor;
+      while (!in_flight_.empty() && in_flight_.front() <= ack.cursor) in_flight_.pop_front();
+      progress_ms_ = now_ms;
+      replica_.SetNote(DownNote(unit_), down_acked_);
+    }
+    while (!scope_entries_.empty() && scope_entries_.front().seq <= down_acked_) {
+      scope_entries_.pop_front();
+    }
+  }
+  Pump(now_ms, out);
+  ReportLag(now_ms, out);
+}
+
+void HubSession::ReportLag(uint64_t now_ms, std::vector<Outgoing>& out) {
+  if (connected_ && Lag() != reported_lag_) {
+    reported_lag_ = Lag();
+    Send(Heartbeat{0, reported_lag_}, now_ms, out);
+  }
+}
+
+void HubSession::Tick(uint64_t now_ms, std::vector<Outgoing>& out) {
+  if (!connected_) {
+    Scan();  // keeps the lag of an absent station current (Pump scans for a linked one)
+    return;
+  }
+  if (now_ms - last_heard_ms_ >= options_.silence_ms) {
+    spdlog::warn("station {} silent for {} ms: link down", unit_, now_ms - last_heard_ms_);
+    connected_ = false;
+    return;
+  }
+  if (!in_flight_.empty() && now_ms - progress_ms_ >= options_.resend_ms) {
+    if (snapshotting_) {
+      next_page_ = acked_pages_;
+      sent_last_page_ = false;
+    } else {
+      down_sent_ = down_acked_;
+    }
+    in_flight_.clear();
+  }
+  Pump(now_ms, out);
+  ReportLag(now_ms, out);
+  if (now_ms - last_sent_ms_ >= options_.heartbeat_ms) Send(Heartbeat{0, Lag()}, now_ms, out);
+}
+
+void HubSession::Pump(uint64_t now_ms, std::vector<Outgoing>& out) {
+  if (!connected_) return;
+  Scan();
+  if (snapshotting_) {
+    SendSnapshotPages(now_ms, out);
+  } else {
+    SendStream(now_ms, out);
+  }
+}
+
+void HubSession::SendSnapshotPages(uint64_t now_ms, std::vector<Outgoing>& out) {
+  while (in_flight_.size() < options_.window && !sent_last_page_) {
+    // A page lists one owner's records; the scope's owners follow each other in code order.
+    const PageStart start = page_starts_[next_page_];
+    Page page;
+    if (start.owner < scope_.size()) {
+      ListQuery query;
+      query.owner = scope_[start.owner];
+      query.after = start.after;
+      query.limit = options_.snapshot_page_records;
+      query.include_deleted = true;
+      auto listed = replica_.List(query);
+      if (!listed.ok()) {
+        spdlog::error("reading the snapshot for {}: {}", unit_, listed.status().ToString());
+        return;
+      }
+      page = std::move(listed).value();
+    }
+    const PageStart next =
+        page.next.empty() ? PageStart{start.owner + 1, ""} : PageStart{start.owner, page.next};
+    Down down;
+    down.snapshot = true;
+    down.snapshot_id = snapshot_id_;
+    down.page = next_page_;
+    down.last = next.owner >= scope_.size();
+    down.hub_epoch = replica_.epoch();
+    if (down.last) {
+      down.to = snapshot_at_;
+      down.to_stamp = snapshot_stamp_;
+      down.scope = scope_;
+      down.up_covered = snapshot_up_covered_;
+    }
+    down.records = std::move(page.records);
+    down_total_ += down.records.size();
+    if (page_starts_.size() == next_page_ + 1u) page_starts_.push_back(next);
+    if (in_flight_.empty()) progress_ms_ = now_ms;
+    in_flight_.push_back(next_page_);
+    ++next_page_;
+    sent_last_page_ = down.last;
+    Send(std::move(down), now_ms, out);
+  }
+}
+
+void HubSession::SendStream(uint64_t now_ms, std::vector<Outgoing>& out) {
+  while (in_flight_.size() < options_.window && down_sent_ < scanned_) {
+    auto first =
+        std::upper_bound(scope_entries_.begin(), scope_entries_.end(), down_sent_,
+                         [](uint64_t seq, const ScopeEntry& entry) { return seq < entry.seq; });
+    const size_t available = static_cast<size_t>(scope_entries_.end() - first);
+    if (available == 0 &&
+        (!in_flight_.empty() || now_ms - last_empty_down_ms_ < options_.heartbeat_ms)) {
+      return;  // only entries of other scopes: move the station's cursor now and then
+    }
+    const size_t take = std::min(available, options_.batch_records);
+    Down down;
+    down.from = down_sent_;
+    const auto end = first + static_cast<std::ptrdiff_t>(take);
+    down.to = take < available ? (end - 1)->seq : scanned_;
+    down.hub_epoch = replica_.epoch();
+    auto stamp = replica_.LogStamp(down.to);
+    if (!stamp.ok()) {
+      spdlog::error("reading the log for {}: {}", unit_, stamp.status().ToString());
+      return;
+    }
+    down.to_stamp = *stamp;
+    std::set<std::string> keys;
+    for (auto it = first; it != end; ++it) {
+      if (!keys.insert(RecordKey(it->table, it->id)).second) continue;
+      auto record = replica_.Get(it->table, it->id);
+      if (!record.ok() || !*record) continue;
+      if (InScope((*record)->owner)) {
+        down.records.push_back(std::move(**record));
+      } else {
+        down.evict.push_back({it->table, it->id});  // it left the scope: a transfer
+      }
+    }
+    if (take == 0) last_empty_down_ms_ = now_ms;
+    down_total_ += down.records.size();
+    if (in_flight_.empty()) progress_ms_ = now_ms;
+    in_flight_.push_back(down.to);
+    down_sent_ = down.to;
+    Send(std::move(down), now_ms, out);
+  }
+}
+
+}  // namespace stationsync

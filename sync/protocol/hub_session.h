@@ -1,0 +1,158 @@
+// The hub's side of one station's link, as pure logic (see station_session.h for the station's):
+// it takes decoded messages and the time, reads and writes the hub's replica, and returns the
+// messages to send. One HubSession per station unit lives as long as the hub process, so that
+// status can report a station while it is away.
+//
+// Streams (schema/sync.capnp):
+//  - up: a batch is applied only if it starts at the stored cursor (else UpAck{gap}); changes
+//    outside the station's scope, or not written by it, are refused and counted; the cursor and
+//    the station's epoch are stored in the same batch (Replica::ApplyRemote); acknowledged once
+//    durable.
+//  - down: the hub's log after the station's cursor, filtered to the station's scope (records
+//    owned by a unit of its group, registry.h), sent as current whole states, or as evictions
+//    for records that left the scope (a transfer); at most `window` batches unacknowledged.
+//  - snapshot: when the station's cursor is not valid in this store's history (empty station,
+//    new hub epoch, hub restored from an older copy, or too far behind), or its scope changed
+//    (a merge or unmerge), every record of its scope as of log position L, in pages, then the
+//    stream from L (the Guide's Clone pattern). The last page names the scope, and the station
+//    evicts whatever lies outside it.
+//  - look-up: a station may read one record outside its scope, at most
+//    `lookups_per_minute` a minute; the hub logs the station and the asking actor (audit).
+//  - clocks: a batch with a stamp more than the replica's max_clock_ahead_ms ahead of the hub's
+//    clock is not applied nor acknowledged; the link is refused, saying by how much.
+// Invariants:
+//  1. A station's cursor is trusted only within this store's epoch and when the log entry at it
+//     carries the stamp the station remembers; otherwise the station gets a snapshot, and if it
+//     had synced with another history it is asked to offer everything.
+//  2. The hub never sends a log position beyond what is durable (Replica::last_seq is stored
+//     after the commit).
+//  3. Messages of any link but the station's current one are ignored.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <vector>
+
+#include "sync/protocol/session_options.h"
+#include "sync/protocol/sync_message.h"
+#include "sync/protocol/sync_status.h"
+#include "sync/storage/replica.h"
+
+namespace stationsync {
+
+// A message and the transport peer (routing id) it goes to.
+struct Outgoing {
+  std::string peer;
+  SyncMessage message;
+};
+
+class HubSession {
+ public:
+  // `replica` is borrowed and must outlive the session.
+  HubSession(Replica& replica, std::string unit, SessionOptions options);
+
+  // A Hello for this session's unit from transport peer `peer`, authenticated with `key` ("" on
+  // an insecure hub): replaces any current link.
+  void OnHello(const std::string& peer, const std::string& key, const SyncMessage& hello,
+               uint64_t now_ms, std::vector<Outgoing>& out);
+  // Ends the current link: tells the station why, and ignores the link from now on.
+  void Disconnect(const std::string& reason, uint64_t now_ms, std::vector<Outgoing>& out);
+  // Counts a refusal of something this station's key or link sent (shown in status).
+  void CountRefusal(const std::string& reason);
+  // Any other message from the current link's peer.
+  void Receive(const SyncMessage& message, uint64_t now_ms, std::vector<Outgoing>& out);
+  // Liveness, heartbeats, resends, and new log entries for the station.
+  void Tick(uint64_t now_ms, std::vector<Outgoing>& out);
+  // Sends new log entries now (call after the hub's log grew).
+  void Pump(uint64_t now_ms, std::vector<Outgoing>& out);
+
+  // The station's scope: the units of its group (sorted). A change while linked starts a
+  // snapshot of the new scope; while away, the station gets it when it says hello.
+  void SetScope(std::vector<std::string> scope, uint64_t now_ms, std::vector<Outgoing>& out);
+
+  StationLink Report(uint64_t now_ms) const;
+  bool connected() const { return connected_; }
+  const std::string& peer() const { return peer_; }
+  const std::string& key() const { return key_; }
+  const std::string& unit() const { return unit_; }
+
+ private:
+  // Is this log entry news for the station: touching its scope and not its own?
+  bool ForStation(const Change& change) const;
+  bool InScope(const std::string& owner) const;
+  // May the station write this change: a record of its scope (see OnUp)?
+  bool MayWrite(const Record& change) const;
+  // Did a unit of the station's scope ever own this record (its history at the hub)?
+  bool OnceInScope(Table table, const std::string& id) const;
+  void StartSnapshot(uint64_t now_ms);
+  void OnLookup(const Lookup& lookup, uint64_t now_ms, std::vector<Outgoing>& out);
+  void Scan();
+  void OnUp(const Up& up, uint64_t now_ms, std::vector<Outgoing>& out);
+  void OnDownAck(const DownAck& ack, uint64_t now_ms, std::vector<Outgoing>& out);
+  void SendSnapshotPages(uint64_t now_ms, std::vector<Outgoing>& out);
+  void SendStream(uint64_t now_ms, std::vector<Outgoing>& out);
+  void Send(SyncBody body, uint64_t now_ms, std::vector<Outgoing>& out);
+  void ReportLag(uint64_t now_ms, std::vector<Outgoing>& out);
+  uint64_t Lag() const;
+
+  Replica& replica_;
+  std::string unit_;
+  SessionOptions options_;
+  std::vector<std::string> scope_;  // sorted; starts as {unit_} until the hub sets it
+
+  bool connected_ = false;
+  std::string peer_;
+  std::string key_;  // the key the current link authenticated with ("" when insecure)
+  uint64_t link_ = 0;
+  std::string station_node_;
+  uint64_t last_heard_ms_ = 0;
+  uint64_t last_sent_ms_ = 0;
+  bool ever_connected_ = false;
+
+  // Up stream.
+  uint32_t offer_next_page_ = 0;
+  uint64_t pending_up_ = 0;
+  uint64_t up_total_ = 0;
+  uint64_t rejected_total_ = 0;
+  uint64_t refused_total_ = 0;
+  std::string last_refusal_;
+
+  // Look-ups: a fixed window of one minute.
+  uint64_t lookup_window_ms_ = 0;
+  uint32_t lookups_in_window_ = 0;
+
+  // Down stream. scope_entries_: log entries for the station in (down_acked_, scanned_].
+  uint64_t down_acked_ = 0;
+  uint64_t down_sent_ = 0;
+  uint64_t scanned_ = 0;
+  struct ScopeEntry {
+    uint64_t seq;
+    Table table;
+    std::string id;
+  };
+  std::deque<ScopeEntry> scope_entries_;
+  std::deque<uint64_t> in_flight_;  // per batch: its `to` (stream) or page number (snapshot)
+  uint64_t progress_ms_ = 0;
+  uint64_t down_total_ = 0;
+  uint64_t reported_lag_ = UINT64_MAX;
+  uint64_t last_empty_down_ms_ = 0;
+
+  // Snapshot in progress: pages of the scope as of log position snapshot_at_.
+  bool snapshotting_ = false;
+  uint64_t snapshot_id_ = 0;  // distinguishes a restarted snapshot's pages and acks
+  uint64_t snapshot_at_ = 0;
+  uint64_t snapshot_up_covered_ = 0;  // the station's log we held when it began
+  Stamp snapshot_stamp_;
+  struct PageStart {
+    size_t owner = 0;   // index into scope_
+    std::string after;  // list cursor within that owner's records
+  };
+  std::vector<PageStart> page_starts_;  // page p lists records from page_starts_[p]
+  uint32_t next_page_ = 0;
+  uint32_t acked_pages_ = 0;
+  bool sent_last_page_ = false;
+  uint64_t snapshot_left_ = 0;  // records of the scope not yet acknowledged (for lag)
+};
+
+}  // namespace stationsync

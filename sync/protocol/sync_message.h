@@ -1,0 +1,128 @@
+// The sync protocol's messages as plain structs (schema/sync.capnp has the wire form and the
+// meaning of every field; sync_codec.h converts). Sessions speak only these.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "sync/records/record.h"
+#include "sync/storage/replica.h"  // RecordRef
+
+namespace stationsync {
+
+inline constexpr uint32_t kProtocolVersion = 1;
+
+struct Hello {
+  uint32_t protocol = kProtocolVersion;
+  std::string unit;
+  std::string node;
+  std::string epoch;
+  uint64_t last_seq = 0;
+  std::string hub_epoch;
+  uint64_t down_cursor = 0;
+  Stamp down_stamp;
+  std::vector<std::string> scope;
+  int64_t clock_ms = 0;  // the station's wall clock when it said hello
+  bool operator==(const Hello&) const = default;
+};
+
+struct Welcome {
+  std::string hub_epoch;
+  uint64_t up_cursor = 0;
+  Stamp up_stamp;
+  bool snapshot = false;
+  bool offer = false;
+  uint32_t window = 0;
+  int64_t hub_clock_ms = 0;  // the hub's wall clock when it welcomed the station
+  bool operator==(const Welcome&) const = default;
+};
+
+struct Refusal {
+  std::string reason;
+  bool hello_again = false;
+  int64_t clock_ahead_ms = 0;  // refused for a clock too far ahead: by how much
+  bool operator==(const Refusal&) const = default;
+};
+
+struct Up {
+  uint64_t from = 0;
+  uint64_t to = 0;
+  std::vector<Record> changes;
+  bool offer = false;
+  uint32_t page = 0;
+  bool last = false;
+  Stamp to_stamp;
+  bool operator==(const Up&) const = default;
+};
+
+struct UpAck {
+  uint64_t cursor = 0;
+  uint32_t page = 0;
+  bool offer_ack = false;
+  bool gap = false;
+  uint32_t rejected = 0;
+  bool operator==(const UpAck&) const = default;
+};
+
+struct Down {
+  uint64_t from = 0;
+  uint64_t to = 0;
+  Stamp to_stamp;
+  std::vector<Record> records;
+  bool snapshot = false;
+  uint32_t page = 0;
+  bool last = false;
+  std::string hub_epoch;
+  std::vector<std::string> scope;  // snapshot, last page
+  std::vector<RecordRef> evict;    // stream
+  uint64_t snapshot_id = 0;
+  uint64_t up_covered = 0;  // snapshot, last page
+  bool operator==(const Down&) const = default;
+};
+
+struct DownAck {
+  uint64_t cursor = 0;
+  uint32_t page = 0;
+  bool snapshot_ack = false;
+  bool gap = false;
+  uint64_t snapshot_id = 0;
+  bool operator==(const DownAck&) const = default;
+};
+
+struct Heartbeat {
+  uint64_t pending_up = 0;
+  uint64_t lag_records = 0;
+  bool operator==(const Heartbeat&) const = default;
+};
+
+struct Lookup {
+  uint64_t request = 0;
+  Table table = Table::kUnit;
+  std::string id;
+  std::string actor;  // who asked at the station (for the hub's audit line)
+  bool operator==(const Lookup&) const = default;
+};
+
+struct LookupReply {
+  uint64_t request = 0;
+  std::optional<Record> record;  // nullopt: not found (or failed: see error)
+  std::string error;
+  bool operator==(const LookupReply&) const = default;
+};
+
+using SyncBody =
+    std::variant<Hello, Welcome, Refusal, Up, UpAck, Down, DownAck, Heartbeat, Lookup, LookupReply>;
+
+struct SyncMessage {
+  uint64_t link = 0;  // chosen by the station per connection; see sync.capnp
+  SyncBody body;
+  bool operator==(const SyncMessage&) const = default;
+};
+
+// A short name of the message kind, for logs.
+const char* KindName(const SyncMessage& message);
+
+}  // namespace stationsync

@@ -1,0 +1,137 @@
+#include "sync/records/local_write.h"
+
+#include <fmt/format.h>
+
+#include "sync/records/validate.h"
+
+namespace stationsync {
+namespace {
+
+Value OwnerValue(const std::string& owner) {
+  return owner.empty() ? Value{} : Value(owner);
+}
+
+Value DeletedValue(bool deleted) {
+  return Value(std::string(deleted ? "true" : "false"));
+}
+
+// Normalizes every field of the patch (canonical ids, checked formats).
+Result<std::map<std::string, Value>> NormalizedFields(const RecordPatch& patch) {
+  std::map<std::string, Value> out;
+  for (const auto& [name, value] : patch.fields) {
+    auto normalized = NormalizeField(patch.table, name, value);
+    if (!normalized.ok()) return normalized.status();
+    out.emplace(name, std::move(normalized).value());
+  }
+  return out;
+}
+
+WritePlan StartPlan(const std::optional<Record>& current, Table table, const std::string& id,
+                    const Stamp& stamp, std::string_view actor) {
+  WritePlan plan;
+  if (current) {
+    plan.record = *current;
+  } else {
+    plan.record.table = table;
+    plan.record.id = id;
+  }
+  plan.record.updated = stamp;
+  plan.record.actor = std::string(actor);
+  plan.change.delta.table = table;
+  plan.change.delta.id = id;
+  plan.change.delta.owner = plan.record.owner;
+  plan.change.delta.updated = stamp;
+  plan.change.origin = stamp.node;
+  plan.change.delta.actor = std::string(actor);
+  plan.history.at = stamp;
+  plan.history.actor = std::string(actor);
+  return plan;
+}
+
+void SetOwner(WritePlan& plan, const std::string& owner, const Stamp& stamp) {
+  plan.history.changes.push_back({"owner", OwnerValue(plan.record.owner), Value(owner)});
+  plan.record.owner = owner;
+  plan.record.owner_stamp = stamp;
+  plan.change.delta.owner = owner;
+  plan.change.delta.owner_stamp = stamp;
+  plan.changed = true;
+}
+
+void SetDeleted(WritePlan& plan, bool deleted, const Stamp& stamp) {
+  plan.history.changes.push_back(
+      {"deleted", DeletedValue(plan.record.deleted), DeletedValue(deleted)});
+  plan.record.deleted = deleted;
+  plan.record.deleted_stamp = stamp;
+  plan.change.delta.deleted = deleted;
+  plan.change.delta.deleted_stamp = stamp;
+  plan.changed = true;
+}
+
+// The record now includes this write, and the delta carries everything its writer had seen:
+// a receiver tells a causal successor from a concurrent write by it (merge.h).
+void RecordWrite(WritePlan& plan, const Stamp& stamp) {
+  plan.record.seen[stamp.node] = stamp.hlc;
+  plan.change.delta.seen = plan.record.seen;
+}
+
+}  // namespace
+
+Result<WritePlan> PlanPut(const std::optional<Record>& current, const RecordPatch& patch,
+                          const Stamp& stamp, std::string_view actor,
+                          std::string_view default_owner, bool restamp) {
+  auto id = NormalizeId(patch.table, patch.id);
+  if (!id.ok()) return id.status();
+  auto fields = NormalizedFields(patch);
+  if (!fields.ok()) return fields.status();
+  if (current && current->table != patch.table) return Internal("record key names another table");
+
+  WritePlan plan = StartPlan(current, patch.table, *id, stamp, actor);
+  const std::string owner =
+      !patch.owner.empty() ? patch.owner : (current ? current->owner : std::string(default_owner));
+  if (!current || owner != current->owner || (restamp && !patch.owner.empty())) {
+    SetOwner(plan, owner, stamp);
+  }
+  if (current && current->deleted) SetDeleted(plan, false, stamp);
+  for (auto& [name, value] : *fields) {
+    auto it = plan.record.fields.find(name);
+    const Value old = it == plan.record.fields.end() ? Value{} : it->second.value;
+    if (!restamp && it != plan.record.fields.end() && old == value) continue;
+    if (it == plan.record.fields.end() && IsNull(value)) continue;  // clearing nothing
+    plan.history.changes.push_back({name, old, value});
+    plan.change.delta.fields[name] = FieldState{value, stamp, std::string(actor)};
+    plan.record.fields[name] = FieldState{std::move(value), stamp, std::string(actor)};
+    plan.changed = true;
+  }
+  if (!plan.changed) {
+    plan.record = *current;  // nothing new: keep the stored stamp and actor
+    return plan;
+  }
+  SS_RETURN_IF_ERROR(ValidateRecord(plan.record));
+  RecordWrite(plan, stamp);
+  return plan;
+}
+
+Result<WritePlan> PlanDelete(const std::optional<Record>& current, Table table, std::string_view id,
+                             const Stamp& stamp, std::string_view actor, bool restamp) {
+  auto canonical = NormalizeId(table, id);
+  if (!canonical.ok()) return canonical.status();
+  if (!current) {
+    return NotFound(fmt::format("{} {} does not exist", TableName(table), *canonical));
+  }
+  WritePlan plan = StartPlan(current, table, *canonical, stamp, actor);
+  if (current->deleted && !restamp) {
+    plan.record = *current;
+    return plan;
+  }
+  SetDeleted(plan, true, stamp);
+  RecordWrite(plan, stamp);
+  return plan;
+}
+
+Result<Record> RecordFromPatch(const RecordPatch& patch, std::string_view default_owner) {
+  auto plan = PlanPut(std::nullopt, patch, Stamp{1, "import-check"}, "import-check", default_owner);
+  if (!plan.ok()) return plan.status();
+  return std::move(plan->record);
+}
+
+}  // namespace stationsync

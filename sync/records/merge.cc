@@ -1,0 +1,119 @@
+#include "sync/records/merge.h"
+
+#include <cassert>
+
+#include <fmt/format.h>
+
+namespace stationsync {
+namespace {
+
+Value BoolValue(bool b) {
+  return Value(std::string(b ? "true" : "false"));
+}
+
+// Merges one register. `mine` is null when the local record has no value for it.
+// Returns the winning state when it differs from `mine`.
+std::optional<FieldState> MergeRegister(const std::string& name, const FieldState* mine,
+                                        const FieldState& theirs, const Record& local,
+                                        const Record& incoming, MergeResult& result) {
+  if (mine != nullptr && mine->stamp == theirs.stamp) return std::nullopt;  // the same write
+  const bool theirs_wins = mine == nullptr || theirs.stamp > mine->stamp;
+  if (mine != nullptr && !Includes(incoming.seen, mine->stamp) &&
+      !Includes(local.seen, theirs.stamp)) {
+    const FieldState& kept = theirs_wins ? theirs : *mine;
+    const FieldState& lost = theirs_wins ? *mine : theirs;
+    result.conflicts.push_back({local.table,
+                                local.id,
+                                name,
+                                {kept.value, kept.stamp, kept.actor},
+                                {lost.value, lost.stamp, lost.actor}});
+  }
+  if (!theirs_wins) return std::nullopt;
+  result.history.changes.push_back({name, mine ? mine->value : Value{}, theirs.value});
+  return theirs;
+}
+
+}  // namespace
+
+std::string Conflict::Key() const {
+  // FNV-1a over the identifying parts; printed as hex so it is short to type.
+  uint64_t hash = 1469598103934665603ull;
+  auto mix = [&hash](std::string_view part) {
+    for (char c : part) {
+      hash ^= static_cast<unsigned char>(c);
+      hash *= 1099511628211ull;
+    }
+    hash ^= 0xff;
+    hash *= 1099511628211ull;
+  };
+  mix(TableName(table));
+  mix(id);
+  mix(field);
+  mix(lost.stamp.node);
+  mix(std::to_string(lost.stamp.hlc));
+  return fmt::format("{:016x}", hash);
+}
+
+Stamp RegisterStamp(const Record& record, std::string_view register_name) {
+  if (register_name == "owner") return record.owner_stamp;
+  if (register_name == "deleted") return record.deleted_stamp;
+  const auto it = record.fields.find(std::string(register_name));
+  return it == record.fields.end() ? Stamp{} : it->second.stamp;
+}
+
+MergeResult Merge(const std::optional<Record>& local, const Record& incoming) {
+  MergeResult result;
+  result.history.at = incoming.updated;
+  result.history.actor = incoming.actor;
+  if (!local) {
+    result.record = incoming;
+    result.changed = true;
+    if (!incoming.owner_stamp.IsZero()) {
+      result.history.changes.push_back({"owner", Value{}, Value(incoming.owner)});
+    }
+    for (const auto& [name, state] : incoming.fields) {
+      result.history.changes.push_back({name, Value{}, state.value});
+    }
+    return result;
+  }
+  assert(local->table == incoming.table && local->id == incoming.id);
+  Record& out = result.record = *local;
+
+  if (!incoming.owner_stamp.IsZero()) {
+    const FieldState mine{Value(local->owner), local->owner_stamp, local->actor};
+    const FieldState theirs{Value(incoming.owner), incoming.owner_stamp, incoming.actor};
+    const FieldState* held = local->owner_stamp.IsZero() ? nullptr : &mine;
+    if (auto won = MergeRegister("owner", held, theirs, *local, incoming, result)) {
+      out.owner = std::get<std::string>(won->value);
+      out.owner_stamp = won->stamp;
+    }
+  }
+  if (!incoming.deleted_stamp.IsZero()) {
+    const FieldState mine{BoolValue(local->deleted), local->deleted_stamp, local->actor};
+    const FieldState theirs{BoolValue(incoming.deleted), incoming.deleted_stamp, incoming.actor};
+    const FieldState* held = local->deleted_stamp.IsZero() ? nullptr : &mine;  // never deleted
+    if (auto won = MergeRegister("deleted", held, theirs, *local, incoming, result)) {
+      out.deleted = incoming.deleted;
+      out.deleted_stamp = won->stamp;
+    }
+  }
+  for (const auto& [name, theirs] : incoming.fields) {
+    const auto it = local->fields.find(name);
+    const FieldState* mine = it == local->fields.end() ? nullptr : &it->second;
+    if (auto won = MergeRegister(name, mine, theirs, *local, incoming, result)) {
+      out.fields[name] = std::move(*won);
+    }
+  }
+  for (const auto& [node, hlc] : incoming.seen) {
+    uint64_t& known = out.seen[node];
+    known = std::max(known, hlc);
+  }
+  if (incoming.updated > out.updated) {
+    out.updated = incoming.updated;
+    out.actor = incoming.actor;
+  }
+  result.changed = out != *local;
+  return result;
+}
+
+}  // namespace stationsync

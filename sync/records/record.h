@@ -1,0 +1,120 @@
+// Records in memory: the plain structs that the replica, the merge rules and the codecs share.
+//
+// Invariants of a Record:
+//  1. `fields` is keyed by JSON field name; every value carries the stamp of the write that set it
+//     (a cleared field keeps a null value and its stamp, so a later merge cannot resurrect it).
+//  2. `updated` is the greatest stamp among owner_stamp, deleted_stamp and the field stamps.
+//  4. `seen` includes every stamp in the record.
+//  3. A stored record has passed ValidateRecord (validate.h).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "sync/base/status.h"
+
+namespace stationsync {
+
+enum class Table : uint8_t { kUnit = 0, kPersonnel = 1, kCase = 2, kRegistration = 3 };
+inline constexpr Table kAllTables[] = {Table::kUnit, Table::kPersonnel, Table::kCase,
+                                       Table::kRegistration};
+
+std::string_view TableName(Table table);
+Result<Table> ParseTable(std::string_view name);
+
+// A hybrid logical clock reading (see hlc.h) and the node that made it. Totally ordered.
+struct Stamp {
+  uint64_t hlc = 0;
+  std::string node;
+
+  bool IsZero() const { return hlc == 0 && node.empty(); }
+  auto operator<=>(const Stamp&) const = default;
+  bool operator==(const Stamp&) const = default;
+};
+
+// A field value: null (cleared), text, or a list of text.
+using Value = std::variant<std::monostate, std::string, std::vector<std::string>>;
+
+inline bool IsNull(const Value& v) {
+  return std::holds_alternative<std::monostate>(v);
+}
+
+struct FieldState {
+  Value value;
+  Stamp stamp;        // the write that set the value
+  std::string actor;  // who made that write
+  bool operator==(const FieldState&) const = default;
+};
+
+// A version vector: for each node, the HLC reading of its newest write that a record state
+// includes. A node's readings only grow, and (per record) its writes are delivered in order, so
+// a state includes a write (node, hlc) exactly when seen[node] >= hlc.
+using VersionVector = std::map<std::string, uint64_t>;
+
+inline bool Includes(const VersionVector& seen, const Stamp& write) {
+  const auto it = seen.find(write.node);
+  return it != seen.end() && it->second >= write.hlc;
+}
+
+struct Record {
+  Table table = Table::kUnit;
+  std::string id;
+  std::string owner;
+  Stamp owner_stamp;
+  bool deleted = false;
+  Stamp deleted_stamp;
+  std::map<std::string, FieldState> fields;
+  Stamp updated;
+  std::string actor;
+  VersionVector seen;  // every write this state includes, its own among them
+
+  bool operator==(const Record&) const = default;
+
+  // The value of a field, or nullptr when absent or null.
+  const std::string* Text(std::string_view name) const;
+};
+
+// What a writer supplies: set these fields (null clears one), leave the others as they are.
+struct RecordPatch {
+  Table table = Table::kUnit;
+  std::string id;
+  std::string owner;  // empty: keep the current owner, or the node's unit on create
+  std::map<std::string, Value> fields;
+  bool operator==(const RecordPatch&) const = default;
+};
+
+struct FieldChange {
+  std::string name;  // a field name, or "owner" / "deleted" for those record attributes
+  Value old_value;
+  Value new_value;
+  bool operator==(const FieldChange&) const = default;
+};
+
+// One entry of a record's history: who changed which fields, where (node) and when.
+struct HistoryEntry {
+  Stamp at;
+  std::string actor;
+  std::vector<FieldChange> changes;
+  bool operator==(const HistoryEntry&) const = default;
+};
+
+// One entry of the local change log: the part of a record that one write changed.
+struct Change {
+  uint64_t seq = 0;
+  Record delta;
+  std::string origin;  // the node that delivered it: the writer, or (at the hub) the station
+  // The record's owner after the change, and before it if different (a transfer touches two
+  // scopes). Empty in entries written before owners were kept: then delta.owner stands for it.
+  std::vector<std::string> owners;
+  bool operator==(const Change&) const = default;
+};
+
+// The opaque version string of a record as tools print it.
+std::string VersionString(const Record& record);
+
+}  // namespace stationsync

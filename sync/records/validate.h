@@ -1,0 +1,41 @@
+// Validation of records, applied to every write whether it comes from an application or from the
+// network. Pure functions of their arguments.
+//
+// Two steps: NormalizeId/NormalizeField check and canonicalize what a writer supplies (a legacy
+// 15-digit id number becomes 18 digits), then ValidateRecord checks the record as it would be
+// stored: required fields, and rules across fields (an id number's birth date and sex digit must
+// agree with the record). Every error names the field and the reason.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "sync/base/status.h"
+#include "sync/records/record.h"
+
+namespace stationsync {
+
+inline constexpr size_t kCodeBytesMax = 40;
+inline constexpr size_t kPlainTextBytesMax = 1000;
+inline constexpr size_t kLongTextBytesMax = 64 * 1024;
+inline constexpr size_t kListItemsMax = 1000;
+
+// A unit code, police number, case number or household: 1..40 of [A-Za-z0-9_-].
+bool IsCode(std::string_view text);
+
+// The canonical id of a record of this table: registration ids become the 18-digit form.
+Result<std::string> NormalizeId(Table table, std::string_view id);
+
+// Checks a field value a writer supplies and returns its canonical form. Null (clearing) is
+// accepted here; ValidateRecord refuses a null required field.
+Result<Value> NormalizeField(Table table, std::string_view name, Value value);
+
+// Checks a record as it would be stored.
+Status ValidateRecord(const Record& record);
+
+// Checks a change received from another node (a delta or a whole state) before it is merged:
+// canonical id, owner, every field value, and stamps on everything it sets. Required fields and
+// rules across fields are checked on the merged record instead (a delta holds only some fields).
+Status ValidateRemoteChange(const Record& change);
+
+}  // namespace stationsync

@@ -1,0 +1,40 @@
+#include "sync/storage/conflict_resolution.h"
+
+#include <fmt/format.h>
+
+#include "sync/records/validate.h"
+
+namespace stationsync {
+
+Result<Conflict> FindConflict(const std::vector<Conflict>& open, std::string_view id) {
+  for (const Conflict& conflict : open) {
+    if (conflict.Key() == id) return conflict;
+  }
+  return NotFound(fmt::format("no open conflict {} (syncctl conflicts lists them)", id));
+}
+
+Result<WriteOp> ResolutionOp(const Conflict& conflict, const ConflictChoice& choice) {
+  const Value& value = choice.take == ConflictChoice::Take::kKept   ? conflict.kept.value
+                       : choice.take == ConflictChoice::Take::kLost ? conflict.lost.value
+                                                                    : choice.value;
+  // Restamped: a resolution that keeps the stored value must still supersede both sides.
+  WriteOp op{false, RecordPatch{conflict.table, conflict.id, {}, {}}, /*restamp=*/true};
+  const auto* text = std::get_if<std::string>(&value);
+  if (conflict.field == "owner") {
+    if (text == nullptr || !IsCode(*text)) {
+      return Invalid("conflict on owner: the value must be a unit code");
+    }
+    op.patch.owner = *text;
+  } else if (conflict.field == "deleted") {
+    // Merge (merge.h) carries the deleted flag as the text "true" or "false".
+    if (text == nullptr || (*text != "true" && *text != "false")) {
+      return Invalid(R"(conflict on deleted: the value must be "true" or "false")");
+    }
+    op.remove = *text == "true";  // "false": a put of no fields undeletes the record
+  } else {
+    op.patch.fields.emplace(conflict.field, value);
+  }
+  return op;
+}
+
+}  // namespace stationsync

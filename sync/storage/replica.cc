@@ -1,0 +1,553 @@
+#include "sync/storage/replica.h"
+
+#include <cstdarg>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+#include <set>
+
+#include <fmt/format.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+#include <rocksdb/utilities/options_util.h>
+#include <spdlog/spdlog.h>
+
+#include "sync/codec/record_codec.h"
+#include "sync/records/local_write.h"
+#include "sync/records/validate.h"
+#include "sync/storage/replica_internal.h"
+#include "sync/storage/replica_keys.h"
+
+namespace stationsync {
+
+using namespace replica_internal;  // this file's own internals
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr size_t kPageBytesMax = 2 * 1024 * 1024;
+constexpr size_t kPageLimitMax = 10000;
+
+size_t ApproximateBytes(const Record& record) {
+  size_t bytes = 64 + record.id.size();
+  for (const auto& [name, state] : record.fields) {
+    bytes += name.size() + 32;
+    if (const auto* text = std::get_if<std::string>(&state.value)) bytes += text->size();
+    if (const auto* list = std::get_if<std::vector<std::string>>(&state.value)) {
+      for (const auto& item : *list) bytes += item.size() + 8;
+    }
+  }
+  return bytes;
+}
+
+// "store DIR (MANIFEST-000005)": names the manifest in use, since RocksDB's errors about a
+// damaged manifest often do not.
+std::string StoreName(const std::string& path) {
+  std::ifstream current(fs::path(path) / "CURRENT");
+  std::string manifest;
+  std::getline(current, manifest);
+  return manifest.empty() ? fmt::format("store {}", path)
+                          : fmt::format("store {} ({})", path, manifest);
+}
+
+// Options per column family. The records family is read by key before every write and for every
+// record a peer sends, mostly for keys it does not hold yet (new records, snapshot pages): a
+// Bloom filter in its tables answers those without reading a block. (A memtable Bloom filter
+// measured no faster in syncbench, and its megabytes are zeroed at every open.)
+rocksdb::ColumnFamilyOptions FamilyOptions(const std::string& name) {
+  rocksdb::ColumnFamilyOptions options;
+  if (name == "records") {
+    rocksdb::BlockBasedTableOptions table;
+    table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  }
+  return options;
+}
+
+Status ProbeReadOnly(const rocksdb::DBOptions& db_options, const std::string& path,
+                     const std::vector<rocksdb::ColumnFamilyDescriptor>& descriptors) {
+  std::vector<rocksdb::ColumnFamilyHandle*> families;
+  rocksdb::DB* raw = nullptr;
+  const rocksdb::Status s =
+      rocksdb::DB::OpenForReadOnly(db_options, path, descriptors, &families, &raw);
+  if (!s.ok()) return FromRocks(s, StoreName(path));
+  for (auto* family : families) raw->DestroyColumnFamilyHandle(family);
+  delete raw;
+  return Status::Ok();
+}
+
+// Creates an empty store with its column families and identity, atomically: it is built in a
+// staging directory and renamed into place, so a crash during creation leaves either no store
+// (and creation starts over) or a complete one, never a half-made store that cannot be opened.
+Status CreateStore(const ReplicaOptions& options, const rocksdb::DBOptions& db_options,
+                   const std::vector<rocksdb::ColumnFamilyDescriptor>& descriptors) {
+  rocksdb::Env* env = db_options.env;
+  const std::string staging = options.path + ".creating";
+  const std::string parent = fs::path(options.path).parent_path().empty()
+                                 ? std::string(".")
+                                 : fs::path(options.path).parent_path().string();
+  std::error_code ec;
+  fs::remove_all(staging, ec);  // left over from a crash during an earlier creation
+  fs::create_directories(staging, ec);
+  rocksdb::DBOptions create_options = db_options;
+  create_options.create_if_missing = true;
+  create_options.create_missing_column_families = true;
+  std::vector<rocksdb::ColumnFamilyHandle*> families;
+  rocksdb::DB* raw = nullptr;
+  const std::string what = fmt::format("creating store {}", options.path);
+  SS_RETURN_IF_ERROR(
+      FromRocks(rocksdb::DB::Open(create_options, staging, descriptors, &families, &raw), what));
+  std::unique_ptr<rocksdb::DB> db(raw);
+  rocksdb::WriteBatch batch;
+  batch.Put(families[kMetaFamily], kMetaNode, options.node);
+  batch.Put(families[kMetaFamily], kMetaUnit, options.unit);
+  batch.Put(families[kMetaFamily], kMetaEpoch, NewEpoch());
+  batch.Put(families[kMetaFamily], kMetaLastSeq, U64(0));
+  rocksdb::WriteOptions write_options;
+  write_options.sync = true;
+  Status status = FromRocks(db->Write(write_options, &batch), what);
+  for (auto* family : families) db->DestroyColumnFamilyHandle(family);
+  if (status.ok()) status = FromRocks(db->Close(), what);
+  db.reset();
+  SS_RETURN_IF_ERROR(status);
+  SS_RETURN_IF_ERROR(FromRocks(env->RenameFile(staging, options.path), what));
+  std::unique_ptr<rocksdb::Directory> directory;
+  SS_RETURN_IF_ERROR(FromRocks(env->NewDirectory(parent, &directory), what));
+  return FromRocks(directory->Fsync(), what);
+}
+
+}  // namespace
+
+Replica::Replica(const ReplicaOptions& options) : options_(options) {}
+Replica::~Replica() = default;
+
+Result<std::unique_ptr<Replica>> Replica::Open(const ReplicaOptions& options) {
+  std::unique_ptr<Replica> replica(new Replica(options));
+  if (replica->options_.clock == nullptr) {
+    replica->own_clock_ = std::make_unique<SystemClock>();
+    replica->options_.clock = replica->own_clock_.get();
+  }
+  auto handles = std::make_unique<Handles>();
+  rocksdb::DBOptions db_options;
+  db_options.paranoid_checks = true;
+  db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
+  db_options.info_log = handles->logger;
+  db_options.max_background_jobs = 2;
+  // No periodic statistics tasks: nothing reads them, and each registers with a timer thread.
+  db_options.stats_dump_period_sec = 0;
+  db_options.stats_persist_period_sec = 0;
+  // Preallocating each log file (about 70 MB with the default write buffer) costs more than it
+  // saves for a station's write rates, and is slow on tmpfs.
+  db_options.allow_fallocate = false;
+  // Recovered log data stays in the memtable (and the log) instead of being flushed to new
+  // files at every start: a restart costs no writes.
+  db_options.avoid_flush_during_recovery = true;
+  // Table files are opened on this thread: the default starts 16 threads per column family at
+  // every open, which is most of what an open costs for a store of our size.
+  db_options.max_file_opening_threads = 1;
+  // RocksDB keeps a log file until every family that wrote to it has flushed, and a family that
+  // changes rarely (meta, conflicts) would pin every log ever written: 4 GB of log for 1M
+  // records, all replayed at each start. Past this total, the families holding the oldest log
+  // are flushed so that it can go.
+  db_options.max_total_wal_size = kMaxTotalWalBytes;
+  if (options.env != nullptr) db_options.env = options.env;
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const auto& name : kFamilies) {
+    descriptors.emplace_back(name, FamilyOptions(name));
+  }
+
+  std::error_code ec;
+  if (!fs::exists(options.path, ec) || fs::is_empty(options.path, ec)) {
+    SS_RETURN_IF_ERROR(CreateStore(options, db_options, descriptors));
+  }
+  if (!fs::exists(fs::path(options.path) / "CURRENT", ec)) {
+    return Internal(fmt::format(
+        "store {}: file CURRENT is missing, so the store cannot be read; it will not be "
+        "recreated or repaired (restore it from a backup)",
+        options.path));
+  }
+  // A read-write open that fails can still have written (a flush of the recovered log, a new
+  // MANIFEST). Recover read-only first, which writes nothing, so that a damaged store is refused
+  // exactly as it was found.
+  SS_RETURN_IF_ERROR(ProbeReadOnly(db_options, options.path, descriptors));
+  rocksdb::DB* raw = nullptr;
+  const rocksdb::Status s =
+      rocksdb::DB::Open(db_options, options.path, descriptors, &handles->families, &raw);
+  if (!s.ok()) return FromRocks(s, StoreName(options.path));
+  handles->db.reset(raw);
+  handles->records = handles->families[1];
+  handles->log = handles->families[2];
+  handles->history = handles->families[3];
+  handles->index = handles->families[4];
+  handles->meta = handles->families[5];
+  handles->conflicts = handles->families[6];
+  replica->db_ = std::move(handles);
+  SS_RETURN_IF_ERROR(replica->Load());
+  SS_RETURN_IF_ERROR(replica->ReleaseRecoveredLogs());
+  return replica;
+}
+
+// Recovered log data stays in memtables (avoid_flush_during_recovery), so each start adds a log
+// file and keeps the old ones: a node killed often would replay more and more logs at every start
+// (twice: the read-only probe, then the open). Past a few, flushing once releases them all.
+Status Replica::ReleaseRecoveredLogs() {
+  rocksdb::VectorLogPtr logs;
+  SS_RETURN_IF_ERROR(FromRocks(db_->db->GetSortedWalFiles(logs), "listing the store's logs"));
+  if (logs.size() <= kRecoveredLogsKept) return Status::Ok();
+  std::vector<rocksdb::ColumnFamilyHandle*> families(db_->families.begin(), db_->families.end());
+  return FromRocks(db_->db->Flush({}, families), "flushing recovered logs");
+}
+
+void Replica::FlushForNextStart() {
+  std::vector<rocksdb::ColumnFamilyHandle*> families(db_->families.begin(), db_->families.end());
+  const rocksdb::Status s = db_->db->Flush({}, families);
+  if (!s.ok()) spdlog::warn("flushing the store before stopping: {}", s.ToString());
+}
+
+// Reads the node identity and the counters, and checks that they agree with the log.
+Status Replica::Load() {
+  auto& h = *db_;
+  std::string node;
+  rocksdb::Status s = h.db->Get({}, h.meta, kMetaNode, &node);
+  if (s.IsNotFound()) {
+    return Internal(fmt::format("{} has no identity record; it is not a StationSync store",
+                                StoreName(options_.path)));
+  }
+  SS_RETURN_IF_ERROR(FromRocks(s, "reading store identity"));
+  if (node != options_.node) {
+    return Refused(
+        fmt::format("store {} belongs to node '{}', not '{}'", options_.path, node, options_.node));
+  }
+  std::string value;
+  SS_RETURN_IF_ERROR(FromRocks(h.db->Get({}, h.meta, kMetaEpoch, &epoch_), "reading epoch"));
+  s = h.db->Get({}, h.meta, kMetaHlc, &value);
+  hlc_ = std::make_unique<Hlc>(options_.clock, s.ok() ? ParseU64(value) : 0,
+                               options_.max_clock_ahead_ms);
+  s = h.db->Get({}, h.meta, kMetaRecords, &value);
+  record_count_ = s.ok() ? ParseU64(value) : 0;
+  std::unique_ptr<rocksdb::Iterator> it(h.db->NewIterator({}, h.log));
+  it->SeekToLast();
+  if (it->Valid()) last_seq_ = ParseSeqKey(it->key().ToStringView()).value_or(0);
+  SS_RETURN_IF_ERROR(FromRocks(it->status(), "reading the change log"));
+  // Both are written in every batch, in different column families: if they disagree, files of
+  // the store were lost or damaged (a MANIFEST cut short forgets table files silently).
+  s = h.db->Get({}, h.meta, kMetaLastSeq, &value);
+  const uint64_t meta_seq = s.ok() ? ParseU64(value) : 0;
+  if (meta_seq != last_seq_) {
+    return Internal(fmt::format(
+        "{} is damaged: its change log ends at {} but its metadata says {}; it will not be "
+        "served or repaired (restore it from a backup)",
+        StoreName(options_.path), last_seq_, meta_seq));
+  }
+  return LoadDigests();
+}
+
+Result<std::optional<Record>> Replica::GetByKey(const std::string& key) const {
+  std::string bytes;
+  const rocksdb::Status s = db_->db->Get({}, db_->records, key, &bytes);
+  if (s.IsNotFound()) return std::optional<Record>();
+  SS_RETURN_IF_ERROR(FromRocks(s, "reading record " + key));
+  auto record = DecodeRecord(bytes);
+  if (!record.ok())
+    return Internal("stored record " + key + " is unreadable: " + record.status().message());
+  return std::optional<Record>(std::move(record).value());
+}
+
+Result<std::optional<Record>> Replica::Get(Table table, std::string_view id) const {
+  auto canonical = NormalizeId(table, id);
+  if (!canonical.ok()) return canonical.status();
+  return GetByKey(RecordKey(table, *canonical));
+}
+
+Result<std::optional<Record>> Replica::Current(
+    const std::string& key, std::initializer_list<const Overlay*> overlays) const {
+  for (const Overlay* overlay : overlays) {
+    if (auto it = overlay->find(key); it != overlay->end()) return it->second;
+  }
+  return GetByKey(key);
+}
+
+void Replica::StageRecord(rocksdb::WriteBatch& batch, const std::string& key,
+                          const std::optional<Record>& current, const Record& next,
+                          const VersionVector& writer_seen, Tally& tally) const {
+  auto& h = *db_;
+  const std::string encoded = EncodeRecord(next);
+  batch.Put(h.records, key, encoded);
+  if (current) {
+    for (const auto& index_key : IndexKeys(*current)) batch.Delete(h.index, index_key);
+    BucketFor(tally, current->owner).Remove(HashRecordBytes(EncodeRecord(*current)));
+  }
+  for (const auto& index_key : IndexKeys(next)) batch.Put(h.index, index_key, "");
+  BucketFor(tally, next.owner).Add(HashRecordBytes(encoded));
+  tally.live = tally.live + (next.deleted ? 0 : 1) - (IsLive(current) ? 1 : 0);
+  if (current) StageClosedConflicts(batch, key, next, writer_seen);
+}
+
+void Replica::StageClosedConflicts(rocksdb::WriteBatch& batch, const std::string& key,
+                                   const Record& next, const VersionVector& writer_seen) const {
+  auto& h = *db_;
+  const std::string prefix = ConflictPrefix(key);
+  std::unique_ptr<rocksdb::Iterator> it(h.db->NewIterator({}, h.conflicts));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    auto conflict = DecodeConflict(it->value().ToStringView());
+    if (!conflict.ok()) continue;  // CheckIntegrity reports it; a write must not stall on it
+    const Stamp newest = std::max(conflict->kept.stamp, conflict->lost.stamp);
+    const bool saw_both =
+        Includes(writer_seen, conflict->kept.stamp) && Includes(writer_seen, conflict->lost.stamp);
+    if (saw_both && RegisterStamp(next, conflict->field) > newest) {
+      batch.Delete(h.conflicts, it->key());
+    }
+  }
+}
+
+void Replica::StageCounters(rocksdb::WriteBatch& batch, const Tally& tally, uint64_t seq) const {
+  auto& h = *db_;
+  batch.Put(h.meta, kMetaHlc, U64(hlc_->last()));
+  batch.Put(h.meta, kMetaRecords, U64(tally.live));
+  batch.Put(h.meta, kMetaLastSeq, U64(seq));
+  for (const auto& [owner, bucket] : tally.buckets) {
+    batch.Put(h.meta, kMetaDigestPrefix + owner, bucket.Encode());
+  }
+}
+
+std::vector<WriteOutcome> Replica::Write(const std::vector<WriteRequest>& requests) {
+  auto& h = *db_;
+  std::vector<WriteOutcome> outcomes(requests.size());
+  Overlay overlay;  // planned state of the requests accepted so far in this group
+  rocksdb::WriteBatch batch(kBatchBytesPerChange * requests.size());
+  std::vector<size_t> committing;
+  uint64_t seq = last_seq_;
+  Tally tally = StartTally();
+
+  for (size_t r = 0; r < requests.size(); ++r) {
+    const WriteRequest& request = requests[r];
+    Overlay request_overlay;  // this request's own changes, kept only if all its ops succeed
+    batch.SetSavePoint();
+    uint64_t request_seq = seq;
+    Tally request_tally = tally;
+    WriteOutcome& outcome = outcomes[r];
+    for (const WriteOp& op : request.ops) {
+      outcome.failed_op = outcome.records.size();
+      auto id = NormalizeId(op.patch.table, op.patch.id);
+      if (!id.ok()) {
+        outcome.status = id.status();
+        break;
+      }
+      const std::string key = RecordKey(op.patch.table, *id);
+      auto current = Current(key, {&request_overlay, &overlay});
+      if (!current.ok()) {
+        outcome.status = current.status();
+        break;
+      }
+      const Stamp stamp{hlc_->Now(), options_.node};
+      auto plan =
+          op.remove ? PlanDelete(*current, op.patch.table, *id, stamp, request.actor, op.restamp)
+                    : PlanPut(*current, op.patch, stamp, request.actor, options_.unit, op.restamp);
+      if (!plan.ok()) {
+        outcome.status = plan.status();
+        break;
+      }
+      outcome.records.push_back(plan->record);
+      if (!plan->changed) continue;
+      plan->change.seq = ++request_seq;
+      plan->change.owners = {plan->record.owner};
+      if (*current && (*current)->owner != plan->record.owner) {
+        plan->change.owners.push_back((*current)->owner);
+      }
+      StageRecord(batch, key, *current, plan->record, plan->record.seen, request_tally);
+      batch.Put(h.log, SeqKey(plan->change.seq), EncodeChange(plan->change));
+      batch.Put(h.history, HistoryKey(key, plan->history.at), EncodeHistoryEntry(plan->history));
+      request_overlay[key] = std::move(plan->record);
+    }
+    if (!outcome.status.ok()) {
+      outcome.records.clear();
+      batch.RollbackToSavePoint().PermitUncheckedError();
+      continue;
+    }
+    batch.PopSavePoint().PermitUncheckedError();
+    for (auto& [key, record] : request_overlay) overlay[key] = std::move(record);
+    seq = request_seq;
+    tally = std::move(request_tally);
+    committing.push_back(r);
+  }
+
+  if (batch.Count() == 0) return outcomes;
+  StageCounters(batch, tally, seq);
+  if (before_commit_) before_commit_();
+  rocksdb::WriteOptions write_options;
+  write_options.sync = options_.sync_writes;
+  const Status status = FromRocks(h.db->Write(write_options, &batch), "committing writes");
+  if (!status.ok()) {
+    spdlog::error("{}", status.ToString());
+    for (size_t r : committing) outcomes[r] = {status, 0, {}};
+    return outcomes;
+  }
+  last_seq_ = seq;
+  CommitTally(tally);
+  return outcomes;
+}
+
+Result<Page> Replica::List(const ListQuery& query) const {
+  auto& h = *db_;
+  const size_t limit = std::clamp<size_t>(query.limit == 0 ? 1000 : query.limit, 1, kPageLimitMax);
+  const std::string table_prefix = query.table ? TablePrefix(*query.table) : std::string();
+  // Iterate either the records themselves or an index whose keys end in a record key.
+  rocksdb::ColumnFamilyHandle* family = h.records;
+  std::string prefix = table_prefix;
+  if (!query.household.empty()) {
+    family = h.index;
+    prefix = IndexPrefix(kHouseholdIndex, query.household);
+  } else if (!query.owner.empty()) {
+    family = h.index;
+    prefix = IndexPrefix(kOwnerIndex, query.owner) + table_prefix;
+  }
+  const bool via_index = family == h.index;
+
+  Page page;
+  size_t bytes = 0;
+  std::unique_ptr<rocksdb::Iterator> it(h.db->NewIterator({}, family));
+  it->Seek(query.after.empty() ? prefix : query.after);
+  if (!query.after.empty() && it->Valid() && it->key().ToStringView() == query.after) it->Next();
+  for (; it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    if (page.records.size() >= limit || bytes >= kPageBytesMax) {
+      return page;
+    }
+    const std::string_view key = it->key().ToStringView();
+    std::optional<Record> record;
+    if (via_index) {
+      const std::string target(IndexTarget(key));
+      if (!table_prefix.empty() && target.rfind(table_prefix, 0) != 0) continue;
+      auto stored = GetByKey(target);
+      if (!stored.ok()) return stored.status();
+      record = std::move(stored).value();
+      if (!record) return Internal("index entry points at missing record " + target);
+    } else {
+      auto decoded = DecodeRecord(it->value().ToStringView());
+      if (!decoded.ok()) {
+        return Internal("stored record " + std::string(key) +
+                        " is unreadable: " + decoded.status().message());
+      }
+      record = std::move(decoded).value();
+    }
+    page.next = std::string(key);
+    if (record->deleted && !query.include_deleted) continue;
+    bytes += ApproximateBytes(*record);
+    page.records.push_back(std::move(*record));
+  }
+  SS_RETURN_IF_ERROR(FromRocks(it->status(), "listing records"));
+  page.next.clear();  // reached the end
+  return page;
+}
+
+uint64_t Replica::CountOwned(const std::string& owner) const {
+  const std::string prefix = IndexPrefix(kOwnerIndex, owner);
+  uint64_t count = 0;
+  std::unique_ptr<rocksdb::Iterator> it(db_->db->NewIterator({}, db_->index));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) ++count;
+  return count;
+}
+
+Status Replica::ForEachOwnedKey(const std::string& owner,
+                                const std::function<void(std::string_view)>& visit) const {
+  const std::string prefix = IndexPrefix(kOwnerIndex, owner);
+  std::unique_ptr<rocksdb::Iterator> it(db_->db->NewIterator({}, db_->index));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    visit(IndexTarget(it->key().ToStringView()));
+  }
+  return FromRocks(it->status(), "reading the owner index");
+}
+
+Result<std::vector<HistoryEntry>> Replica::History(Table table, std::string_view id) const {
+  auto canonical = NormalizeId(table, id);
+  if (!canonical.ok()) return canonical.status();
+  const std::string prefix = HistoryPrefix(RecordKey(table, *canonical));
+  std::vector<HistoryEntry> entries;
+  std::unique_ptr<rocksdb::Iterator> it(db_->db->NewIterator({}, db_->history));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    auto entry = DecodeHistoryEntry(it->value().ToStringView());
+    if (!entry.ok()) return Internal("stored history is unreadable: " + entry.status().message());
+    entries.push_back(std::move(entry).value());
+  }
+  SS_RETURN_IF_ERROR(FromRocks(it->status(), "reading history"));
+  return entries;
+}
+
+Result<std::vector<Change>> Replica::ChangesAfter(uint64_t after, size_t max) const {
+  std::vector<Change> changes;
+  std::unique_ptr<rocksdb::Iterator> it(db_->db->NewIterator({}, db_->log));
+  for (it->Seek(SeqKey(after + 1)); it->Valid() && changes.size() < max; it->Next()) {
+    auto change = DecodeChange(it->value().ToStringView());
+    if (!change.ok()) return Internal("stored change is unreadable: " + change.status().message());
+    changes.push_back(std::move(change).value());
+  }
+  SS_RETURN_IF_ERROR(FromRocks(it->status(), "reading the change log"));
+  return changes;
+}
+
+Status Replica::CheckIntegrity() const {
+  auto& h = *db_;
+  std::set<std::string> expected_index;
+  std::map<std::string, DigestBucket> expected_buckets;
+  uint64_t live = 0;
+  std::unique_ptr<rocksdb::Iterator> it(h.db->NewIterator({}, h.records));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const std::string key(it->key().ToStringView());
+    auto record = DecodeRecord(it->value().ToStringView());
+    if (!record.ok()) return Internal("record " + key + ": " + record.status().message());
+    if (RecordKey(record->table, record->id) != key)
+      return Internal("record " + key + ": key mismatch");
+    SS_RETURN_IF_ERROR(ValidateRecord(*record));
+    if (!record->deleted) ++live;
+    expected_buckets[record->owner].Add(HashRecordBytes(it->value().ToStringView()));
+    for (auto& index_key : IndexKeys(*record)) expected_index.insert(std::move(index_key));
+    std::unique_ptr<rocksdb::Iterator> history(h.db->NewIterator({}, h.history));
+    history->Seek(HistoryPrefix(key));
+    if (!history->Valid() || !history->key().starts_with(HistoryPrefix(key))) {
+      return Internal("record " + key + " has no history");
+    }
+  }
+  SS_RETURN_IF_ERROR(FromRocks(it->status(), "checking records"));
+  if (live != record_count_) {
+    return Internal(fmt::format("record counter says {}, the store holds {}", record_count_, live));
+  }
+  {
+    std::lock_guard lock(digest_mutex_);
+    for (const auto& [owner, bucket] : digests_) {
+      const auto expected = expected_buckets.find(owner);
+      const DigestBucket want =
+          expected == expected_buckets.end() ? DigestBucket{} : expected->second;
+      if (bucket != want) {
+        return Internal(fmt::format("digest of owner {} says {} records, the store holds {}", owner,
+                                    bucket.records, want.records));
+      }
+    }
+    for (const auto& [owner, bucket] : expected_buckets) {
+      if (!digests_.contains(owner)) return Internal("no digest for owner " + owner);
+    }
+  }
+  std::set<std::string> actual_index;
+  it.reset(h.db->NewIterator({}, h.index));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) actual_index.insert(it->key().ToString());
+  if (actual_index != expected_index) {
+    return Internal(fmt::format("indexes disagree with records: {} index keys, {} expected",
+                                actual_index.size(), expected_index.size()));
+  }
+  uint64_t expected_seq = 0;
+  it.reset(h.db->NewIterator({}, h.log));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const auto seq = ParseSeqKey(it->key().ToStringView());
+    if (!seq || *seq != ++expected_seq) {
+      return Internal(fmt::format("change log has a gap before sequence {}", expected_seq));
+    }
+    auto change = DecodeChange(it->value().ToStringView());
+    if (!change.ok() || change->seq != *seq) {
+      return Internal(fmt::format("change {} is unreadable or misnumbered", *seq));
+    }
+  }
+  if (expected_seq != last_seq_) return Internal("last sequence disagrees with the change log");
+  return Status::Ok();
+}
+
+}  // namespace stationsync

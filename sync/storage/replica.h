@@ -1,0 +1,272 @@
+// The replica: a node's records on RocksDB, with their change log, history and indexes.
+//
+// Ownership and threads: one Replica per data directory and one writer per Replica (the daemon's
+// loop, or a test); reads may come from any thread. The Replica owns the rocksdb::DB.
+//
+// Invariants:
+//  1. Every state change is one atomic WriteBatch: the record, its change-log entry, its history
+//     entry, its index entries and the meta counters go in together, so after a crash at any
+//     point either all of a change is there or none of it.
+//  2. Write() returns only once the batch is durable (WAL synced), unless sync_writes is off.
+//     Many requests passed to one Write() share one batch and one sync (group commit).
+//  3. Bad input never reaches the batch: each request is planned and validated in full first.
+//  4. Log sequence numbers are dense: 1, 2, 3, ... in commit order.
+//  5. A store that RocksDB reports damaged is never opened, repaired or partly served.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <rocksdb/db.h>
+
+#include "sync/base/status.h"
+#include "sync/records/clock_bound.h"
+#include "sync/records/hlc.h"
+#include "sync/records/merge.h"
+#include "sync/records/record.h"
+#include "sync/storage/digest.h"
+
+namespace stationsync {
+
+struct ReplicaOptions {
+  std::string path;        // the RocksDB directory; created when it does not exist or is empty
+  std::string node;        // this node's id, stamped on every write; a store refuses another node
+  std::string unit;        // the unit that owns records created here without an owner
+  Clock* clock = nullptr;  // borrowed; nullptr: the system clock
+  rocksdb::Env* env = nullptr;  // borrowed; nullptr: the default (tests inject faults here)
+  bool sync_writes = true;      // false only in tests proving that the power-loss test bites
+  // A remote change with a stamp further ahead of `clock` than this is refused (clock_bound.h).
+  int64_t max_clock_ahead_ms = kMaxClockAheadMsDefault;
+};
+
+// One operation of a request: upsert the patch, or (remove) delete patch.table/patch.id.
+struct WriteOp {
+  bool remove = false;
+  RecordPatch patch;
+  bool restamp = false;  // write the named values even if unchanged (see PlanPut)
+};
+
+// A request's operations succeed or fail together.
+struct WriteRequest {
+  std::string actor;
+  std::vector<WriteOp> ops;
+};
+
+struct WriteOutcome {
+  Status status;
+  size_t failed_op = 0;         // when not ok: the index of the op that failed
+  std::vector<Record> records;  // when ok: each op's resulting record, in order
+};
+
+// Where a peer's stream stands: valid only within the peer store's epoch (a wiped or restored
+// store starts a new epoch, or is caught by the stamp check). `stamp` is the stamp of the change
+// at `cursor`, so that a peer restored from an older copy, whose cursor names a different change,
+// is detected.
+struct PeerPosition {
+  std::string epoch;
+  uint64_t cursor = 0;
+  Stamp stamp;
+  bool operator==(const PeerPosition&) const = default;
+};
+
+// A record by key.
+struct RecordRef {
+  Table table = Table::kUnit;
+  std::string id;
+  bool operator==(const RecordRef&) const = default;
+};
+
+// A batch of changes from a peer's stream, applied atomically together with the peer's position.
+struct RemoteBatch {
+  std::string peer;                      // "hub" at a station, a station's unit at the hub
+  std::optional<PeerPosition> position;  // stored with the changes; nullopt: keep the stored one
+                                         // (snapshot and offer pages: whole states, no cursor)
+  std::vector<Record> changes;           // deltas or whole states, in the peer's order
+  bool log_changes = false;              // true at the hub: append them to the log (origin: peer)
+
+  // Station only. A record that the batch leaves owned by a unit outside the scope (the new one,
+  // else the stored one) is evicted rather than stored: removed with its history and conflicts,
+  // without a log entry, since it left this replica's scope and not the data set.
+  bool keep_scope_only = false;
+  std::optional<std::vector<std::string>> new_scope;  // stored, and every record outside evicted
+  std::vector<RecordRef> evict;                       // records that left the scope (if held)
+};
+
+struct RemoteOutcome {
+  size_t changed = 0;                 // records that the batch changed
+  size_t evicted = 0;                 // records removed because they left the scope
+  size_t conflicts = 0;               // conflicts this batch found (each stored once)
+  std::vector<std::string> rejected;  // changes refused (invalid, or an invalid result), why
+};
+
+struct ListQuery {
+  std::optional<Table> table;  // nullopt: every table
+  std::string owner;           // empty: any owner
+  std::string household;       // empty: any household
+  std::string after;           // opaque cursor from the previous page; empty: from the start
+  size_t limit = 1000;
+  bool include_deleted = false;  // tombstones too (snapshots); only by owner or over everything
+};
+
+struct Page {
+  std::vector<Record> records;
+  std::string next;  // cursor for the next page; empty when there is no more
+};
+
+class Replica {
+ public:
+  // Errors: kUnavailable if the store is locked by another process, kInternal (naming the file)
+  // if it is damaged, kRefused if it belongs to another node.
+  static Result<std::unique_ptr<Replica>> Open(const ReplicaOptions& options);
+  ~Replica();
+  Replica(const Replica&) = delete;
+  Replica& operator=(const Replica&) = delete;
+
+  // Plans every request, then commits all valid ones in one durable batch. outcome[i] answers
+  // requests[i]; an invalid request changes nothing. If the commit fails, every request that
+  // was to be committed gets kInternal and the store is unchanged.
+  std::vector<WriteOutcome> Write(const std::vector<WriteRequest>& requests);
+
+  Result<std::optional<Record>> Get(Table table, std::string_view id) const;
+  // Live (not deleted) records matching the query, in key order.
+  Result<Page> List(const ListQuery& query) const;
+  // How many records (tombstones included) `owner` owns; reads the owner index only.
+  uint64_t CountOwned(const std::string& owner) const;
+  // Calls `visit` with the key ("<table>/<id>", replica_keys.h) of every record `owner` owns,
+  // tombstones included, in key order; reads the owner index only.
+  Status ForEachOwnedKey(const std::string& owner,
+                         const std::function<void(std::string_view record_key)>& visit) const;
+  // The stored record under a key ForEachOwnedKey gave (nullopt if there is none).
+  Result<std::optional<Record>> GetByKey(const std::string& key) const;
+  // Oldest first.
+  Result<std::vector<HistoryEntry>> History(Table table, std::string_view id) const;
+  // Up to `max` log entries with seq > after, in order.
+  Result<std::vector<Change>> ChangesAfter(uint64_t after, size_t max) const;
+
+  // Merges a peer's changes (merge.h) and stores, in one durable batch, the merged records, their
+  // history and indexes, new conflicts, (at the hub) log entries, and the peer's position, so the
+  // position never runs ahead of what it covers. Every change is checked first (validate.h); an
+  // invalid change, or one whose merge would leave an invalid record, is skipped and reported in
+  // `rejected`, so one bad record cannot stall a stream. The caller checks that the batch follows
+  // the stored position (sessions do).
+  Result<RemoteOutcome> ApplyRemote(const RemoteBatch& batch);
+  // The peer's stream position last stored (all empty: none).
+  PeerPosition Peer(const std::string& peer) const;
+  // Replaces the peer's position (a new peer epoch). Durable.
+  Status SetPeer(const std::string& peer, const PeerPosition& position);
+  // The stamp of the log entry at `seq` (the newest write of its change); kNotFound if none.
+  Result<Stamp> LogStamp(uint64_t seq) const;
+  // Conflicts not yet resolved, by record. A later write to a conflict's field, stamped above
+  // both sides (a resolution, or simply a newer write), closes it.
+  Result<std::vector<Conflict>> OpenConflicts() const;
+
+  // The digest of the records owned by the units of `scope` (sorted, unique); see digest.h.
+  ScopeDigest Digest(const std::vector<std::string>& scope) const;
+  // The units whose records this replica holds: at a station, its group as the hub last sent it
+  // (RemoteBatch::new_scope), at first only its own unit. Sorted.
+  std::vector<std::string> Scope() const;
+
+  // Gives the store a new epoch (durably): for a store found to be an older copy of itself, so
+  // that peers stop trusting positions they hold for it and it offers everything again.
+  Status StartNewEpoch();
+
+  // Advisory counters that need not survive a power cut (e.g. the last acknowledgement a peer
+  // reported, for status while it is away). Not synced; 0 when never set.
+  void SetNote(const std::string& name, uint64_t value);
+  uint64_t Note(const std::string& name) const;
+
+  // Checks that every record decodes and validates, that indexes hold exactly the keys the
+  // records imply, that the counters match, and that every record has history. Reads everything.
+  Status CheckIntegrity() const;
+
+  const std::string& node() const { return options_.node; }
+  // The wall clock this replica stamps with (ms since the epoch), and its bound on peers' stamps.
+  int64_t WallMs() const { return options_.clock->NowMs(); }
+  int64_t max_clock_ahead_ms() const { return options_.max_clock_ahead_ms; }
+  const std::string& unit() const { return options_.unit; }
+  std::string epoch() const;
+  uint64_t last_seq() const { return last_seq_.load(); }
+  uint64_t record_count() const { return record_count_.load(); }
+
+  // Writes the memtables to table files, so that the next start replays no log (a clean stop
+  // calls it; a kill leaves logs, bounded by ReleaseRecoveredLogs at the next start). Best
+  // effort: a failure is logged, and the logs still hold everything.
+  void FlushForNextStart();
+
+  // Test hook: runs after planning and before the durable write of each group.
+  void TEST_SetBeforeCommit(std::function<void()> hook) { before_commit_ = std::move(hook); }
+
+ private:
+  struct Handles;
+  explicit Replica(const ReplicaOptions& options);
+  Status Load();
+  Status ReleaseRecoveredLogs();
+
+  // Records a batch being built will have written, by key (nullopt: known absent).
+  using Overlay = std::map<std::string, std::optional<Record>>;
+  // What a batch being built leaves of the counters: live records, and the digest buckets of
+  // the owners it touched.
+  struct Tally {
+    uint64_t live = 0;
+    std::map<std::string, DigestBucket> buckets;
+  };
+  Tally StartTally() const;
+  DigestBucket& BucketFor(Tally& tally, const std::string& owner) const;
+  // The record as the batch being built will leave it: the first overlay that has the key wins,
+  // else the store.
+  Result<std::optional<Record>> Current(const std::string& key,
+                                        std::initializer_list<const Overlay*> overlays) const;
+  // Adds to `batch` the replacement of `current` by `next` under `key`: the record, its index
+  // entries, and the live-record count and digest buckets in `tally`.
+  // Also closes the record's open conflicts that `next` overwrote by a write whose writer had
+  // seen both sides (`writer_seen`: its version vector).
+  void StageRecord(rocksdb::WriteBatch& batch, const std::string& key,
+                   const std::optional<Record>& current, const Record& next,
+                   const VersionVector& writer_seen, Tally& tally) const;
+  // Adds to `batch` the eviction of `current` (a record that left this replica's scope): the
+  // record, its indexes, history and conflicts; no log entry.
+  void StageEviction(rocksdb::WriteBatch& batch, const std::string& key, const Record& current,
+                     Tally& tally) const;
+  // Stages the eviction of every record owned by a unit outside `scope` (the overlay holds the
+  // batch's records so far, which win over the store's), and the scope. Returns how many.
+  Result<size_t> StageEvictOutside(rocksdb::WriteBatch& batch,
+                                   const std::vector<std::string>& scope, Overlay& overlay,
+                                   Tally& tally) const;
+  // Adds to `batch` the removal of the open conflicts of `key` that `next` overwrote.
+  void StageClosedConflicts(rocksdb::WriteBatch& batch, const std::string& key, const Record& next,
+                            const VersionVector& writer_seen) const;
+  // Adds the counters every record-changing batch writes: HLC, live records, last sequence,
+  // and the digest buckets it touched.
+  void StageCounters(rocksdb::WriteBatch& batch, const Tally& tally, uint64_t seq) const;
+  // After the batch is durable: the in-memory counters follow it.
+  void CommitTally(Tally& tally);
+  // Reads the digest buckets and the scope; builds the buckets for a store made before they
+  // were kept.
+  Status LoadDigests();
+
+  ReplicaOptions options_;
+  std::unique_ptr<SystemClock> own_clock_;
+  std::unique_ptr<Handles> db_;
+  std::unique_ptr<Hlc> hlc_;
+  mutable std::mutex epoch_mutex_;  // epoch_ changes only in StartNewEpoch
+  std::string epoch_;
+  // Atomic so that readers on other threads see a committed value (the writer stores after the
+  // commit): a reader never sees a sequence that is not yet durable.
+  std::atomic<uint64_t> last_seq_ = 0;
+  std::atomic<uint64_t> record_count_ = 0;
+  // Digest buckets by owner, as committed (the writer updates them after each commit).
+  mutable std::mutex digest_mutex_;
+  std::map<std::string, DigestBucket> digests_;
+  std::vector<std::string> scope_;  // under digest_mutex_
+  std::function<void()> before_commit_;
+};
+
+}  // namespace stationsync

@@ -1,0 +1,52 @@
+// Key layout of the replica's RocksDB column families. Pure functions.
+//
+//   records  "<table>/<id>"                        -> Record (store.capnp)
+//   log      seq (8 bytes big-endian)              -> Change
+//   history  "<table>/<id>" 0x00 hlc (8 bytes BE) node  -> HistoryEntry (oldest first)
+//   index    'o' owner 0x00 "<table>/<id>"         -> ""   every record, tombstones included
+//            'h' household 0x00 "<table>/<id>"     -> ""   live registrations
+//            'i' id_number 0x00 "<table>/<id>"     -> ""   live registrations and personnel
+//   meta     name                                  -> value (see replica_internal.h)
+//   conflicts "<table>/<id>" 0x00 Conflict::Key()  -> Conflict (open conflicts, by record)
+//
+// Ids and codes never contain '/' or 0x00 (validate.h), so prefixes are unambiguous and a
+// record's history entries sort by the time of the write (its HLC stamp), wherever it was made.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sync/records/record.h"
+
+namespace stationsync {
+
+std::string RecordKey(Table table, std::string_view id);
+std::string TablePrefix(Table table);  // "<table>/"
+struct RecordKeyParts {
+  Table table;
+  std::string id;
+};
+std::optional<RecordKeyParts> ParseRecordKey(std::string_view key);
+
+std::string SeqKey(uint64_t seq);
+std::optional<uint64_t> ParseSeqKey(std::string_view key);
+
+std::string HistoryPrefix(std::string_view record_key);
+std::string HistoryKey(std::string_view record_key, const Stamp& at);
+
+std::string ConflictPrefix(std::string_view record_key);
+std::string ConflictKey(std::string_view record_key, std::string_view conflict_id);
+
+inline constexpr char kOwnerIndex = 'o';
+inline constexpr char kHouseholdIndex = 'h';
+inline constexpr char kIdNumberIndex = 'i';
+std::string IndexPrefix(char kind, std::string_view value);
+// The record key an index key points at.
+std::string_view IndexTarget(std::string_view index_key);
+// Every index key a stored record should have.
+std::vector<std::string> IndexKeys(const Record& record);
+
+}  // namespace stationsync

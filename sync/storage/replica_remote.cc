@@ -1,0 +1,205 @@
+// The replica's side of sync: merging a peer's batch of changes, peer positions, and open
+// conflicts. See replica.h (ApplyRemote) for the contract and merge.h for the rule.
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "schema/store.capnp.h"
+#include "sync/codec/capnp_io.h"
+#include "sync/codec/record_codec.h"
+#include "sync/records/validate.h"
+#include "sync/storage/replica.h"
+#include "sync/storage/replica_internal.h"
+#include "sync/storage/replica_keys.h"
+
+namespace stationsync {
+
+using namespace replica_internal;  // this module's own internals
+
+namespace {
+
+std::string Describe(const Record& change) {
+  return fmt::format("{} {}", TableName(change.table), change.id);
+}
+
+std::string EncodePeerPosition(const PeerPosition& position) {
+  capnp::MallocMessageBuilder message;
+  auto out = message.initRoot<schema::PeerPosition>();
+  out.setEpoch(position.epoch);
+  out.setCursor(position.cursor);
+  WriteStamp(position.stamp, out.initStamp());
+  return MessageBytes(message);
+}
+
+Result<PeerPosition> DecodePeerPosition(std::string_view bytes) {
+  return DecodeMessage<schema::PeerPosition>(
+      "peer position", bytes, [](schema::PeerPosition::Reader in) {
+        return Result<PeerPosition>(
+            PeerPosition{in.getEpoch(), in.getCursor(), ReadStamp(in.getStamp())});
+      });
+}
+
+}  // namespace
+
+PeerPosition Replica::Peer(const std::string& peer) const {
+  std::string value;
+  if (!db_->db->Get({}, db_->meta, kMetaPeerPrefix + peer, &value).ok()) return {};
+  auto position = DecodePeerPosition(value);
+  return position.ok() ? *position : PeerPosition{};
+}
+
+Status Replica::SetPeer(const std::string& peer, const PeerPosition& position) {
+  rocksdb::WriteOptions write_options;
+  write_options.sync = options_.sync_writes;
+  return FromRocks(
+      db_->db->Put(write_options, db_->meta, kMetaPeerPrefix + peer, EncodePeerPosition(position)),
+      "storing a peer position");
+}
+
+Result<Stamp> Replica::LogStamp(uint64_t seq) const {
+  std::string value;
+  const rocksdb::Status s = db_->db->Get({}, db_->log, SeqKey(seq), &value);
+  if (s.IsNotFound()) return NotFound(fmt::format("no log entry {}", seq));
+  SS_RETURN_IF_ERROR(FromRocks(s, "reading the log"));
+  auto change = DecodeChange(value);
+  if (!change.ok()) return Internal("stored change is unreadable: " + change.status().message());
+  return change->delta.updated;
+}
+
+std::string Replica::epoch() const {
+  std::lock_guard lock(epoch_mutex_);
+  return epoch_;
+}
+
+Status Replica::StartNewEpoch() {
+  const std::string epoch = NewEpoch();
+  rocksdb::WriteOptions write_options;
+  write_options.sync = options_.sync_writes;
+  SS_RETURN_IF_ERROR(
+      FromRocks(db_->db->Put(write_options, db_->meta, kMetaEpoch, epoch), "storing a new epoch"));
+  std::lock_guard lock(epoch_mutex_);
+  epoch_ = epoch;
+  return Status::Ok();
+}
+
+void Replica::SetNote(const std::string& name, uint64_t value) {
+  db_->db->Put({}, db_->meta, kMetaNotePrefix + name, U64(value)).PermitUncheckedError();
+}
+
+uint64_t Replica::Note(const std::string& name) const {
+  std::string value;
+  return db_->db->Get({}, db_->meta, kMetaNotePrefix + name, &value).ok() ? ParseU64(value) : 0;
+}
+
+Result<RemoteOutcome> Replica::ApplyRemote(const RemoteBatch& remote) {
+  auto& h = *db_;
+  RemoteOutcome outcome;
+  Overlay overlay;  // merged so far in this batch
+  rocksdb::WriteBatch batch(kBatchBytesPerChange * remote.changes.size());
+  uint64_t seq = last_seq_;
+  Tally tally = StartTally();
+  std::vector<std::string> scope;  // with keep_scope_only: what this replica may hold
+  if (remote.keep_scope_only) scope = remote.new_scope ? *remote.new_scope : Scope();
+  auto in_scope = [&scope](const std::string& owner) {
+    return std::binary_search(scope.begin(), scope.end(), owner);
+  };
+  auto evict = [&](const std::string& key) -> Status {
+    auto current = Current(key, {&overlay});
+    if (!current.ok()) return current.status();
+    if (!*current) return Status::Ok();
+    StageEviction(batch, key, **current, tally);
+    overlay[key] = std::nullopt;
+    ++outcome.evicted;
+    return Status::Ok();
+  };
+  for (const Record& change : remote.changes) {
+    if (Status valid = ValidateRemoteChange(change); !valid.ok()) {
+      outcome.rejected.push_back(fmt::format("{}: {}", Describe(change), valid.message()));
+      continue;
+    }
+    const std::string key = RecordKey(change.table, change.id);
+    auto current = Current(key, {&overlay});
+    if (!current.ok()) return current.status();
+    MergeResult merged = Merge(*current, change);
+    if (!merged.changed) continue;
+    if (Status valid = ValidateRecord(merged.record); !valid.ok()) {
+      outcome.rejected.push_back(
+          fmt::format("{} would become invalid: {}", Describe(change), valid.message()));
+      continue;
+    }
+    // Our next write comes after everything we have seen; a stamp too far ahead is never
+    // adopted (the sessions refuse such batches before they get here; this is the backstop).
+    if (!hlc_->Observe(NewestStampHlc(change))) {
+      outcome.rejected.push_back(fmt::format("{}: a stamp is more than {} ms ahead of our clock",
+                                             Describe(change), options_.max_clock_ahead_ms));
+      continue;
+    }
+    if (remote.keep_scope_only && !in_scope(merged.record.owner)) {
+      SS_RETURN_IF_ERROR(evict(key));  // it moved to a unit outside our scope
+      continue;
+    }
+    StageRecord(batch, key, *current, merged.record, change.seen, tally);
+    if (!merged.history.changes.empty()) {
+      batch.Put(h.history, HistoryKey(key, merged.history.at), EncodeHistoryEntry(merged.history));
+    }
+    if (remote.log_changes) {
+      ++seq;
+      // Every scope the change touches: the owner it leaves, what the writer saw, and the new.
+      Change logged{seq, change, remote.peer, {merged.record.owner}};
+      auto touch = [&logged](const std::string& owner) {
+        if (std::find(logged.owners.begin(), logged.owners.end(), owner) == logged.owners.end())
+          logged.owners.push_back(owner);
+      };
+      if (*current) touch((*current)->owner);
+      touch(change.owner);
+      batch.Put(h.log, SeqKey(seq), EncodeChange(logged));
+    }
+    for (const Conflict& conflict : merged.conflicts) {
+      batch.Put(h.conflicts, ConflictKey(key, conflict.Key()), EncodeConflict(conflict));
+      ++outcome.conflicts;
+    }
+    overlay[key] = std::move(merged.record);
+    ++outcome.changed;
+  }
+  for (const RecordRef& ref : remote.evict) {
+    auto id = NormalizeId(ref.table, ref.id);
+    if (!id.ok()) continue;
+    SS_RETURN_IF_ERROR(evict(RecordKey(ref.table, *id)));
+  }
+  // Even an unchanged scope: pages of an abandoned snapshot of a wider one may have arrived.
+  if (remote.new_scope) {
+    auto evicted = StageEvictOutside(batch, *remote.new_scope, overlay, tally);
+    if (!evicted.ok()) return evicted.status();
+    outcome.evicted += *evicted;
+  }
+  if (remote.position) {
+    batch.Put(h.meta, kMetaPeerPrefix + remote.peer, EncodePeerPosition(*remote.position));
+  }
+  if (batch.Count() == 0) return outcome;
+  StageCounters(batch, tally, seq);
+  rocksdb::WriteOptions write_options;
+  write_options.sync = options_.sync_writes;
+  SS_RETURN_IF_ERROR(FromRocks(h.db->Write(write_options, &batch), "applying remote changes"));
+  last_seq_ = seq;
+  CommitTally(tally);
+  if (remote.new_scope) {
+    std::lock_guard lock(digest_mutex_);
+    scope_ = *remote.new_scope;
+  }
+  return outcome;
+}
+
+Result<std::vector<Conflict>> Replica::OpenConflicts() const {
+  std::vector<Conflict> conflicts;
+  std::unique_ptr<rocksdb::Iterator> it(db_->db->NewIterator({}, db_->conflicts));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    auto conflict = DecodeConflict(it->value().ToStringView());
+    if (!conflict.ok())
+      return Internal("stored conflict is unreadable: " + conflict.status().message());
+    conflicts.push_back(std::move(conflict).value());
+  }
+  SS_RETURN_IF_ERROR(FromRocks(it->status(), "reading conflicts"));
+  return conflicts;
+}
+
+}  // namespace stationsync

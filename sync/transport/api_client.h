@@ -1,0 +1,63 @@
+// A client of a syncd's local API (ZeroMQ DEALER to the daemon's ROUTER), used by syncctl and
+// by tests. One request in flight at a time; not thread-safe (one client per thread).
+//
+// Every call is bounded by the timeout given at construction and returns kUnavailable when the
+// daemon does not answer in time; otherwise the daemon's own status.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include <zmq.hpp>
+
+#include "sync/base/status.h"
+#include "sync/codec/api_codec.h"
+
+namespace stationsync {
+
+class ApiClient {
+ public:
+  ApiClient(std::string endpoint, std::chrono::milliseconds timeout, std::string actor);
+
+  // Sends the request (its id is assigned here) and waits for the matching response.
+  Result<ApiResponse> Call(ApiRequest request);
+
+  Status Ping();
+  Result<Record> Put(const RecordPatch& patch);
+  Result<Record> Get(Table table, const std::string& id);
+  Result<Record> Delete(Table table, const std::string& id);
+  Result<Page> List(const ListQuery& query);
+  Result<std::vector<HistoryEntry>> History(Table table, const std::string& id);
+  // All or nothing. On kInvalid, `errors` (if given) receives each refused item.
+  Result<std::vector<Record>> PutBatch(std::vector<RecordPatch> batch,
+                                       std::vector<BatchError>* errors = nullptr);
+  Result<NodeStatus> GetStatus();
+  Result<std::vector<Conflict>> Conflicts();
+  // Writes the chosen value of an open conflict (conflict_resolution.h); the resulting record.
+  Result<Record> ResolveConflict(const ConflictChoice& choice);
+  // The digest of `scope_code`'s group; empty: a station's own group (the hub refuses that).
+  Result<ScopeDigest> Digest(const std::string& scope_code);
+  // Hub only. The members' unit records as stored, in request order (all or none).
+  Result<std::vector<Record>> Merge(const MergeRequest& merge);
+  // Hub only. The unit record as stored.
+  Result<Record> Unmerge(const std::string& code);
+  // Hub only. The record as stored, owned by transfer.to.
+  Result<Record> Transfer(const TransferRequest& transfer);
+  // The hub's copy of a record (at a station, asked through its daemon's hub link).
+  Result<Record> GetRemote(Table table, const std::string& id);
+
+  const std::string& endpoint() const { return endpoint_; }
+
+ private:
+  Status Reconnect();
+
+  std::string endpoint_;
+  std::chrono::milliseconds timeout_;
+  std::string actor_;
+  zmq::context_t context_;
+  std::unique_ptr<zmq::socket_t> socket_;
+  uint64_t next_id_ = 1;
+};
+
+}  // namespace stationsync
