@@ -121,6 +121,32 @@ TEST_F(ReplicaTest, RepeatedPutChangesNothing) {
   EXPECT_EQ(replica->History(Table::kUnit, "P02")->size(), 1u);
 }
 
+// The hub routes each log entry by its head alone: the same entries as ChangesAfter, with what
+// routing reads (seq, origin, owners, table, id, owner) equal and the fields left out.
+TEST_F(ReplicaTest, ChangeHeadsAreTheLogsRoutingFields) {
+  auto replica = OpenAt(dir_ / "db");
+  ASSERT_TRUE(WriteOne(*replica, Put(Unit("P02"))).ok());
+  ASSERT_TRUE(WriteOne(*replica, Put(Resident("370724198705123414", "H1"))).ok());
+  auto changes = replica->ChangesAfter(0, 10);
+  auto heads = replica->ChangeHeadsAfter(0, 10);
+  ASSERT_TRUE(changes.ok() && heads.ok());
+  ASSERT_EQ(heads->size(), 2u);
+  ASSERT_EQ(heads->size(), changes->size());
+  for (size_t i = 0; i < heads->size(); ++i) {
+    const Change& head = (*heads)[i];
+    const Change& full = (*changes)[i];
+    EXPECT_EQ(head.seq, full.seq);
+    EXPECT_EQ(head.origin, full.origin);
+    EXPECT_EQ(head.owners, full.owners);
+    EXPECT_EQ(head.delta.table, full.delta.table);
+    EXPECT_EQ(head.delta.id, full.delta.id);
+    EXPECT_EQ(head.delta.owner, full.delta.owner);
+    EXPECT_FALSE(full.delta.fields.empty());
+    EXPECT_TRUE(head.delta.fields.empty());
+  }
+  EXPECT_EQ(replica->ChangeHeadsAfter(1, 10)->size(), 1u);
+}
+
 TEST_F(ReplicaTest, DeleteLeavesATombstoneAndHistory) {
   auto replica = OpenAt(dir_ / "db");
   ASSERT_TRUE(WriteOne(*replica, Put(Resident("370724198705123414", "H1"))).ok());

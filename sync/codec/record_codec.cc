@@ -180,6 +180,22 @@ Result<Change> DecodeChange(std::string_view bytes) {
   });
 }
 
+Result<Change> DecodeChangeHead(std::string_view bytes) {
+  return DecodeMessage<schema::Change>("change", bytes, [](schema::Change::Reader in) {
+    auto delta = in.getDelta();
+    auto table = ReadTable(delta.getTable());
+    if (!table.ok()) return Result<Change>(table.status());
+    Change head;
+    head.seq = in.getSeq();
+    head.delta.table = *table;
+    head.delta.id = delta.getId().cStr();
+    head.delta.owner = delta.getOwner().cStr();
+    head.origin = in.getOrigin().cStr();
+    head.owners = ReadTexts(in.getOwners());
+    return Result<Change>(std::move(head));
+  });
+}
+
 std::string EncodeHistoryEntry(const HistoryEntry& entry) {
   capnp::MallocMessageBuilder message;
   WriteHistoryEntry(entry, message.initRoot<schema::HistoryEntry>());

@@ -111,7 +111,7 @@ void HubSession::StartSnapshot(uint64_t now_ms) {
 void HubSession::Scan() {
   size_t budget = kScanBudget;
   while (budget > 0 && scanned_ < replica_.last_seq()) {
-    auto changes = replica_.ChangesAfter(scanned_, std::min<size_t>(budget, 1024));
+    auto changes = replica_.ChangeHeadsAfter(scanned_, std::min<size_t>(budget, 1024));
     if (!changes.ok()) {
       spdlog::error("reading the log for {}: {}", unit_, changes.status().ToString());
       return;

@@ -78,7 +78,8 @@ class HubSession {
   const std::string& unit() const { return unit_; }
 
  private:
-  // Is this log entry news for the station: touching its scope and not its own?
+  // Is this log entry news for the station: touching its scope and not its own? (Its head
+  // suffices: Replica::ChangeHeadsAfter.)
   bool ForStation(const Change& change) const;
   bool InScope(const std::string& owner) const;
   // May the station write this change: a record of its scope (see OnUp)?

@@ -475,10 +475,19 @@ Result<std::vector<HistoryEntry>> Replica::History(Table table, std::string_view
 }
 
 Result<std::vector<Change>> Replica::ChangesAfter(uint64_t after, size_t max) const {
+  return ReadLog(after, max, DecodeChange);
+}
+
+Result<std::vector<Change>> Replica::ChangeHeadsAfter(uint64_t after, size_t max) const {
+  return ReadLog(after, max, DecodeChangeHead);
+}
+
+Result<std::vector<Change>> Replica::ReadLog(uint64_t after, size_t max,
+                                             Result<Change> (*decode)(std::string_view)) const {
   std::vector<Change> changes;
   std::unique_ptr<rocksdb::Iterator> it(db_->db->NewIterator({}, db_->log));
   for (it->Seek(SeqKey(after + 1)); it->Valid() && changes.size() < max; it->Next()) {
-    auto change = DecodeChange(it->value().ToStringView());
+    auto change = decode(it->value().ToStringView());
     if (!change.ok()) return Internal("stored change is unreadable: " + change.status().message());
     changes.push_back(std::move(change).value());
   }

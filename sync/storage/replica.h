@@ -150,6 +150,8 @@ class Replica {
   Result<std::vector<HistoryEntry>> History(Table table, std::string_view id) const;
   // Up to `max` log entries with seq > after, in order.
   Result<std::vector<Change>> ChangesAfter(uint64_t after, size_t max) const;
+  // The same entries decoded as heads only (DecodeChangeHead): for routing changes to scopes.
+  Result<std::vector<Change>> ChangeHeadsAfter(uint64_t after, size_t max) const;
 
   // Merges a peer's changes (merge.h) and stores, in one durable batch, the merged records, their
   // history and indexes, new conflicts, (at the hub) log entries, and the peer's position, so the
@@ -209,6 +211,8 @@ class Replica {
   explicit Replica(const ReplicaOptions& options);
   Status Load();
   Status ReleaseRecoveredLogs();
+  Result<std::vector<Change>> ReadLog(uint64_t after, size_t max,
+                                      Result<Change> (*decode)(std::string_view)) const;
 
   // Records a batch being built will have written, by key (nullopt: known absent).
   using Overlay = std::map<std::string, std::optional<Record>>;
