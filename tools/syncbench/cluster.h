@@ -29,8 +29,8 @@ Status Failed(const std::string& what, const CommandResult& result);
 // A fresh, empty directory for one run of a subcommand.
 std::string RunDir(const BenchOptions& options, const std::string& name, int run);
 
-// The bench data for `records` records over `stations` stations, generated once per options.dir
-// and size, with its raw source store (raw_limits.h) in *source.
+// The bench data for `records` records over `stations` stations, with its raw source store
+// (raw_limits.h) in *source; generated at the first call for that size in this process.
 Result<BenchData> Data(const BenchOptions& options, size_t records, size_t stations,
                        std::string* source);
 
