@@ -39,11 +39,7 @@ Status Restart(const BenchOptions& options, size_t records, size_t kills, Report
     double last_start = 0;
     for (size_t kill = 1; kill <= kills; ++kill) {
       auto client = node.Client("syncbench");
-      auto put = client->Put(
-          {Table::kPersonnel,
-           fmt::format("R{:06}", kill),
-           data->stations.front(),
-           {{"name", Value(std::string("测量员"))}, {"role", Value(std::string("civilian"))}}});
+      auto put = client->Put(NewPersonnel(fmt::format("R{:06}", kill), data->stations.front()));
       if (!put.ok()) return Internal("a write before kill " + std::to_string(kill) + " failed");
       node.Kill();
       start = Clock::now();

@@ -17,13 +17,6 @@ namespace {
 
 using Millis = std::chrono::duration<double, std::milli>;
 
-RecordPatch NewPersonnel(const std::string& id) {
-  return {Table::kPersonnel,
-          id,
-          "",
-          {{"name", Value(std::string("测量员"))}, {"role", Value(std::string("civilian"))}}};
-}
-
 // Watches a node's live record count from another thread and notes when each new record became
 // visible: the n-th new record at the time the count first reached base + n. One status request
 // per poll, whatever the write rate.

@@ -82,6 +82,13 @@ Result<std::unique_ptr<StationDaemon>> StartStation(const std::string& dir, cons
   return station;
 }
 
+RecordPatch NewPersonnel(const std::string& id, const std::string& owner) {
+  return {Table::kPersonnel,
+          id,
+          owner,
+          {{"name", Value(std::string("测量员"))}, {"role", Value(std::string("civilian"))}}};
+}
+
 void AddDiskFigures(Report& report, const std::string& who, const std::string& store,
                     const std::string& raw_store) {
   const DiskUse use = MeasureDiskUse(store);

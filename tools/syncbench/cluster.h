@@ -44,6 +44,9 @@ Result<std::unique_ptr<StationDaemon>> StartStation(const std::string& dir, cons
                                                     StationDaemon& hub,
                                                     Clock::time_point* started_at = nullptr);
 
+// A new personnel record for a benchmark's writes (owner "": the writing node's unit).
+RecordPatch NewPersonnel(const std::string& id, const std::string& owner = "");
+
 // `who`_store_bytes (baseline: the raw store) and `who`_wal_bytes.
 void AddDiskFigures(Report& report, const std::string& who, const std::string& store,
                     const std::string& raw_store);
