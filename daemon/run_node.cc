@@ -180,7 +180,8 @@ int RunStation(const NodeFlags& flags, const std::atomic<bool>& stop) {
     (void)sync_ready;  // the sync socket is read every turn, ready or not
     if (api_ready && api.ServeReady() && with_hub) carry_out(session.Pump(NowMs()));
     if (!with_hub) continue;
-    for (int i = 0; i < kMessagesPerTurn; ++i) {
+    const uint64_t turn_end = NowMs() + kTurnBudgetMs;
+    for (int i = 0; i < kMessagesPerTurn && NowMs() < turn_end; ++i) {
       auto message = transport.Receive();
       if (!message) break;
       carry_out(session.Receive(*message, NowMs()));
@@ -273,7 +274,8 @@ int RunHub(const NodeFlags& flags, const std::atomic<bool>& stop) {
     (void)sync_ready;  // read every turn, ready or not
     if (zap_ready) zap.ServeReady();
     if (api_ready && api.ServeReady()) carry_out(hub.Pump(NowMs()));
-    for (int i = 0; i < kMessagesPerTurn; ++i) {
+    const uint64_t turn_end = NowMs() + kTurnBudgetMs;
+    for (int i = 0; i < kMessagesPerTurn && NowMs() < turn_end; ++i) {
       auto incoming = transport.Receive();
       if (!incoming) break;
       receive(*incoming);

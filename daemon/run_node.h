@@ -14,6 +14,9 @@
 namespace stationsync {
 
 inline constexpr int kTickMs = 50;
+// Sync messages are handled for at most this long per turn (or kMessagesPerTurn of them), so
+// that API requests, handshakes (ZAP) and ticks never wait behind a backlog of pages.
+inline constexpr uint64_t kTurnBudgetMs = 25;
 inline constexpr uint64_t kLookupTimeoutMs = 5000;  // `get --remote` fails with kUnavailable after
 
 int RunStation(const NodeFlags& flags, const std::atomic<bool>& stop);

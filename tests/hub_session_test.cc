@@ -1,10 +1,13 @@
 // The hub and station sessions in-process, without faults: the in-flight gap (the hub never
 // sends a log position that is not yet durable, even while a commit is held up), refusal of an
-// unknown unit, and the scope filter of the down stream.
+// unknown unit, the scope filter of the down stream, and the limit on concurrent snapshots.
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <thread>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <gtest/gtest.h>
 
 #include "sync/protocol/hub.h"
@@ -149,6 +152,61 @@ TEST_F(HubSessionTest, AnUnknownUnitIsRefusedAndOnlyTheScopeFlowsDown) {
   EXPECT_FALSE(station_replica->Get(Table::kPersonnel, "P9")->has_value());
   EXPECT_FALSE(station_replica->Get(Table::kUnit, "S1")->has_value());
   EXPECT_EQ(hub_->Report(now_).stations.at(0).lag_records, 0u);
+}
+
+TEST_F(HubSessionTest, SnapshotsBeyondTheLimitWaitForASlotAndAllArrive) {
+  Write(*hub_replica_,
+        {Table::kUnit, "S2", "", {{"name", Value("二所")}, {"kind", Value("station")}}});
+  for (int i = 0; i < 5; ++i) {
+    Write(*hub_replica_, Officer(fmt::format("A{}", i), "S1"));
+    Write(*hub_replica_, Officer(fmt::format("B{}", i), "S2"));
+  }
+  SessionOptions options;
+  options.max_concurrent_snapshots = 1;
+  options.snapshot_page_records = 2;  // three pages each
+  options.window = 1;
+  Hub hub(*hub_replica_, options, /*authenticate=*/false);
+  auto s1_replica = Open("S1", "S1");
+  auto s2_replica = Open("S2", "S2");
+  StationSession s1(*s1_replica, options), s2(*s2_replica, options);
+  std::map<std::string, StationSession*> station_of{{"peer-1", &s1}, {"peer-2", &s2}};
+
+  // Both say hello in the same turn; then messages go both ways, and time passes, until quiet.
+  std::vector<std::pair<std::string, SyncMessage>> to_hub;
+  auto from_station = [&](const std::string& peer, const StationStep& step) {
+    for (const auto& message : step.out) to_hub.push_back({peer, message});
+  };
+  from_station("peer-1", s1.Tick(now_));
+  from_station("peer-2", s2.Tick(now_));
+  std::vector<std::string> page_peers;  // the peer of each snapshot page, in sending order
+  auto to_stations = [&](const std::vector<Outgoing>& out) {
+    for (const auto& outgoing : out) {
+      const auto* down = std::get_if<Down>(&outgoing.message.body);
+      if (down != nullptr && down->snapshot) page_peers.push_back(outgoing.peer);
+      from_station(outgoing.peer, station_of.at(outgoing.peer)->Receive(outgoing.message, now_));
+    }
+  };
+  for (int round = 0; round < 100; ++round) {
+    auto batch = std::move(to_hub);
+    to_hub.clear();
+    for (const auto& [peer, message] : batch) to_stations(hub.Receive({peer, ""}, message, now_));
+    now_ += 100;
+    to_stations(hub.Tick(now_));
+    from_station("peer-1", s1.Tick(now_));
+    from_station("peer-2", s2.Tick(now_));
+  }
+
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_TRUE(s1_replica->Get(Table::kPersonnel, fmt::format("A{}", i))->has_value()) << i;
+    EXPECT_TRUE(s2_replica->Get(Table::kPersonnel, fmt::format("B{}", i))->has_value()) << i;
+  }
+  // One station's pages, then the other's: never both at once.
+  ASSERT_FALSE(page_peers.empty());
+  size_t switches = 0;
+  for (size_t i = 1; i < page_peers.size(); ++i) switches += page_peers[i] != page_peers[i - 1];
+  EXPECT_EQ(switches, 1u) << fmt::format("{}", fmt::join(page_peers, " "));
+  EXPECT_EQ(hub.Report(now_).stations.at(0).lag_records, 0u);
+  EXPECT_EQ(hub.Report(now_).stations.at(1).lag_records, 0u);
 }
 
 }  // namespace

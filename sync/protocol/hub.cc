@@ -22,14 +22,17 @@ std::string Abbreviated(const std::string& key) {
 }  // namespace
 
 Hub::Hub(Replica& replica, SessionOptions options, bool authenticate)
-    : replica_(replica), options_(options), authenticate_(authenticate) {
+    : replica_(replica),
+      options_(options),
+      authenticate_(authenticate),
+      snapshot_slots_(options.max_concurrent_snapshots) {
   std::vector<Outgoing> none;  // no session is linked yet
   RefreshRegistry(0, none);
 }
 
 HubSession& Hub::SessionFor(const std::string& unit) {
   auto& session = sessions_[unit];
-  if (!session) session = std::make_unique<HubSession>(replica_, unit, options_);
+  if (!session) session = std::make_unique<HubSession>(replica_, unit, options_, &snapshot_slots_);
   return *session;
 }
 

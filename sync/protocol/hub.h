@@ -19,6 +19,8 @@
 //  4. A session's scope is its unit's group in the registry as last read (at most
 //     kRegistryRefreshMs old, and current after a write at the hub). A key revoked or replaced
 //     in the registry drops its live link at that reading.
+//  5. At most options.max_concurrent_snapshots sessions send snapshot pages at once
+//     (SnapshotSlots); the others stay linked and are pumped every tick until a slot frees.
 #pragma once
 
 #include <cstdint>
@@ -81,6 +83,7 @@ class Hub {
   Replica& replica_;
   SessionOptions options_;
   bool authenticate_;
+  SnapshotSlots snapshot_slots_;                                 // before sessions_, which hold it
   std::map<std::string, std::unique_ptr<HubSession>> sessions_;  // by unit code
   std::vector<std::string> station_units_;                       // the registry's, sorted
   std::map<std::string, std::string> unit_by_key_;               // the registry's enrolled keys

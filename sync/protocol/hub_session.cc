@@ -23,8 +23,9 @@ std::string DownNote(const std::string& unit) {
 
 }  // namespace
 
-HubSession::HubSession(Replica& replica, std::string unit, SessionOptions options)
-    : replica_(replica), unit_(std::move(unit)), options_(options), scope_{unit_} {
+HubSession::HubSession(Replica& replica, std::string unit, SessionOptions options,
+                       SnapshotSlots* slots)
+    : replica_(replica), unit_(std::move(unit)), options_(options), slots_(slots), scope_{unit_} {
   down_acked_ = down_sent_ = scanned_ =
       std::min(replica_.Note(DownNote(unit_)), replica_.last_seq());
 }
@@ -157,8 +158,27 @@ void HubSession::Disconnect(const std::string& reason, uint64_t now_ms,
                             std::vector<Outgoing>& out) {
   if (!connected_) return;
   Send(Refusal{reason}, now_ms, out);
+  LinkDown();
+}
+
+void HubSession::LinkDown() {
   connected_ = false;
   in_flight_.clear();
+  ReleaseSlot();
+}
+
+bool HubSession::HoldSlot(uint64_t now_ms) {
+  if (holds_slot_ || slots_ == nullptr) return true;
+  if (now_ms < slot_retry_ms_ || !slots_->TryTake()) return false;
+  holds_slot_ = true;
+  slot_progress_ms_ = now_ms;
+  return true;
+}
+
+void HubSession::ReleaseSlot() {
+  if (!holds_slot_) return;
+  holds_slot_ = false;
+  slots_->Give();
 }
 
 void HubSession::CountRefusal(const std::string& reason) {
@@ -182,7 +202,7 @@ void HubSession::OnHello(const std::string& peer, const std::string& key,
     up = PeerPosition{hello.epoch, 0, {}};
     if (stationsync::Status s = replica_.SetPeer(unit_, up); !s.ok()) {
       spdlog::error("station {}: {}", unit_, s.ToString());
-      connected_ = false;
+      LinkDown();
       return;
     }
   }
@@ -205,6 +225,7 @@ void HubSession::OnHello(const std::string& peer, const std::string& key,
   offer_next_page_ = 0;
   reported_lag_ = UINT64_MAX;
   snapshotting_ = false;
+  if (!snapshot) ReleaseSlot();  // a snapshot restarting keeps its slot
   if (snapshot) {
     StartSnapshot(now_ms);
   } else {
@@ -276,7 +297,7 @@ void HubSession::OnUp(const Up& up, uint64_t now_ms, std::vector<Outgoing>& out)
     CountRefusal(reason);
     PeerLog().Warn("clock", "station {}: {}", unit_, reason);
     Send(Refusal{reason, false, ahead_ms}, now_ms, out);
-    connected_ = false;
+    LinkDown();
     return;
   }
   const PeerPosition held = replica_.Peer(unit_);
@@ -338,10 +359,12 @@ void HubSession::OnDownAck(const DownAck& ack, uint64_t now_ms, std::vector<Outg
         snapshot_left_ -= std::min<uint64_t>(snapshot_left_, options_.snapshot_page_records);
       }
       acked_pages_ = ack.page + 1;
+      slot_progress_ms_ = now_ms;
       while (!in_flight_.empty() && in_flight_.front() <= ack.page) in_flight_.pop_front();
       progress_ms_ = now_ms;
       if (sent_last_page_ && acked_pages_ == next_page_) {
         snapshotting_ = false;
+        ReleaseSlot();
         snapshot_left_ = 0;
         down_acked_ = down_sent_ = snapshot_at_;
         in_flight_.clear();
@@ -382,8 +405,20 @@ void HubSession::Tick(uint64_t now_ms, std::vector<Outgoing>& out) {
   }
   if (now_ms - last_heard_ms_ >= options_.silence_ms) {
     spdlog::warn("station {} silent for {} ms: link down", unit_, now_ms - last_heard_ms_);
-    connected_ = false;
+    LinkDown();
     return;
+  }
+  if (snapshotting_ && holds_slot_ && slots_ != nullptr &&
+      now_ms - slot_progress_ms_ >= options_.silence_ms) {
+    // Stalled: the slot goes to a waiting station; the pages not acknowledged are sent again
+    // once this one gets a slot back.
+    spdlog::warn("station {} acknowledged no snapshot page for {} ms: its slot goes to another",
+                 unit_, now_ms - slot_progress_ms_);
+    ReleaseSlot();
+    slot_retry_ms_ = now_ms + options_.silence_ms;
+    next_page_ = acked_pages_;
+    sent_last_page_ = false;
+    in_flight_.clear();
   }
   if (!in_flight_.empty() && now_ms - progress_ms_ >= options_.resend_ms) {
     if (snapshotting_) {
@@ -410,6 +445,7 @@ void HubSession::Pump(uint64_t now_ms, std::vector<Outgoing>& out) {
 }
 
 void HubSession::SendSnapshotPages(uint64_t now_ms, std::vector<Outgoing>& out) {
+  if (!sent_last_page_ && !HoldSlot(now_ms)) return;  // linked, heartbeating, waiting
   while (in_flight_.size() < options_.window && !sent_last_page_) {
     // A page lists one owner's records; the scope's owners follow each other in code order.
     const PageStart start = page_starts_[next_page_];

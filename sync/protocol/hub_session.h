@@ -41,6 +41,26 @@
 
 namespace stationsync {
 
+// Admission control shared by a hub's sessions: at most `limit` of them send snapshot pages at
+// once. A session takes a slot before its first page and gives it back when the station holds
+// the snapshot, when the link ends, or when the station stalls (acknowledges nothing for
+// silence_ms): then it waits silence_ms before asking again, so that one station, slow or
+// hostile, cannot hold a slot while others wait.
+class SnapshotSlots {
+ public:
+  explicit SnapshotSlots(uint32_t limit) : free_(limit) {}
+  bool TryTake() {
+    if (free_ == 0) return false;
+    --free_;
+    return true;
+  }
+  void Give() { ++free_; }
+  uint32_t free() const { return free_; }
+
+ private:
+  uint32_t free_;
+};
+
 // A message and the transport peer (routing id) it goes to.
 struct Outgoing {
   std::string peer;
@@ -49,8 +69,13 @@ struct Outgoing {
 
 class HubSession {
  public:
-  // `replica` is borrowed and must outlive the session.
-  HubSession(Replica& replica, std::string unit, SessionOptions options);
+  // `replica` and `slots` are borrowed and must outlive the session; slots == nullptr: no
+  // limit on concurrent snapshots.
+  HubSession(Replica& replica, std::string unit, SessionOptions options,
+             SnapshotSlots* slots = nullptr);
+  ~HubSession() { ReleaseSlot(); }
+  HubSession(const HubSession&) = delete;
+  HubSession& operator=(const HubSession&) = delete;
 
   // A Hello for this session's unit from transport peer `peer`, authenticated with `key` ("" on
   // an insecure hub): replaces any current link.
@@ -87,6 +112,11 @@ class HubSession {
   // Did a unit of the station's scope ever own this record (its history at the hub)?
   bool OnceInScope(Table table, const std::string& id) const;
   void StartSnapshot(uint64_t now_ms);
+  // The link is gone (or refused): nothing in flight, the snapshot slot given back.
+  void LinkDown();
+  // Takes a snapshot slot if this session has none; false if it must wait.
+  bool HoldSlot(uint64_t now_ms);
+  void ReleaseSlot();
   void OnLookup(const Lookup& lookup, uint64_t now_ms, std::vector<Outgoing>& out);
   void Scan();
   void OnUp(const Up& up, uint64_t now_ms, std::vector<Outgoing>& out);
@@ -100,6 +130,10 @@ class HubSession {
   Replica& replica_;
   std::string unit_;
   SessionOptions options_;
+  SnapshotSlots* slots_;
+  bool holds_slot_ = false;
+  uint64_t slot_retry_ms_ = 0;      // after a stall: no new slot before this time
+  uint64_t slot_progress_ms_ = 0;   // when the slot was taken or a page last acknowledged
   std::vector<std::string> scope_;  // sorted; starts as {unit_} until the hub sets it
 
   bool connected_ = false;

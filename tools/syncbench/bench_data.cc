@@ -33,17 +33,26 @@ Result<BenchData> MakeBenchData(const std::string& dir, size_t count, uint64_t s
   // The county's units but the stations not used: the hub waits for every station it knows of.
   std::ifstream units(gen / "units.jsonl");
   std::ofstream units_out(data.units_path);
+  std::string first_station_line;
   for (std::string line; std::getline(units, line);) {
     const auto unit = nlohmann::json::parse(line);
     if (unit["fields"].value("kind", "") == "station") {
+      if (first_station_line.empty()) first_station_line = line;
       if (data.stations.size() == stations) continue;
       data.stations.push_back(unit["id"].get<std::string>());
     }
     units_out << line << '\n';
   }
-  if (data.stations.size() < stations) {
-    return Internal(fmt::format("syncgen made {} station units, fewer than {}",
-                                data.stations.size(), stations));
+  // More stations than the county has (`syncbench hub`): stations of the same county, coded
+  // <county>9NNNNN, a range its real units do not use.
+  if (data.stations.empty()) return Internal("syncgen made no station units");
+  const auto model = nlohmann::json::parse(first_station_line);
+  for (size_t n = 1; data.stations.size() < stations; ++n) {
+    auto unit = model;
+    unit["id"] = fmt::format("{}9{:05}", model["id"].get<std::string>().substr(0, 6), n);
+    unit["fields"]["name"] = fmt::format("测量第{}派出所", n);
+    data.stations.push_back(unit["id"].get<std::string>());
+    units_out << unit.dump() << '\n';
   }
 
   std::vector<fs::path> files;

@@ -1,6 +1,7 @@
 // The records a benchmark moves: realistic ones from syncgen (the 临朐 profile, scaled to the
 // count asked for), dealt out in turn to the first `stations` station units (one: the whole set
-// is that station's scope).
+// is that station's scope). Asked for more stations than the county has (it has 12), the rest
+// are made up in the same county.
 // Written as two import files: the county's units but the other stations (so that the hub waits
 // for no station the bench does not start), and the first `count` records in syncgen's order.
 #pragma once

@@ -26,6 +26,10 @@ Status Latency(const BenchOptions& options, double rate, size_t writes, Report& 
 Status Merge(const BenchOptions& options, size_t members, size_t records_per_member,
              Report& report);
 Status Restart(const BenchOptions& options, size_t records, size_t kills, Report& report);
+// One hub, `stations` stations (in this process) and `records` records: their initial syncs,
+// then `writes` writes at `rate` per second spread over the stations.
+Status HubLoad(const BenchOptions& options, size_t stations, size_t records, double rate,
+               size_t writes, Report& report);
 // initial-sync and import at each of the sizes, and how the per-record time grows.
 Status Scale(const BenchOptions& options, const std::vector<size_t>& sizes, Report& report);
 

@@ -53,6 +53,16 @@ constexpr const char* kFigures =
                                        answers, after --kills SIGKILLs (each life writing a
                                        record); baseline start_seconds_after_clean_stop
                 wal_files_after_kills, wal_bytes_after_kills   the log left behind
+  hub           hub_fleet_initial_sync_seconds, hub_fleet_initial_sync_rate   --stations
+                                       stations (threads of syncbench, each running the
+                                       station loop of syncd) receive --records records dealt
+                                       out among them, from station start to wait-synced
+                hub_fleet_initial_sync_cpu_seconds   the hub's CPU time for it
+                hub_steady_cpu_percent, hub_cpu_us_per_steady_write   the hub's CPU while the
+                                       stations write --writes records at --rate writes/s in
+                                       all, until the hub holds them all
+                hub_peak_rss_bytes     the hub's peak resident memory over the run (VmHWM);
+                                       the target is 512 MiB with 1M records, 100 stations
   scale         initial_sync_us_per_record_at_N, import_us_per_record_at_N   per-record time at
                                        each size; baseline: the same at the smallest size, so a
                                        ratio above 1 is a slowdown as the data grows
@@ -125,6 +135,21 @@ int main(int argc, char** argv) {
   restart->add_option("--kills", kills, "SIGKILLs, each followed by a start")
       ->capture_default_str()
       ->check(CLI::Range(size_t{1}, size_t{10000}));
+  size_t hub_stations = 100, hub_writes = 10000;
+  double hub_rate = 500;
+  auto* hub = app.add_subcommand("hub", "one hub, many stations: initial syncs, steady writes");
+  hub->add_option("--stations", hub_stations, "stations (threads of this process)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
+  hub->add_option("--records", records, "records, dealt out to the stations")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1000}, size_t{10000000}));
+  hub->add_option("--rate", hub_rate, "steady writes per second, over all stations")
+      ->capture_default_str()
+      ->check(CLI::Range(1.0, 100000.0));
+  hub->add_option("--writes", hub_writes, "steady writes in all")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{10000000}));
   std::string sizes = "100000,1000000,3000000";
   auto* scale = app.add_subcommand("scale", "initial-sync and import at growing sizes");
   scale->add_option("--sizes", sizes, "record counts, comma-separated")->capture_default_str();
@@ -146,6 +171,7 @@ int main(int argc, char** argv) {
   if (*write_bench) status = bench::Writes(options, writers, writes, report);
   if (*latency) status = bench::Latency(options, rate, latency_writes, report);
   if (*merge) status = bench::Merge(options, members, per_member, report);
+  if (*hub) status = bench::HubLoad(options, hub_stations, records, hub_rate, hub_writes, report);
   if (*restart) status = bench::Restart(options, records, kills, report);
   if (*scale) {
     std::vector<size_t> parsed;
