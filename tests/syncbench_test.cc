@@ -103,6 +103,19 @@ TEST_F(SyncbenchTest, MergeEndsWithEqualDigests) {
   EXPECT_GT(Value(figures, "merge_backfill_rate"), 0);
 }
 
+TEST_F(SyncbenchTest, OneHubServesAFleetOfStationsAndReportsItsCost) {
+  // 14 stations: more than the county's 12, so made-up ones take part too.
+  const auto figures =
+      Run({"hub", "--stations", "14", "--records", "2000", "--writes", "70", "--rate", "200"});
+  EXPECT_NEAR(Value(figures, "hub_fleet_initial_sync_rate") *
+                  Value(figures, "hub_fleet_initial_sync_seconds"),
+              2000, 1);
+  EXPECT_GT(Value(figures, "hub_fleet_initial_sync_cpu_seconds") +
+                Value(figures, "hub_cpu_us_per_steady_write"),
+            0);  // the hub did work, and it was measured
+  EXPECT_GT(Value(figures, "hub_peak_rss_bytes"), 1 << 20);
+}
+
 TEST_F(SyncbenchTest, RestartsAfterKillsLeaveABoundedLog) {
   const auto figures = Run({"restart", "--records", "1000", "--kills", "8"});
   EXPECT_GT(Value(figures, "start_seconds_after_kills"), 0);
