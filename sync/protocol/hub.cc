@@ -25,14 +25,16 @@ Hub::Hub(Replica& replica, SessionOptions options, bool authenticate)
     : replica_(replica),
       options_(options),
       authenticate_(authenticate),
-      snapshot_slots_(options.max_concurrent_snapshots) {
+      snapshot_slots_(options.max_concurrent_snapshots),
+      log_heads_(replica) {
   std::vector<Outgoing> none;  // no session is linked yet
   RefreshRegistry(0, none);
 }
 
 HubSession& Hub::SessionFor(const std::string& unit) {
   auto& session = sessions_[unit];
-  if (!session) session = std::make_unique<HubSession>(replica_, unit, options_, &snapshot_slots_);
+  if (!session)
+    session = std::make_unique<HubSession>(replica_, unit, options_, &snapshot_slots_, &log_heads_);
   return *session;
 }
 

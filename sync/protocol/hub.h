@@ -83,7 +83,9 @@ class Hub {
   Replica& replica_;
   SessionOptions options_;
   bool authenticate_;
-  SnapshotSlots snapshot_slots_;                                 // before sessions_, which hold it
+  // Before sessions_, which hold them.
+  SnapshotSlots snapshot_slots_;
+  LogHeads log_heads_;
   std::map<std::string, std::unique_ptr<HubSession>> sessions_;  // by unit code
   std::vector<std::string> station_units_;                       // the registry's, sorted
   std::map<std::string, std::string> unit_by_key_;               // the registry's enrolled keys

@@ -24,8 +24,13 @@ std::string DownNote(const std::string& unit) {
 }  // namespace
 
 HubSession::HubSession(Replica& replica, std::string unit, SessionOptions options,
-                       SnapshotSlots* slots)
-    : replica_(replica), unit_(std::move(unit)), options_(options), slots_(slots), scope_{unit_} {
+                       SnapshotSlots* slots, LogHeads* heads)
+    : replica_(replica),
+      unit_(std::move(unit)),
+      options_(options),
+      slots_(slots),
+      heads_(heads),
+      scope_{unit_} {
   down_acked_ = down_sent_ = scanned_ =
       std::min(replica_.Note(DownNote(unit_)), replica_.last_seq());
 }
@@ -112,7 +117,9 @@ void HubSession::StartSnapshot(uint64_t now_ms) {
 void HubSession::Scan() {
   size_t budget = kScanBudget;
   while (budget > 0 && scanned_ < replica_.last_seq()) {
-    auto changes = replica_.ChangeHeadsAfter(scanned_, std::min<size_t>(budget, 1024));
+    const size_t max = std::min<size_t>(budget, 1024);
+    auto changes =
+        heads_ != nullptr ? heads_->After(scanned_, max) : replica_.ChangeHeadsAfter(scanned_, max);
     if (!changes.ok()) {
       spdlog::error("reading the log for {}: {}", unit_, changes.status().ToString());
       return;

@@ -34,6 +34,7 @@
 #include <string>
 #include <vector>
 
+#include "sync/protocol/log_heads.h"
 #include "sync/protocol/session_options.h"
 #include "sync/protocol/sync_message.h"
 #include "sync/protocol/sync_status.h"
@@ -69,10 +70,11 @@ struct Outgoing {
 
 class HubSession {
  public:
-  // `replica` and `slots` are borrowed and must outlive the session; slots == nullptr: no
-  // limit on concurrent snapshots.
+  // `replica`, `slots` and `heads` are borrowed and must outlive the session. slots ==
+  // nullptr: no limit on concurrent snapshots; heads == nullptr: the session reads the log's
+  // heads itself.
   HubSession(Replica& replica, std::string unit, SessionOptions options,
-             SnapshotSlots* slots = nullptr);
+             SnapshotSlots* slots = nullptr, LogHeads* heads = nullptr);
   ~HubSession() { ReleaseSlot(); }
   HubSession(const HubSession&) = delete;
   HubSession& operator=(const HubSession&) = delete;
@@ -131,6 +133,7 @@ class HubSession {
   std::string unit_;
   SessionOptions options_;
   SnapshotSlots* slots_;
+  LogHeads* heads_;
   bool holds_slot_ = false;
   uint64_t slot_retry_ms_ = 0;      // after a stall: no new slot before this time
   uint64_t slot_progress_ms_ = 0;   // when the slot was taken or a page last acknowledged
