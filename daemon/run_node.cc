@@ -26,6 +26,8 @@ namespace stationsync {
 namespace {
 
 constexpr int kMessagesPerTurn = 256;  // sync messages handled between polls of the API
+// How long a stopping station's goodbye may take to leave; a hub that is gone costs no more.
+constexpr std::chrono::milliseconds kGoodbyeLinger{200};
 
 // Milliseconds of a monotonic clock: session timers must not jump with the wall clock.
 uint64_t NowMs() {
@@ -203,6 +205,7 @@ int RunStation(const NodeFlags& flags, const std::atomic<bool>& stop) {
     }
   }
   spdlog::info("syncd station {} stopping", flags.unit);
+  if (with_hub) transport.SendLast(session.Goodbye(NowMs()).out, kGoodbyeLinger);
   replica.FlushForNextStart();
   return 0;
 }
@@ -265,7 +268,8 @@ int RunHub(const NodeFlags& flags, const std::atomic<bool>& stop) {
                      message.status().message());
       return;
     }
-    carry_out(hub.Receive(from, *message, NowMs()));
+    hub.Queue(from, *message, NowMs(), out);
+    carry_out(out);
   };
   uint64_t last_tick = 0;
   while (!stop.load()) {
@@ -280,6 +284,10 @@ int RunHub(const NodeFlags& flags, const std::atomic<bool>& stop) {
       if (!incoming) break;
       receive(*incoming);
     }
+    // The turn's Ups, from every station, in one durable batch (group commit).
+    std::vector<Outgoing> flushed;
+    hub.Flush(NowMs(), flushed);
+    carry_out(flushed);
     hub.CountHandshakeFailures(transport.handshake_failures(), transport.last_handshake_failure());
     if (NowMs() - last_tick >= static_cast<uint64_t>(kTickMs)) {
       last_tick = NowMs();

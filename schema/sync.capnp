@@ -127,6 +127,7 @@ struct DownAck {
 struct Heartbeat {
   pendingUp @0 :UInt64;   # station -> hub: its changes not yet acknowledged
   lagRecords @1 :UInt64;  # hub -> station: changes in its scope not yet acknowledged
+  goodbye @2 :Bool;       # station -> hub: stopping cleanly, the link ends now
 }
 
 struct SyncMessage {

@@ -1,6 +1,8 @@
 // The hub and station sessions in-process, without faults: the in-flight gap (the hub never
 // sends a log position that is not yet durable, even while a commit is held up), refusal of an
-// unknown unit, the scope filter of the down stream, and the limit on concurrent snapshots.
+// unknown unit, the scope filter of the down stream, the limit on concurrent snapshots, a
+// station's goodbye, and the hub's group commit of a turn's Ups.
+#include <algorithm>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -154,6 +156,19 @@ TEST_F(HubSessionTest, AnUnknownUnitIsRefusedAndOnlyTheScopeFlowsDown) {
   EXPECT_EQ(hub_->Report(now_).stations.at(0).lag_records, 0u);
 }
 
+TEST_F(HubSessionTest, AGoodbyeEndsTheLinkAtOnce) {
+  auto station_replica = Open("S1", "S1");
+  StationSession station(*station_replica, SessionOptions{});
+  Exchange(station, station.Tick(now_));
+  ASSERT_TRUE(station.linked());
+  ASSERT_TRUE(hub_->Report(now_).stations.at(0).connected);
+  const StationStep goodbye = station.Goodbye(now_);
+  EXPECT_FALSE(station.linked());
+  ASSERT_EQ(goodbye.out.size(), 1u);
+  for (const auto& message : goodbye.out) hub_->Receive({"peer-1", ""}, message, now_);
+  EXPECT_FALSE(hub_->Report(now_).stations.at(0).connected);  // not 5 s of silence later
+}
+
 TEST_F(HubSessionTest, SnapshotsBeyondTheLimitWaitForASlotAndAllArrive) {
   Write(*hub_replica_,
         {Table::kUnit, "S2", "", {{"name", Value("二所")}, {"kind", Value("station")}}});
@@ -207,6 +222,61 @@ TEST_F(HubSessionTest, SnapshotsBeyondTheLimitWaitForASlotAndAllArrive) {
   EXPECT_EQ(switches, 1u) << fmt::format("{}", fmt::join(page_peers, " "));
   EXPECT_EQ(hub.Report(now_).stations.at(0).lag_records, 0u);
   EXPECT_EQ(hub.Report(now_).stations.at(1).lag_records, 0u);
+}
+
+TEST_F(HubSessionTest, UpsQueuedInOneTurnAreAppliedTogetherAtFlush) {
+  Write(*hub_replica_,
+        {Table::kUnit, "S2", "", {{"name", Value("二所")}, {"kind", Value("station")}}});
+  auto s1_replica = Open("S1", "S1");
+  auto s2_replica = Open("S2", "S2");
+  StationSession s1(*s1_replica, SessionOptions{}), s2(*s2_replica, SessionOptions{});
+  std::map<std::string, StationSession*> station_of{{"peer-1", &s1}, {"peer-2", &s2}};
+  std::vector<std::pair<std::string, SyncMessage>> to_hub;
+  auto from_station = [&](const std::string& peer, const StationStep& step) {
+    for (const auto& message : step.out) to_hub.push_back({peer, message});
+  };
+  auto to_stations = [&](const std::vector<Outgoing>& out) {
+    for (const auto& outgoing : out) {
+      from_station(outgoing.peer, station_of.at(outgoing.peer)->Receive(outgoing.message, now_));
+    }
+  };
+  auto settle = [&] {  // one message a turn
+    for (int round = 0; round < 50 && !to_hub.empty(); ++round) {
+      auto batch = std::move(to_hub);
+      to_hub.clear();
+      for (const auto& [peer, message] : batch)
+        to_stations(hub_->Receive({peer, ""}, message, now_));
+    }
+  };
+  from_station("peer-1", s1.Tick(now_));
+  from_station("peer-2", s2.Tick(now_));
+  settle();
+  ASSERT_TRUE(s1.linked() && s2.linked());
+
+  // Each station writes; both Ups reach the hub in one turn of its loop.
+  Write(*s1_replica, Officer("P1", "S1"));
+  Write(*s2_replica, Officer("P2", "S2"));
+  from_station("peer-1", s1.Pump(now_));
+  from_station("peer-2", s2.Pump(now_));
+  ASSERT_EQ(to_hub.size(), 2u);
+  const uint64_t before = hub_replica_->last_seq();
+  std::vector<Outgoing> out;
+  for (const auto& [peer, message] : to_hub) hub_->Queue({peer, ""}, message, now_, out);
+  to_hub.clear();
+  EXPECT_EQ(hub_replica_->last_seq(), before);  // checked, not applied yet ...
+  EXPECT_TRUE(out.empty());                     // ... nor acknowledged
+  hub_->Flush(now_, out);
+  EXPECT_EQ(hub_replica_->last_seq(), before + 2);  // both, in one durable batch
+  const auto acks = std::count_if(out.begin(), out.end(), [](const Outgoing& o) {
+    return std::holds_alternative<UpAck>(o.message.body);
+  });
+  EXPECT_EQ(acks, 2);
+  to_stations(out);
+  settle();
+  EXPECT_EQ(s1.Report().pending_up, 0u);
+  EXPECT_EQ(s2.Report().pending_up, 0u);
+  EXPECT_TRUE(hub_replica_->Get(Table::kPersonnel, "P1")->has_value());
+  EXPECT_TRUE(hub_replica_->Get(Table::kPersonnel, "P2")->has_value());
 }
 
 }  // namespace

@@ -117,6 +117,21 @@ TEST_F(SyncTest, RecordsFlowBothWaysWithinScope) {
   EXPECT_EQ(station_status["lag_records"], 0);
 }
 
+TEST_F(SyncTest, AStationThatStopsCleanlySaysGoodbyeAndTheHubShowsItDownAtOnce) {
+  Register("S1");
+  StationDaemon& s1 = AddStation("S1");
+  WaitSynced(*hub_);
+  ASSERT_EQ(s1.Stop(), 0);
+  // The hub learns it from the station (its log says so), not from 5 s of silence.
+  ASSERT_TRUE(testing::WaitUntil(
+      [&] { return hub_->Log().find("station S1 is stopping: link down") != std::string::npos; },
+      std::chrono::seconds(10)))
+      << hub_->Log();
+  const Json status = Json::parse(hub_->Ctl({"status", "--json"}).out);
+  EXPECT_FALSE(status["stations"][0]["connected"].get<bool>()) << status.dump();
+  EXPECT_EQ(hub_->Log().find("station S1 silent for"), std::string::npos) << hub_->Log();
+}
+
 TEST_F(SyncTest, AnUnknownUnitCannotEnrolAndIsRefusedAtTheHandshakeWithTheReasonInBothLogs) {
   StationDaemon& stranger = AddStation("S9", /*enroll=*/false);
   EXPECT_EQ(stranger.Enroll(*hub_), 1);  // no such unit

@@ -115,6 +115,7 @@ void Write(const Heartbeat& m, Builder out) {
   auto b = out.initHeartbeat();
   b.setPendingUp(m.pending_up);
   b.setLagRecords(m.lag_records);
+  b.setGoodbye(m.goodbye);
 }
 
 Result<SyncBody> ReadBody(Reader in) {
@@ -184,7 +185,7 @@ Result<SyncBody> ReadBody(Reader in) {
     }
     case schema::SyncMessage::HEARTBEAT: {
       auto r = in.getHeartbeat();
-      return SyncBody(Heartbeat{r.getPendingUp(), r.getLagRecords()});
+      return SyncBody(Heartbeat{r.getPendingUp(), r.getLagRecords(), r.getGoodbye()});
     }
   }
   return Invalid("sync message of unknown kind " +

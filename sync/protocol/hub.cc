@@ -169,27 +169,65 @@ bool Hub::Admits(const Sender& from, bool hello, uint64_t link, std::vector<Outg
 std::vector<Outgoing> Hub::Receive(const Sender& from, const SyncMessage& message,
                                    uint64_t now_ms) {
   std::vector<Outgoing> out;
-  const uint64_t log_end = replica_.last_seq();
+  Queue(from, message, now_ms, out);
+  Flush(now_ms, out);
+  return out;
+}
+
+void Hub::Queue(const Sender& from, const SyncMessage& message, uint64_t now_ms,
+                std::vector<Outgoing>& out) {
   if (std::holds_alternative<Hello>(message.body)) {
+    Flush(now_ms, out);  // a new link starts from the stored cursors, with every Up applied
     OnHello(from, message, now_ms, out);
-  } else {
-    HubSession* session = SessionOf(from);
-    if (session == nullptr) {
-      if (!std::holds_alternative<Refusal>(message.body)) {
-        out.push_back({from.peer, {message.link, Refusal{"no session for this link", true}}});
-      }
-      return out;
-    }
-    session->Receive(message, now_ms, out);
+    return;
   }
+  HubSession* session = SessionOf(from);
+  if (session == nullptr) {
+    if (!std::holds_alternative<Refusal>(message.body)) {
+      out.push_back({from.peer, {message.link, Refusal{"no session for this link", true}}});
+    }
+    return;
+  }
+  if (std::holds_alternative<Up>(message.body)) {
+    // A station's next Up is checked against its cursor as its previous one leaves it.
+    const bool queued = std::any_of(queued_ups_.begin(), queued_ups_.end(),
+                                    [&](const QueuedUp& q) { return q.unit == session->unit(); });
+    if (queued) Flush(now_ms, out);
+    auto staged = session->StageUp(message, now_ms, out);
+    if (staged) queued_ups_.push_back({session->unit(), std::move(*staged)});
+    return;
+  }
+  const uint64_t log_end = replica_.last_seq();
+  session->Receive(message, now_ms, out);
+  if (replica_.last_seq() != log_end) {
+    for (auto& [unit, linked] : sessions_) linked->Pump(now_ms, out);
+  }
+}
+
+void Hub::Flush(uint64_t now_ms, std::vector<Outgoing>& out) {
+  if (queued_ups_.empty()) return;
+  const uint64_t log_end = replica_.last_seq();
+  std::vector<RemoteBatch> group;
+  group.reserve(queued_ups_.size());
+  for (QueuedUp& queued : queued_ups_) group.push_back(std::move(queued.staged.batch));
+  const auto outcomes = replica_.ApplyRemoteGroup(group);
+  for (size_t i = 0; i < queued_ups_.size(); ++i) {
+    // Sessions are only removed by a registry refresh, which never runs with Ups queued.
+    HubSession& session = *sessions_.at(queued_ups_[i].unit);
+    session.FinishUp(queued_ups_[i].staged,
+                     outcomes.ok() ? Result<RemoteOutcome>(outcomes->at(i))
+                                   : Result<RemoteOutcome>(outcomes.status()),
+                     now_ms, out);
+  }
+  queued_ups_.clear();
   if (replica_.last_seq() != log_end) {
     for (auto& [unit, session] : sessions_) session->Pump(now_ms, out);
   }
-  return out;
 }
 
 std::vector<Outgoing> Hub::Tick(uint64_t now_ms) {
   std::vector<Outgoing> out;
+  Flush(now_ms, out);
   if (!registry_read_ || now_ms - registry_read_ms_ >= kRegistryRefreshMs) {
     RefreshRegistry(now_ms, out);
   }
@@ -203,6 +241,7 @@ std::vector<Outgoing> Hub::Tick(uint64_t now_ms) {
 
 std::vector<Outgoing> Hub::Pump(uint64_t now_ms) {
   std::vector<Outgoing> out;
+  Flush(now_ms, out);
   // Local writes may be registry writes (a merge, an enrolment): scopes and keys follow them
   // before the next request is served, so a `wait-synced` after a merge waits for its snapshots.
   RefreshRegistry(now_ms, out);

@@ -55,6 +55,13 @@ class Hub {
   // (no live session for this sender), in which case `out` gets the answer to send.
   bool Admits(const Sender& from, bool hello, uint64_t link, std::vector<Outgoing>& out);
   std::vector<Outgoing> Receive(const Sender& from, const SyncMessage& message, uint64_t now_ms);
+  // Group commit: Queue handles a message as Receive does, but an Up waits (checked, not yet
+  // applied) until Flush applies every waiting Up in one durable batch and acknowledges each.
+  // The daemon queues a loop turn's messages, then flushes; Receive is Queue then Flush. A
+  // Hello, a station's second Up, Tick and Pump flush first.
+  void Queue(const Sender& from, const SyncMessage& message, uint64_t now_ms,
+             std::vector<Outgoing>& out);
+  void Flush(uint64_t now_ms, std::vector<Outgoing>& out);
   std::vector<Outgoing> Tick(uint64_t now_ms);
   // After local writes at the hub: sends them to the stations now.
   std::vector<Outgoing> Pump(uint64_t now_ms);
@@ -96,6 +103,11 @@ class Hub {
   uint64_t refused_unknown_key_total_ = 0;
   uint64_t refused_handshake_total_ = 0;
   std::string last_handshake_refusal_;
+  struct QueuedUp {
+    std::string unit;
+    HubSession::StagedUp staged;
+  };
+  std::vector<QueuedUp> queued_ups_;  // Ups checked and waiting for Flush, in arrival order
 };
 
 }  // namespace stationsync

@@ -259,6 +259,10 @@ void HubSession::Receive(const SyncMessage& message, uint64_t now_ms, std::vecto
     OnDownAck(*ack, now_ms, out);
   } else if (const auto* heartbeat = std::get_if<Heartbeat>(&message.body)) {
     pending_up_ = heartbeat->pending_up;
+    if (heartbeat->goodbye) {
+      spdlog::info("station {} is stopping: link down", unit_);
+      LinkDown();
+    }
   } else if (const auto* lookup = std::get_if<Lookup>(&message.body)) {
     OnLookup(*lookup, now_ms, out);
   }
@@ -294,6 +298,19 @@ void HubSession::OnLookup(const Lookup& lookup, uint64_t now_ms, std::vector<Out
 }
 
 void HubSession::OnUp(const Up& up, uint64_t now_ms, std::vector<Outgoing>& out) {
+  auto staged = StageUp(up, now_ms, out);
+  if (staged) FinishUp(*staged, replica_.ApplyRemote(staged->batch), now_ms, out);
+}
+
+std::optional<HubSession::StagedUp> HubSession::StageUp(const SyncMessage& message, uint64_t now_ms,
+                                                        std::vector<Outgoing>& out) {
+  if (!connected_ || message.link != link_) return std::nullopt;
+  last_heard_ms_ = now_ms;
+  return StageUp(std::get<Up>(message.body), now_ms, out);
+}
+
+std::optional<HubSession::StagedUp> HubSession::StageUp(const Up& up, uint64_t now_ms,
+                                                        std::vector<Outgoing>& out) {
   const int64_t ahead_ms =
       StampsAheadMs(up.changes, replica_.WallMs(), replica_.max_clock_ahead_ms());
   if (ahead_ms > 0) {
@@ -305,33 +322,37 @@ void HubSession::OnUp(const Up& up, uint64_t now_ms, std::vector<Outgoing>& out)
     PeerLog().Warn("clock", "station {}: {}", unit_, reason);
     Send(Refusal{reason, false, ahead_ms}, now_ms, out);
     LinkDown();
-    return;
+    return std::nullopt;
   }
   const PeerPosition held = replica_.Peer(unit_);
   if (up.offer) {
-    if (up.page != offer_next_page_ && up.page != 0) return;  // the station resends in order
+    if (up.page != offer_next_page_ && up.page != 0) return std::nullopt;  // resent in order
   } else if (up.from != held.cursor) {
     // A duplicate (already held) is acknowledged as such; a gap asks for a resend.
     Send(UpAck{held.cursor, 0, false, up.from > held.cursor, 0}, now_ms, out);
-    return;
+    return std::nullopt;
   }
   // Only records of the station's scope, and (in its log stream) only its own writes, are
   // accepted.
-  RemoteBatch batch;
+  StagedUp staged{{}, up.offer, up.page, up.from, up.to, held.cursor, up.changes.size(), 0};
+  RemoteBatch& batch = staged.batch;
   batch.peer = unit_;
   batch.log_changes = true;
-  uint32_t refused = 0;
   for (const Record& change : up.changes) {
     const bool in_scope = MayWrite(change);
     const bool own_write = up.offer || change.updated.node == station_node_;
     if (in_scope && own_write) {
       batch.changes.push_back(change);
     } else {
-      ++refused;
+      ++staged.refused;
     }
   }
   if (!up.offer) batch.position = PeerPosition{held.epoch, up.to, up.to_stamp};
-  auto outcome = replica_.ApplyRemote(batch);
+  return staged;
+}
+
+void HubSession::FinishUp(const StagedUp& staged, const Result<RemoteOutcome>& outcome,
+                          uint64_t now_ms, std::vector<Outgoing>& out) {
   if (!outcome.ok()) {
     spdlog::error("storing changes from {}: {}", unit_, outcome.status().ToString());
     return;  // nothing acknowledged: the station resends
@@ -339,18 +360,19 @@ void HubSession::OnUp(const Up& up, uint64_t now_ms, std::vector<Outgoing>& out)
   for (const auto& why : outcome->rejected) {
     PeerLog().Warn("rejected-change", "refused from {}: {}", unit_, why);
   }
+  uint32_t refused = staged.refused;
   if (refused > 0) {
     PeerLog().Warn("out-of-scope", "refused {} changes from {}: out of its scope", refused, unit_);
   }
   refused += static_cast<uint32_t>(outcome->rejected.size());
-  up_total_ += up.changes.size();
+  up_total_ += staged.changes;
   rejected_total_ += refused;
-  if (up.offer) {
-    offer_next_page_ = up.page + 1;
-    Send(UpAck{held.cursor, up.page, true, false, refused}, now_ms, out);
+  if (staged.offer) {
+    offer_next_page_ = staged.page + 1;
+    Send(UpAck{staged.held_cursor, staged.page, true, false, refused}, now_ms, out);
   } else {
-    pending_up_ -= std::min(pending_up_, up.to - up.from);
-    Send(UpAck{up.to, 0, false, false, refused}, now_ms, out);
+    pending_up_ -= std::min(pending_up_, staged.to - staged.from);
+    Send(UpAck{staged.to, 0, false, false, refused}, now_ms, out);
   }
 }
 

@@ -31,6 +31,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -89,6 +90,25 @@ class HubSession {
   void CountRefusal(const std::string& reason);
   // Any other message from the current link's peer.
   void Receive(const SyncMessage& message, uint64_t now_ms, std::vector<Outgoing>& out);
+
+  // The hub's group commit splits an Up in two: StageUp checks it (clock, cursor, scope) and
+  // returns the batch to apply, or nullopt if it was answered already (refused, a duplicate, a
+  // gap) or is not from the current link; FinishUp acknowledges it once the batch is durable
+  // (a failed apply is not acknowledged: the station resends).
+  struct StagedUp {
+    RemoteBatch batch;
+    bool offer = false;
+    uint32_t page = 0;
+    uint64_t from = 0;
+    uint64_t to = 0;
+    uint64_t held_cursor = 0;  // the station's stored up cursor when staged
+    size_t changes = 0;        // in the Up, refused ones included
+    uint32_t refused = 0;      // out of its scope, or not its own write
+  };
+  std::optional<StagedUp> StageUp(const SyncMessage& up, uint64_t now_ms,
+                                  std::vector<Outgoing>& out);
+  void FinishUp(const StagedUp& staged, const Result<RemoteOutcome>& outcome, uint64_t now_ms,
+                std::vector<Outgoing>& out);
   // Liveness, heartbeats, resends, and new log entries for the station.
   void Tick(uint64_t now_ms, std::vector<Outgoing>& out);
   // Sends new log entries now (call after the hub's log grew).
@@ -122,6 +142,7 @@ class HubSession {
   void OnLookup(const Lookup& lookup, uint64_t now_ms, std::vector<Outgoing>& out);
   void Scan();
   void OnUp(const Up& up, uint64_t now_ms, std::vector<Outgoing>& out);
+  std::optional<StagedUp> StageUp(const Up& up, uint64_t now_ms, std::vector<Outgoing>& out);
   void OnDownAck(const DownAck& ack, uint64_t now_ms, std::vector<Outgoing>& out);
   void SendSnapshotPages(uint64_t now_ms, std::vector<Outgoing>& out);
   void SendStream(uint64_t now_ms, std::vector<Outgoing>& out);

@@ -76,6 +76,13 @@ void StationSession::DropLink(uint64_t now_ms, uint64_t retry_after_ms) {
   up_in_flight_.clear();
 }
 
+StationStep StationSession::Goodbye(uint64_t now_ms) {
+  StationStep step;
+  if (state_ == State::kLinked) Send(Heartbeat{PendingUp(), 0, /*goodbye=*/true}, now_ms, step);
+  DropLink(now_ms, 0);
+  return step;
+}
+
 StationStep StationSession::Tick(uint64_t now_ms) {
   StationStep step;
   const uint64_t backoff =

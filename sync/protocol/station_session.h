@@ -50,6 +50,9 @@ class StationSession {
   StationStep Tick(uint64_t now_ms);
   // Sends new local writes now (call after a local commit, to cut latency).
   StationStep Pump(uint64_t now_ms);
+  // Stopping cleanly: tells the hub, which shows the link down at once instead of after
+  // silence_ms. The session is idle afterwards.
+  StationStep Goodbye(uint64_t now_ms);
 
   // Asks the hub for a record outside our scope (`syncctl get --remote`); sends nothing unless
   // linked. Replies arrive through TakeLookupReplies; the caller times out what never does.

@@ -95,6 +95,7 @@ struct DownAck {
 struct Heartbeat {
   uint64_t pending_up = 0;
   uint64_t lag_records = 0;
+  bool goodbye = false;  // station -> hub: stopping cleanly, the link ends now
   bool operator==(const Heartbeat&) const = default;
 };
 

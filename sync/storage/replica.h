@@ -160,6 +160,9 @@ class Replica {
   // `rejected`, so one bad record cannot stall a stream. The caller checks that the batch follows
   // the stored position (sessions do).
   Result<RemoteOutcome> ApplyRemote(const RemoteBatch& batch);
+  // Several peers' batches in one durable write (the hub's group commit): as ApplyRemote for
+  // each, in order (a later batch merges into what the earlier ones left), all or nothing.
+  Result<std::vector<RemoteOutcome>> ApplyRemoteGroup(const std::vector<RemoteBatch>& group);
   // The peer's stream position last stored (all empty: none).
   PeerPosition Peer(const std::string& peer) const;
   // Replaces the peer's position (a new peer epoch). Durable.
@@ -228,6 +231,9 @@ class Replica {
   // else the store.
   Result<std::optional<Record>> Current(const std::string& key,
                                         std::initializer_list<const Overlay*> overlays) const;
+  // Adds one peer batch of ApplyRemoteGroup to `batch` (log entries from seq + 1 on).
+  Status StageRemote(const RemoteBatch& remote, rocksdb::WriteBatch& batch, Overlay& overlay,
+                     Tally& tally, uint64_t& seq, RemoteOutcome& outcome);
   // Adds to `batch` the replacement of `current` by `next` under `key`: the record, its index
   // entries, and the live-record count and digest buckets in `tally`.
   // Also closes the record's open conflicts that `next` overwrote by a write whose writer had

@@ -92,12 +92,43 @@ uint64_t Replica::Note(const std::string& name) const {
 }
 
 Result<RemoteOutcome> Replica::ApplyRemote(const RemoteBatch& remote) {
+  auto outcomes = ApplyRemoteGroup({remote});
+  if (!outcomes.ok()) return outcomes.status();
+  return std::move(outcomes->front());
+}
+
+Result<std::vector<RemoteOutcome>> Replica::ApplyRemoteGroup(
+    const std::vector<RemoteBatch>& group) {
   auto& h = *db_;
-  RemoteOutcome outcome;
-  Overlay overlay;  // merged so far in this batch
-  rocksdb::WriteBatch batch(kBatchBytesPerChange * remote.changes.size());
+  size_t changes = 0;
+  for (const RemoteBatch& remote : group) changes += remote.changes.size();
+  rocksdb::WriteBatch batch(kBatchBytesPerChange * changes);
+  Overlay overlay;  // merged so far in this group
   uint64_t seq = last_seq_;
   Tally tally = StartTally();
+  std::vector<RemoteOutcome> outcomes(group.size());
+  const std::vector<std::string>* new_scope = nullptr;
+  for (size_t i = 0; i < group.size(); ++i) {
+    SS_RETURN_IF_ERROR(StageRemote(group[i], batch, overlay, tally, seq, outcomes[i]));
+    if (group[i].new_scope) new_scope = &*group[i].new_scope;
+  }
+  if (batch.Count() == 0) return outcomes;
+  StageCounters(batch, tally, seq);
+  rocksdb::WriteOptions write_options;
+  write_options.sync = options_.sync_writes;
+  SS_RETURN_IF_ERROR(FromRocks(h.db->Write(write_options, &batch), "applying remote changes"));
+  last_seq_ = seq;
+  CommitTally(tally);
+  if (new_scope != nullptr) {
+    std::lock_guard lock(digest_mutex_);
+    scope_ = *new_scope;
+  }
+  return outcomes;
+}
+
+Status Replica::StageRemote(const RemoteBatch& remote, rocksdb::WriteBatch& batch, Overlay& overlay,
+                            Tally& tally, uint64_t& seq, RemoteOutcome& outcome) {
+  auto& h = *db_;
   std::vector<std::string> scope;  // with keep_scope_only: what this replica may hold
   if (remote.keep_scope_only) scope = remote.new_scope ? *remote.new_scope : Scope();
   auto in_scope = [&scope](const std::string& owner) {
@@ -175,18 +206,7 @@ Result<RemoteOutcome> Replica::ApplyRemote(const RemoteBatch& remote) {
   if (remote.position) {
     batch.Put(h.meta, kMetaPeerPrefix + remote.peer, EncodePeerPosition(*remote.position));
   }
-  if (batch.Count() == 0) return outcome;
-  StageCounters(batch, tally, seq);
-  rocksdb::WriteOptions write_options;
-  write_options.sync = options_.sync_writes;
-  SS_RETURN_IF_ERROR(FromRocks(h.db->Write(write_options, &batch), "applying remote changes"));
-  last_seq_ = seq;
-  CommitTally(tally);
-  if (remote.new_scope) {
-    std::lock_guard lock(digest_mutex_);
-    scope_ = *remote.new_scope;
-  }
-  return outcome;
+  return Status::Ok();
 }
 
 Result<std::vector<Conflict>> Replica::OpenConflicts() const {

@@ -166,6 +166,13 @@ void StationTransport::Send(const std::vector<SyncMessage>& messages) {
   }
 }
 
+void StationTransport::SendLast(const std::vector<SyncMessage>& messages,
+                                std::chrono::milliseconds linger) {
+  if (!socket_) return;
+  socket_->set(zmq::sockopt::linger, static_cast<int>(linger.count()));
+  Send(messages);
+}
+
 std::optional<SyncMessage> StationTransport::Receive() {
   while (socket_) {
     zmq::message_t frame;

@@ -15,6 +15,7 @@
 // mechanism), the station reports them (its key refused by the hub's ZAP handler).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -64,6 +65,9 @@ class StationTransport {
   zmq::socket_t* socket() { return socket_ ? &*socket_ : nullptr; }
   // The newest handshake failure with the hub since the last call ("" if none), in words.
   std::string TakeHandshakeProblem();
+  // Sends the last messages of a clean stop, giving them up to `linger` to leave (sync sockets
+  // otherwise drop what is unsent when closed).
+  void SendLast(const std::vector<SyncMessage>& messages, std::chrono::milliseconds linger);
 
  private:
   zmq::context_t& context_;
