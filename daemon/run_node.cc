@@ -12,6 +12,8 @@
 
 #include "daemon/api_server.h"
 #include "daemon/data_dir_lock.h"
+#include "daemon/http/http_server.h"
+#include "daemon/http/node_state.h"
 #include "sync/base/log_guard.h"
 #include "sync/codec/sync_codec.h"
 #include "sync/protocol/hub.h"
@@ -29,9 +31,7 @@ constexpr int kMessagesPerTurn = 256;  // sync messages handled between polls of
 
 // Milliseconds of a monotonic clock: session timers must not jump with the wall clock.
 uint64_t NowMs() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   std::chrono::steady_clock::now().time_since_epoch())
-                                   .count());
+  return SteadyNowMs();
 }
 
 int Fail(const Status& status) {
@@ -110,6 +110,19 @@ Result<NodeBase> OpenNode(const NodeFlags& flags, const std::string& node) {
   return base;
 }
 
+// The HTTP server when the flags ask for one (nullptr when --http off). The first snapshot is
+// published before it serves.
+Result<std::unique_ptr<HttpServer>> StartHttp(const NodeFlags& flags, const Replica& replica,
+                                              const std::string& role, NodeState& state,
+                                              NodeSnapshot first) {
+  if (!flags.http.enabled) return std::unique_ptr<HttpServer>();
+  state.Beat(NowMs());
+  state.Publish(std::move(first));
+  auto server = std::make_unique<HttpServer>(flags.http, replica, role, state);
+  if (Status started = server->Start(); !started.ok()) return started;
+  return server;
+}
+
 }  // namespace
 
 int RunStation(const NodeFlags& flags, const std::atomic<bool>& stop) {
@@ -121,12 +134,21 @@ int RunStation(const NodeFlags& flags, const std::atomic<bool>& stop) {
   const LinkSecurity& security = base->security;
   StationTransport transport(context, flags.hub, security);
   const bool with_hub = !flags.hub.empty();
-  ApiServer api(context, ApiEndpoint(flags), replica, "station", [&] {
+  auto sync_status = [&] {
     SyncStatus status = session.Report();
     status.public_key = security.own.public_z85;
     return status;
-  });
+  };
+  ApiServer api(context, ApiEndpoint(flags), replica, "station", sync_status);
   if (Status bound = api.Bind(); !bound.ok()) return Fail(bound);
+  NodeState node_state;
+  bool linked_once = !replica.Peer(kHubPeer).epoch.empty();  // synced in an earlier run
+  auto snapshot = [&] {
+    linked_once = linked_once || session.linked();
+    return NodeSnapshot{sync_status(), with_hub, linked_once, api.write_latency()};
+  };
+  auto http = StartHttp(flags, replica, "station", node_state, snapshot());
+  if (!http.ok()) return Fail(http.status());
   spdlog::info("syncd station {} ready: data {}, api {}, hub {} ({}), {} records, log at {}",
                flags.unit, flags.data, ApiEndpoint(flags), with_hub ? flags.hub : "none",
                security.insecure ? "plaintext, --insecure" : "CURVE", replica.record_count(),
@@ -178,8 +200,15 @@ int RunStation(const NodeFlags& flags, const std::atomic<bool>& stop) {
     const auto [api_ready, sync_ready] =
         Poll<2>({&api.socket(), with_hub ? transport.socket() : nullptr});
     (void)sync_ready;  // the sync socket is read every turn, ready or not
+    node_state.Beat(NowMs());
     if (api_ready && api.ServeReady() && with_hub) carry_out(session.Pump(NowMs()));
-    if (!with_hub) continue;
+    if (!with_hub) {
+      if (*http && NowMs() - last_tick >= static_cast<uint64_t>(kTickMs)) {
+        last_tick = NowMs();
+        node_state.Publish(snapshot());
+      }
+      continue;
+    }
     for (int i = 0; i < kMessagesPerTurn; ++i) {
       auto message = transport.Receive();
       if (!message) break;
@@ -199,6 +228,7 @@ int RunStation(const NodeFlags& flags, const std::atomic<bool>& stop) {
     if (NowMs() - last_tick >= static_cast<uint64_t>(kTickMs)) {
       last_tick = NowMs();
       carry_out(session.Tick(last_tick));
+      if (*http) node_state.Publish(snapshot());
     }
   }
   spdlog::info("syncd station {} stopping", flags.unit);
@@ -226,12 +256,17 @@ int RunHub(const NodeFlags& flags, const std::atomic<bool>& stop) {
   }
   HubTransport transport(context, flags.listen, security);
   if (Status bound = transport.Bind(); !bound.ok()) return Fail(bound);
-  ApiServer api(context, ApiEndpoint(flags), replica, "hub", [&] {
+  auto sync_status = [&] {
     SyncStatus status = hub.Report(NowMs());
     status.public_key = security.own.public_z85;
     return status;
-  });
+  };
+  ApiServer api(context, ApiEndpoint(flags), replica, "hub", sync_status);
   if (Status bound = api.Bind(); !bound.ok()) return Fail(bound);
+  NodeState node_state;
+  auto snapshot = [&] { return NodeSnapshot{sync_status(), false, false, api.write_latency()}; };
+  auto http = StartHttp(flags, replica, "hub", node_state, snapshot());
+  if (!http.ok()) return Fail(http.status());
   spdlog::info(
       "syncd hub ready: data {}, api {}, stations connect to {} ({}), {} records, log at "
       "{}",
@@ -271,6 +306,7 @@ int RunHub(const NodeFlags& flags, const std::atomic<bool>& stop) {
     const auto [api_ready, sync_ready, zap_ready] =
         Poll<3>({&api.socket(), &transport.socket(), security.insecure ? nullptr : &zap.socket()});
     (void)sync_ready;  // read every turn, ready or not
+    node_state.Beat(NowMs());
     if (zap_ready) zap.ServeReady();
     if (api_ready && api.ServeReady()) carry_out(hub.Pump(NowMs()));
     for (int i = 0; i < kMessagesPerTurn; ++i) {
@@ -282,6 +318,7 @@ int RunHub(const NodeFlags& flags, const std::atomic<bool>& stop) {
     if (NowMs() - last_tick >= static_cast<uint64_t>(kTickMs)) {
       last_tick = NowMs();
       carry_out(hub.Tick(last_tick));
+      if (*http) node_state.Publish(snapshot());
     }
   }
   spdlog::info("syncd hub stopping");
