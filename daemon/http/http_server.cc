@@ -1,6 +1,8 @@
 // See http_server.h.
 #include "daemon/http/http_server.h"
 
+#include <algorithm>
+#include <cassert>
 #include <cerrno>
 #include <chrono>
 #include <cstring>

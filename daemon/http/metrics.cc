@@ -1,7 +1,10 @@
 // See metrics.h.
 #include "daemon/http/metrics.h"
 
+#include <algorithm>
 #include <cassert>
+#include <optional>
+#include <string_view>
 #include <utility>
 #include <vector>
 
