@@ -21,10 +21,15 @@ struct LatencyHistogram {
   uint64_t count = 0;
   uint64_t sum_us = 0;
 
-  void Observe(uint64_t micros) {
+  // The bucket that holds `micros`: the first whose bound is not below it, else the last.
+  static size_t BucketOf(uint64_t micros) {
     size_t i = 0;
     while (i < kBoundsUs.size() && micros > kBoundsUs[i]) ++i;
-    ++buckets[i];
+    return i;
+  }
+
+  void Observe(uint64_t micros) {
+    ++buckets[BucketOf(micros)];
     ++count;
     sum_us += micros;
   }

@@ -14,6 +14,7 @@
 #include "daemon/data_dir_lock.h"
 #include "daemon/http/http_server.h"
 #include "daemon/http/node_state.h"
+#include "daemon/wal_sync_timing.h"
 #include "sync/base/log_guard.h"
 #include "sync/codec/sync_codec.h"
 #include "sync/protocol/hub.h"
@@ -83,11 +84,14 @@ Result<LinkSecurity> SecurityFor(const NodeFlags& flags) {
   return security;
 }
 
-// Opened storage and API, shared by both roles.
+// Opened storage and API, shared by both roles. The replica is declared last: it is destroyed
+// first, before the file system and Env it uses.
 struct NodeBase {
   std::unique_ptr<DataDirLock> lock;
   LinkSecurity security;
   std::unique_ptr<Clock> clock;
+  std::shared_ptr<WalSyncTimingFileSystem> file_system;
+  std::unique_ptr<rocksdb::Env> env;  // RocksDB's Env over file_system
   std::unique_ptr<Replica> replica;
 };
 
@@ -100,10 +104,13 @@ Result<NodeBase> OpenNode(const NodeFlags& flags, const std::string& node) {
   if (!security.ok()) return security.status();
   base.security = std::move(security).value();
   base.clock = std::make_unique<OffsetClock>(flags.test_clock_offset_ms);
+  base.file_system = std::make_shared<WalSyncTimingFileSystem>();
+  base.env = rocksdb::NewCompositeEnv(base.file_system);
   auto replica = Replica::Open({.path = flags.data + "/db",
                                 .node = node,
                                 .unit = flags.unit,
                                 .clock = base.clock.get(),
+                                .env = base.env.get(),
                                 .max_clock_ahead_ms = flags.max_clock_ahead_ms});
   if (!replica.ok()) return replica.status();
   base.replica = std::move(replica).value();
@@ -145,7 +152,8 @@ int RunStation(const NodeFlags& flags, const std::atomic<bool>& stop) {
   bool linked_once = !replica.Peer(kHubPeer).epoch.empty();  // synced in an earlier run
   auto snapshot = [&] {
     linked_once = linked_once || session.linked();
-    return NodeSnapshot{sync_status(), with_hub, linked_once, api.write_latency()};
+    return NodeSnapshot{sync_status(), with_hub, linked_once, api.write_latency(),
+                        base->file_system->sync_latency()};
   };
   auto http = StartHttp(flags, replica, "station", node_state, snapshot());
   if (!http.ok()) return Fail(http.status());
@@ -264,7 +272,10 @@ int RunHub(const NodeFlags& flags, const std::atomic<bool>& stop) {
   ApiServer api(context, ApiEndpoint(flags), replica, "hub", sync_status);
   if (Status bound = api.Bind(); !bound.ok()) return Fail(bound);
   NodeState node_state;
-  auto snapshot = [&] { return NodeSnapshot{sync_status(), false, false, api.write_latency()}; };
+  auto snapshot = [&] {
+    return NodeSnapshot{sync_status(), false, false, api.write_latency(),
+                        base->file_system->sync_latency()};
+  };
   auto http = StartHttp(flags, replica, "hub", node_state, snapshot());
   if (!http.ok()) return Fail(http.status());
   spdlog::info(

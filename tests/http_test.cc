@@ -15,6 +15,7 @@
 
 #include "daemon/http/http_config.h"
 #include "daemon/http/metrics.h"
+#include "daemon/http/node_state.h"
 
 #include "tests/support/process.h"
 
@@ -102,6 +103,8 @@ TEST(HttpMetrics, TheHubsFiguresInPrometheusTextFormat) {
            "stationsync_write_commit_seconds_bucket{le=\"+Inf\"} 2\n",
            "stationsync_write_commit_seconds_sum 9.0003\n",
            "stationsync_write_commit_seconds_count 2\n",
+           "# TYPE stationsync_wal_sync_seconds histogram\n",
+           "stationsync_wal_sync_seconds_bucket{le=\"+Inf\"} 0\n",
        }) {
     EXPECT_TRUE(Contains(text, line)) << "missing: " << line << "in:\n" << text;
   }
@@ -181,6 +184,14 @@ TEST(HttpConfig, AddressesTokensAndOff) {
   EXPECT_TRUE(IsLoopbackHost("localhost"));
   EXPECT_FALSE(IsLoopbackHost("10.0.0.1"));
   EXPECT_FALSE(IsLoopbackHost("::"));
+}
+
+TEST(HttpHealth, ALoopThatStoppedTurningIsUnhealthy) {
+  EXPECT_FALSE(LoopAlive(0, 5000)) << "never turned";
+  EXPECT_TRUE(LoopAlive(1000, 1000));
+  EXPECT_TRUE(LoopAlive(1000, 1000 + kLoopStaleMs));
+  EXPECT_FALSE(LoopAlive(1000, 1001 + kLoopStaleMs));
+  EXPECT_TRUE(LoopAlive(2000, 1000)) << "a reader's clock read before the beat";
 }
 
 // An HTTP client of a daemon started with DaemonRole::http.
@@ -298,6 +309,8 @@ TEST_F(HttpTest, HealthReadinessStatusAndMetricsOfAHubAndAStation) {
   EXPECT_TRUE(Contains(station_metrics->body, "stationsync_hub_connected 1\n"));
   // At least the put of SetUp was a group commit.
   EXPECT_FALSE(Contains(station_metrics->body, "stationsync_write_commit_seconds_count 0\n"));
+  EXPECT_FALSE(Contains(station_metrics->body, "stationsync_wal_sync_seconds_count 0\n"))
+      << "a durable write syncs the WAL";
   auto missing = HttpGet(*hub_, "/nothing-here");
   ASSERT_TRUE(missing);
   EXPECT_EQ(missing->status, 404);

@@ -133,7 +133,7 @@ void HttpServer::ServeHealth(httplib::Response& response) const {
   const uint64_t beat = state_.last_beat_ms();
   const uint64_t now = SteadyNowMs();
   const uint64_t age_ms = now - std::min(now, beat);
-  if (beat == 0 || age_ms > kLoopStaleMs) {
+  if (!LoopAlive(beat, now)) {
     Json(response, 503,
          {{"healthy", false},
           {"reason", beat == 0 ? std::string("the loop has not started")
@@ -192,6 +192,7 @@ void HttpServer::ServeMetrics(httplib::Response& response) {
   input.stored_by_table = StoredByTable();
   input.store = replica_.Sizes();
   input.write_latency = snapshot->write_latency;
+  input.wal_sync_latency = snapshot->wal_sync_latency;
   const uint64_t now = SteadyNowMs();
   input.loop_age_ms = now - std::min(now, state_.last_beat_ms());
   response.status = 200;

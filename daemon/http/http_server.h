@@ -39,7 +39,6 @@ struct Response;
 
 namespace stationsync {
 
-inline constexpr uint64_t kLoopStaleMs = 3000;
 inline constexpr size_t kHttpThreads = 2;
 inline constexpr int kHttpTimeoutSeconds = 5;
 inline constexpr size_t kHttpRequestBytesMax = 64 * 1024;

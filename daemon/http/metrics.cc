@@ -86,6 +86,10 @@ void NodeFamilies(const MetricsInput& in, Exposition& out) {
   out.Family("stationsync_write_commit_seconds", "histogram",
              "Durable group commits of local writes (Replica::Write of one loop turn).");
   out.Histogram(in.write_latency);
+  out.Family("stationsync_wal_sync_seconds", "histogram",
+             "Syncs (fsync, fdatasync) of RocksDB's write-ahead log: what a durable write waits "
+             "for.");
+  out.Histogram(in.wal_sync_latency);
   out.Family("stationsync_store_live_data_bytes", "gauge", "RocksDB's estimate of live data.");
   out.Sample(Num(in.store.live_data_bytes));
   out.Family("stationsync_store_sst_bytes", "gauge", "RocksDB table files of the current version.");

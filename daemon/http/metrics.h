@@ -16,6 +16,7 @@
 //   stationsync_conflicts_open                           (status "conflicts_open")
 //   stationsync_loop_age_seconds                         since the daemon's loop last turned
 //   stationsync_write_commit_seconds                     histogram: the API's group commits
+//   stationsync_wal_sync_seconds                         histogram: syncs of the RocksDB WAL
 //   stationsync_store_{live_data,sst,memtable,wal}_bytes RocksDB's sizes (Replica::Sizes)
 //   station: stationsync_hub_connected, stationsync_lag_records,
 //            stationsync_pending_up_records, stationsync_clock_ahead_seconds
@@ -43,6 +44,7 @@ struct MetricsInput {
   std::map<Table, uint64_t> stored_by_table;  // empty: the family is left out
   StoreSizes store;
   LatencyHistogram write_latency;
+  LatencyHistogram wal_sync_latency;
   uint64_t loop_age_ms = 0;
 };
 

@@ -7,6 +7,7 @@
 // 2. last_beat_ms never decreases (one writer, a monotonic clock).
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -25,12 +26,22 @@ inline uint64_t SteadyNowMs() {
                                    .count());
 }
 
+// A loop that has not turned for longer than this is stuck: GET /healthz answers 503.
+inline constexpr uint64_t kLoopStaleMs = 3000;
+
+// True if a loop that last turned at `last_beat_ms` (0: never) still counts as turning at
+// `now_ms` (both SteadyNowMs()).
+inline bool LoopAlive(uint64_t last_beat_ms, uint64_t now_ms) {
+  return last_beat_ms != 0 && now_ms - std::min(now_ms, last_beat_ms) <= kLoopStaleMs;
+}
+
 struct NodeSnapshot {
-  SyncStatus sync;                 // the sessions' Report, as the API server's status has it
-  bool hub_configured = false;     // station: run with --hub
-  bool hub_linked_once = false;    // station: linked to the hub in this run, or held the hub's
-                                   // position at start (it synced before)
-  LatencyHistogram write_latency;  // the API's group commits (ApiServer::write_latency)
+  SyncStatus sync;                    // the sessions' Report, as the API server's status has it
+  bool hub_configured = false;        // station: run with --hub
+  bool hub_linked_once = false;       // station: linked to the hub in this run, or held the hub's
+                                      // position at start (it synced before)
+  LatencyHistogram write_latency;     // the API's group commits (ApiServer::write_latency)
+  LatencyHistogram wal_sync_latency;  // the store's WAL syncs (WalSyncTimingFileSystem)
 };
 
 class NodeState {
