@@ -291,6 +291,12 @@ TEST_F(HttpTest, HealthReadinessStatusAndMetricsOfAHubAndAStation) {
     EXPECT_TRUE(Contains(
         metrics->body, fmt::format("stationsync_records {}\n", printed["records"].get<uint64_t>())))
         << metrics->body;
+    EXPECT_TRUE(Contains(metrics->body, fmt::format("stationsync_log_last_seq {}\n",
+                                                    printed["last_seq"].get<uint64_t>())))
+        << metrics->body;
+    EXPECT_TRUE(Contains(metrics->body, fmt::format("stationsync_conflicts_open {}\n",
+                                                    printed["conflicts_open"].get<uint64_t>())))
+        << metrics->body;
     EXPECT_TRUE(Contains(metrics->body, "stationsync_records_stored{table=\"personnel\"} 1\n"))
         << metrics->body;
     EXPECT_TRUE(Contains(metrics->body, "stationsync_write_commit_seconds_count "))
@@ -314,6 +320,29 @@ TEST_F(HttpTest, HealthReadinessStatusAndMetricsOfAHubAndAStation) {
   auto missing = HttpGet(*hub_, "/nothing-here");
   ASSERT_TRUE(missing);
   EXPECT_EQ(missing->status, 404);
+}
+
+TEST_F(HttpTest, TheHubShowsAnAbsentStationsLagInRecordsAndSeconds) {
+  StartStation();
+  ASSERT_EQ(station_->Stop(), 0);
+  ASSERT_EQ(hub_->Ctl({"put", "personnel", "P01-002", R"({"name":"李娜","role":"officer"})",
+                       "--owner", "P01"})
+                .exit_code,
+            0);
+  std::string body;
+  // The hub notices the silence within a few seconds, and the change waits for the station.
+  const bool shown = WaitUntil(
+      [&] {
+        auto metrics = HttpGet(*hub_, "/metrics");
+        if (!metrics) return false;
+        body = metrics->body;
+        return Contains(body, "stationsync_station_connected{unit=\"P01\"} 0\n") &&
+               Contains(body, "stationsync_station_lag_records{unit=\"P01\"} 1\n") &&
+               !Contains(body, "stationsync_station_lag_seconds{unit=\"P01\"} 0\n");
+      },
+      std::chrono::seconds(30));
+  EXPECT_TRUE(shown) << body;
+  EXPECT_TRUE(Contains(body, "stationsync_station_last_seen_seconds{unit=\"P01\"} ")) << body;
 }
 
 TEST_F(HttpTest, AStationIsNotReadyUntilItLinkedToTheHub) {
