@@ -1,6 +1,6 @@
 // The hub and station sessions in-process, without faults: the in-flight gap (the hub never
 // sends a log position that is not yet durable, even while a commit is held up), refusal of an
-// unknown unit, and the scope filter of the down stream.
+// unknown unit, the scope filter of the down stream, and the lag's age in the status.
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -149,6 +149,23 @@ TEST_F(HubSessionTest, AnUnknownUnitIsRefusedAndOnlyTheScopeFlowsDown) {
   EXPECT_FALSE(station_replica->Get(Table::kPersonnel, "P9")->has_value());
   EXPECT_FALSE(station_replica->Get(Table::kUnit, "S1")->has_value());
   EXPECT_EQ(hub_->Report(now_).stations.at(0).lag_records, 0u);
+}
+
+TEST_F(HubSessionTest, LagInTimeIsTheAgeOfTheOldestChangeNotAcknowledged) {
+  auto station_replica = Open("S1", "S1");
+  StationSession station(*station_replica, SessionOptions{});
+  Exchange(station, station.Tick(now_));
+  ASSERT_TRUE(station.linked());
+  EXPECT_EQ(hub_->Report(now_).stations.at(0).lag_ms, 0u);
+  Write(*hub_replica_, Officer("P1", "S1"));
+  hub_->Pump(now_);  // sent, never delivered
+  clock_.Advance(5000);
+  Write(*hub_replica_, Officer("P2", "S1"));
+  hub_->Pump(now_);
+  const StationLink link = hub_->Report(now_).stations.at(0);
+  EXPECT_EQ(link.lag_records, 2u);
+  EXPECT_EQ(link.lag_ms, 5000u) << "the age of P1's change, the older one";
+  EXPECT_FALSE(link.snapshotting);
 }
 
 }  // namespace
