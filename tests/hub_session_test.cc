@@ -1,6 +1,7 @@
 // The hub and station sessions in-process, without faults: the in-flight gap (the hub never
 // sends a log position that is not yet durable, even while a commit is held up), refusal of an
-// unknown unit, the scope filter of the down stream, and the lag's age in the status.
+// unknown unit, the scope filter of the down stream, and the lag's age and a snapshot's progress
+// in the status.
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -166,6 +167,29 @@ TEST_F(HubSessionTest, LagInTimeIsTheAgeOfTheOldestChangeNotAcknowledged) {
   EXPECT_EQ(link.lag_records, 2u);
   EXPECT_EQ(link.lag_ms, 5000u) << "the age of P1's change, the older one";
   EXPECT_FALSE(link.snapshotting);
+}
+
+TEST_F(HubSessionTest, ASnapshotInProgressShowsItsSizeUntilTheStationHoldsIt) {
+  Write(*hub_replica_, Officer("P1", "S1"));
+  Write(*hub_replica_, Officer("P2", "S1"));
+  auto station_replica = Open("S1", "S1");
+  StationSession station(*station_replica, SessionOptions{});
+  // The Hello of a new station starts a snapshot of its scope; its pages are not delivered yet.
+  std::vector<Outgoing> pages;
+  for (const auto& message : station.Tick(now_).out) {
+    auto out = hub_->Receive({"peer-1", ""}, message, now_);
+    pages.insert(pages.end(), out.begin(), out.end());
+  }
+  StationLink link = hub_->Report(now_).stations.at(0);
+  EXPECT_TRUE(link.snapshotting);
+  EXPECT_EQ(link.snapshot_records_total, 2u);
+  EXPECT_EQ(link.snapshot_records_left, 2u);
+  Deliver(station, pages);
+  link = hub_->Report(now_).stations.at(0);
+  EXPECT_FALSE(link.snapshotting);
+  EXPECT_EQ(link.snapshot_records_total, 0u);
+  EXPECT_EQ(link.lag_records, 0u);
+  EXPECT_TRUE(station_replica->Get(Table::kPersonnel, "P2")->has_value());
 }
 
 }  // namespace
