@@ -1,9 +1,10 @@
 // The hub and station sessions in-process, without faults: the in-flight gap (the hub never
 // sends a log position that is not yet durable, even while a commit is held up), refusal of an
 // unknown unit, the scope filter of the down stream, and the lag's age and a snapshot's progress
-// in the status.
+// in the status, rejections by reason.
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -190,6 +191,33 @@ TEST_F(HubSessionTest, ASnapshotInProgressShowsItsSizeUntilTheStationHoldsIt) {
   EXPECT_EQ(link.snapshot_records_total, 0u);
   EXPECT_EQ(link.lag_records, 0u);
   EXPECT_TRUE(station_replica->Get(Table::kPersonnel, "P2")->has_value());
+}
+
+TEST_F(HubSessionTest, RejectedChangesAreCountedByReason) {
+  auto station_replica = Open("S1", "S1");
+  StationSession station(*station_replica, SessionOptions{});
+  Exchange(station, station.Tick(now_));
+  ASSERT_TRUE(station.linked());
+  Write(*station_replica, Officer("P5", "S1"));
+  // The station's Up, its change replaced by one outside its scope (a unit) and an invalid one.
+  std::optional<SyncMessage> sent;
+  for (const auto& message : station.Pump(now_).out) {
+    if (std::holds_alternative<Up>(message.body)) sent = message;
+  }
+  ASSERT_TRUE(sent.has_value());
+  Up& up = std::get<Up>(sent->body);
+  ASSERT_EQ(up.changes.size(), 1u);
+  Record unit = up.changes[0];
+  unit.table = Table::kUnit;
+  unit.id = "S1";
+  Record invalid = up.changes[0];
+  invalid.fields["role"].value = Value("wizard");
+  up.changes = {unit, invalid};
+  hub_->Receive({"peer-1", ""}, *sent, now_);
+  const StationLink link = hub_->Report(now_).stations.at(0);
+  EXPECT_EQ(link.rejected_total, 2u);
+  EXPECT_EQ(link.rejected_out_of_scope_total, 1u);
+  EXPECT_EQ(link.rejected_invalid_total, 1u);
 }
 
 }  // namespace
