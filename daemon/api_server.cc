@@ -1,12 +1,14 @@
 #include "daemon/api_server.h"
 
 #include <algorithm>
+#include <chrono>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
+#include "daemon/node_status.h"
 #include "sync/codec/capnp_io.h"
 #include "sync/protocol/registry.h"
 #include "sync/protocol/regroup.h"
@@ -140,8 +142,15 @@ void ApiServer::FlushWrites(std::vector<Pending>& writes) {
     batch_of.push_back(batch.size());
     batch.push_back(std::move(write).value());
   }
-  const std::vector<WriteOutcome> outcomes =
-      batch.empty() ? std::vector<WriteOutcome>() : replica_.Write(batch);
+  std::vector<WriteOutcome> outcomes;
+  if (!batch.empty()) {
+    const auto started = std::chrono::steady_clock::now();
+    outcomes = replica_.Write(batch);
+    write_latency_.Observe(
+        static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                  std::chrono::steady_clock::now() - started)
+                                  .count()));
+  }
   for (size_t i = 0; i < writes.size(); ++i) {
     ApiResponse& response = responses[i];
     if (batch_of[i] != SIZE_MAX) {
@@ -299,35 +308,8 @@ void ApiServer::CompleteLookup(uint64_t token, const Result<std::optional<Record
 }
 
 Result<NodeStatus> ApiServer::CurrentStatus() const {
-  auto conflicts = replica_.OpenConflicts();  // a full scan; conflicts are few
-  if (!conflicts.ok()) return conflicts.status();
-  NodeStatus status;
-  status.role = role_;
-  status.unit = replica_.unit();
-  status.node = replica_.node();
-  status.records = replica_.record_count();
-  status.last_seq = replica_.last_seq();
-  status.conflicts_open = conflicts->size();
-  if (!is_hub()) {
-    status.scope = replica_.Scope();
-    if (status.scope.empty()) status.scope.push_back(replica_.unit());
-  }
-  if (sync_status_) {
-    SyncStatus sync = sync_status_();
-    status.hub_connected = sync.hub_connected;
-    status.lag_records = sync.lag_records;
-    status.pending_up = sync.pending_up;
-    status.stations = std::move(sync.stations);
-    status.public_key = std::move(sync.public_key);
-    status.hub_refusal = std::move(sync.hub_refusal);
-    status.clock_ahead_ms = sync.clock_ahead_ms;
-    status.refused_unknown_key_total = sync.refused_unknown_key_total;
-    status.refused_handshake_total = sync.refused_handshake_total;
-    status.last_handshake_refusal = std::move(sync.last_handshake_refusal);
-  } else {
-    status.pending_up = replica_.last_seq();  // no hub link: every local change is pending
-  }
-  return status;
+  return MakeNodeStatus(replica_, role_,
+                        sync_status_ ? std::optional<SyncStatus>(sync_status_()) : std::nullopt);
 }
 
 ApiResponse ApiServer::HandleRead(const ApiRequest& request) {

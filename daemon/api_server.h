@@ -35,6 +35,7 @@
 
 #include <zmq.hpp>
 
+#include "daemon/latency_histogram.h"
 #include "sync/base/status.h"
 #include "sync/codec/api_codec.h"
 #include "sync/protocol/sync_status.h"
@@ -73,6 +74,8 @@ class ApiServer {
   void CompleteLookup(uint64_t token, const Result<std::optional<Record>>& result);
   // Look-ups started and not yet answered.
   size_t lookups_pending() const { return lookups_.size(); }
+  // The time of each group commit (Replica::Write of a turn's writes), on this server's thread.
+  const LatencyHistogram& write_latency() const { return write_latency_; }
 
  private:
   struct Pending {
@@ -109,6 +112,7 @@ class ApiServer {
   LookupStarter start_lookup_;
   std::map<uint64_t, PendingLookup> lookups_;  // by token
   uint64_t next_lookup_ = 1;
+  LatencyHistogram write_latency_;
 };
 
 }  // namespace stationsync

@@ -1,7 +1,9 @@
 // syncd: parses flags and runs a station or the hub (daemon/run_node.h) until SIGTERM/SIGINT.
-// Exit codes: 0 clean stop, 2 usage (a station given --hub without --hub-key or --insecure), 3 data
-// directory locked or unreadable / endpoint unavailable, 4 refused (--insecure or an API endpoint
-// that other machines can reach, a key file others can read), 5 storage damaged or internal error.
+// Exit codes: 0 clean stop, 2 usage (a station given --hub without --hub-key or --insecure; an
+// --http address other machines can reach without --http-token-file, or a bad token file), 3 data
+// directory locked or unreadable / endpoint unavailable (an --http port already taken), 4 refused
+// (--insecure or an API endpoint that other machines can reach, a key file others can read), 5
+// storage damaged or internal error.
 #include <atomic>
 #include <csignal>
 
@@ -35,6 +37,23 @@ void AddSecurityFlags(CLI::App* command, stationsync::NodeFlags& flags) {
       ->check(CLI::PositiveNumber);
   // Hidden (no group): lets multi-process tests run a node whose clock is wrong.
   command->add_option("--TEST-clock-offset-ms", flags.test_clock_offset_ms)->group("");
+}
+
+// The HTTP server's flags (daemon/http/http_config.h), checked after parsing.
+struct HttpFlags {
+  std::string address;
+  std::string token_file;
+};
+
+void AddHttpFlags(CLI::App* command, HttpFlags& flags, const char* default_address) {
+  flags.address = default_address;
+  command
+      ->add_option("--http", flags.address,
+                   "HTTP address of /healthz, /readyz, /status and /metrics: HOST:PORT, or off")
+      ->capture_default_str();
+  command->add_option("--http-token-file", flags.token_file,
+                      "bearer tokens, one a line: every HTTP request must carry one (required "
+                      "when --http is not a loopback address)");
 }
 
 std::atomic<bool> g_stop{false};  // set by the signal handler only
@@ -73,6 +92,8 @@ int main(int argc, char** argv) {
   station_cmd->add_option("--hub-key", station.hub_key,
                           "the hub's public key: Z85 text, or @FILE naming its certificate");
   AddSecurityFlags(station_cmd, station);
+  HttpFlags station_http;
+  AddHttpFlags(station_cmd, station_http, stationsync::kHttpDefaultStation);
 
   stationsync::NodeFlags hub;
   hub.unit = "hub";
@@ -84,6 +105,8 @@ int main(int argc, char** argv) {
   hub_cmd->add_option("--unit", hub.unit, "owner of records created at the hub without one")
       ->capture_default_str();
   AddSecurityFlags(hub_cmd, hub);
+  HttpFlags hub_http;
+  AddHttpFlags(hub_cmd, hub_http, stationsync::kHttpDefaultHub);
 
   try {
     app.parse(argc, argv);
@@ -94,7 +117,14 @@ int main(int argc, char** argv) {
   spdlog::set_default_logger(spdlog::stderr_color_mt("syncd"));
   spdlog::set_level(spdlog::level::from_str(log_level));
   stationsync::InstallLogPattern("%Y-%m-%dT%H:%M:%S.%e %l syncd[%P] %*");
-  const stationsync::NodeFlags& flags = hub_cmd->parsed() ? hub : station;
+  stationsync::NodeFlags& flags = hub_cmd->parsed() ? hub : station;
+  const HttpFlags& http = hub_cmd->parsed() ? hub_http : station_http;
+  auto http_config = stationsync::MakeHttpConfig(http.address, http.token_file);
+  if (!http_config.ok()) {
+    spdlog::critical("{}", http_config.status().message());
+    return 2;
+  }
+  flags.http = std::move(http_config).value();
   if (!stationsync::IsCode(flags.unit)) {
     spdlog::critical("--unit '{}' is not a unit code (1 to 40 letters, digits, '-' or '_')",
                      flags.unit);

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "daemon/http/http_config.h"
 #include "sync/records/clock_bound.h"
 
 namespace stationsync {
@@ -19,6 +20,7 @@ struct NodeFlags {
   bool insecure = false;  // sync links without CURVE (identity from Hello): loopback tests only
   int64_t max_clock_ahead_ms = kMaxClockAheadMsDefault;  // peers' stamps beyond this are refused
   int64_t test_clock_offset_ms = 0;  // tests only: run as if the wall clock were this far off
+  HttpConfig http;                   // the HTTP server (--http, --http-token-file); off by default
 };
 
 inline std::string ApiEndpoint(const NodeFlags& flags) {

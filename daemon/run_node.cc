@@ -12,6 +12,9 @@
 
 #include "daemon/api_server.h"
 #include "daemon/data_dir_lock.h"
+#include "daemon/http/http_server.h"
+#include "daemon/http/node_state.h"
+#include "daemon/wal_sync_timing.h"
 #include "sync/base/log_guard.h"
 #include "sync/codec/sync_codec.h"
 #include "sync/protocol/hub.h"
@@ -31,9 +34,7 @@ constexpr std::chrono::milliseconds kGoodbyeLinger{200};
 
 // Milliseconds of a monotonic clock: session timers must not jump with the wall clock.
 uint64_t NowMs() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   std::chrono::steady_clock::now().time_since_epoch())
-                                   .count());
+  return SteadyNowMs();
 }
 
 int Fail(const Status& status) {
@@ -85,11 +86,14 @@ Result<LinkSecurity> SecurityFor(const NodeFlags& flags) {
   return security;
 }
 
-// Opened storage and API, shared by both roles.
+// Opened storage and API, shared by both roles. The replica is declared last: it is destroyed
+// first, before the file system and Env it uses.
 struct NodeBase {
   std::unique_ptr<DataDirLock> lock;
   LinkSecurity security;
   std::unique_ptr<Clock> clock;
+  std::shared_ptr<WalSyncTimingFileSystem> file_system;
+  std::unique_ptr<rocksdb::Env> env;  // RocksDB's Env over file_system
   std::unique_ptr<Replica> replica;
 };
 
@@ -102,14 +106,30 @@ Result<NodeBase> OpenNode(const NodeFlags& flags, const std::string& node) {
   if (!security.ok()) return security.status();
   base.security = std::move(security).value();
   base.clock = std::make_unique<OffsetClock>(flags.test_clock_offset_ms);
+  base.file_system = std::make_shared<WalSyncTimingFileSystem>();
+  base.env = rocksdb::NewCompositeEnv(base.file_system);
   auto replica = Replica::Open({.path = flags.data + "/db",
                                 .node = node,
                                 .unit = flags.unit,
                                 .clock = base.clock.get(),
+                                .env = base.env.get(),
                                 .max_clock_ahead_ms = flags.max_clock_ahead_ms});
   if (!replica.ok()) return replica.status();
   base.replica = std::move(replica).value();
   return base;
+}
+
+// The HTTP server when the flags ask for one (nullptr when --http off). The first snapshot is
+// published before it serves.
+Result<std::unique_ptr<HttpServer>> StartHttp(const NodeFlags& flags, const Replica& replica,
+                                              const std::string& role, NodeState& state,
+                                              NodeSnapshot first) {
+  if (!flags.http.enabled) return std::unique_ptr<HttpServer>();
+  state.Beat(NowMs());
+  state.Publish(std::move(first));
+  auto server = std::make_unique<HttpServer>(flags.http, replica, role, state);
+  if (Status started = server->Start(); !started.ok()) return started;
+  return server;
 }
 
 }  // namespace
@@ -123,12 +143,22 @@ int RunStation(const NodeFlags& flags, const std::atomic<bool>& stop) {
   const LinkSecurity& security = base->security;
   StationTransport transport(context, flags.hub, security);
   const bool with_hub = !flags.hub.empty();
-  ApiServer api(context, ApiEndpoint(flags), replica, "station", [&] {
+  auto sync_status = [&] {
     SyncStatus status = session.Report();
     status.public_key = security.own.public_z85;
     return status;
-  });
+  };
+  ApiServer api(context, ApiEndpoint(flags), replica, "station", sync_status);
   if (Status bound = api.Bind(); !bound.ok()) return Fail(bound);
+  NodeState node_state;
+  bool linked_once = !replica.Peer(kHubPeer).epoch.empty();  // synced in an earlier run
+  auto snapshot = [&] {
+    linked_once = linked_once || session.linked();
+    return NodeSnapshot{sync_status(), with_hub, linked_once, api.write_latency(),
+                        base->file_system->sync_latency()};
+  };
+  auto http = StartHttp(flags, replica, "station", node_state, snapshot());
+  if (!http.ok()) return Fail(http.status());
   spdlog::info("syncd station {} ready: data {}, api {}, hub {} ({}), {} records, log at {}",
                flags.unit, flags.data, ApiEndpoint(flags), with_hub ? flags.hub : "none",
                security.insecure ? "plaintext, --insecure" : "CURVE", replica.record_count(),
@@ -180,8 +210,15 @@ int RunStation(const NodeFlags& flags, const std::atomic<bool>& stop) {
     const auto [api_ready, sync_ready] =
         Poll<2>({&api.socket(), with_hub ? transport.socket() : nullptr});
     (void)sync_ready;  // the sync socket is read every turn, ready or not
+    node_state.Beat(NowMs());
     if (api_ready && api.ServeReady() && with_hub) carry_out(session.Pump(NowMs()));
-    if (!with_hub) continue;
+    if (!with_hub) {
+      if (*http && NowMs() - last_tick >= static_cast<uint64_t>(kTickMs)) {
+        last_tick = NowMs();
+        node_state.Publish(snapshot());
+      }
+      continue;
+    }
     const uint64_t turn_end = NowMs() + kTurnBudgetMs;
     for (int i = 0; i < kMessagesPerTurn && NowMs() < turn_end; ++i) {
       auto message = transport.Receive();
@@ -202,6 +239,7 @@ int RunStation(const NodeFlags& flags, const std::atomic<bool>& stop) {
     if (NowMs() - last_tick >= static_cast<uint64_t>(kTickMs)) {
       last_tick = NowMs();
       carry_out(session.Tick(last_tick));
+      if (*http) node_state.Publish(snapshot());
     }
   }
   spdlog::info("syncd station {} stopping", flags.unit);
@@ -230,12 +268,20 @@ int RunHub(const NodeFlags& flags, const std::atomic<bool>& stop) {
   }
   HubTransport transport(context, flags.listen, security);
   if (Status bound = transport.Bind(); !bound.ok()) return Fail(bound);
-  ApiServer api(context, ApiEndpoint(flags), replica, "hub", [&] {
+  auto sync_status = [&] {
     SyncStatus status = hub.Report(NowMs());
     status.public_key = security.own.public_z85;
     return status;
-  });
+  };
+  ApiServer api(context, ApiEndpoint(flags), replica, "hub", sync_status);
   if (Status bound = api.Bind(); !bound.ok()) return Fail(bound);
+  NodeState node_state;
+  auto snapshot = [&] {
+    return NodeSnapshot{sync_status(), false, false, api.write_latency(),
+                        base->file_system->sync_latency()};
+  };
+  auto http = StartHttp(flags, replica, "hub", node_state, snapshot());
+  if (!http.ok()) return Fail(http.status());
   spdlog::info(
       "syncd hub ready: data {}, api {}, stations connect to {} ({}), {} records, log at "
       "{}",
@@ -276,6 +322,7 @@ int RunHub(const NodeFlags& flags, const std::atomic<bool>& stop) {
     const auto [api_ready, sync_ready, zap_ready] =
         Poll<3>({&api.socket(), &transport.socket(), security.insecure ? nullptr : &zap.socket()});
     (void)sync_ready;  // read every turn, ready or not
+    node_state.Beat(NowMs());
     if (zap_ready) zap.ServeReady();
     if (api_ready && api.ServeReady()) carry_out(hub.Pump(NowMs()));
     const uint64_t turn_end = NowMs() + kTurnBudgetMs;
@@ -292,6 +339,7 @@ int RunHub(const NodeFlags& flags, const std::atomic<bool>& stop) {
     if (NowMs() - last_tick >= static_cast<uint64_t>(kTickMs)) {
       last_tick = NowMs();
       carry_out(hub.Tick(last_tick));
+      if (*http) node_state.Publish(snapshot());
     }
   }
   spdlog::info("syncd hub stopping");

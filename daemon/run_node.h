@@ -5,6 +5,10 @@
 // A loop turn waits on the API and sync sockets (at most kTickMs), serves what arrived, feeds the
 // sessions the time, and sends what they return. Local writes are pumped to the sync link right
 // after their group commit, so they leave within the same turn.
+//
+// HTTP (--http, daemon/http/): the server runs on threads of its own and never touches the
+// sessions. Each turn stores a heartbeat in the NodeState, and each tick publishes a snapshot of
+// the sessions' status and the write latency there; the server reads only that and the replica.
 #pragma once
 
 #include <atomic>

@@ -1,11 +1,13 @@
 // The hub and station sessions in-process, without faults: the in-flight gap (the hub never
 // sends a log position that is not yet durable, even while a commit is held up), refusal of an
 // unknown unit, the scope filter of the down stream, the limit on concurrent snapshots, a
-// station's goodbye, and the hub's group commit of a turn's Ups.
+// station's goodbye, the hub's group commit of a turn's Ups, and the lag's age, a snapshot's
+// progress and rejections by reason in the status.
 #include <algorithm>
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include <fmt/format.h>
@@ -277,6 +279,73 @@ TEST_F(HubSessionTest, UpsQueuedInOneTurnAreAppliedTogetherAtFlush) {
   EXPECT_EQ(s2.Report().pending_up, 0u);
   EXPECT_TRUE(hub_replica_->Get(Table::kPersonnel, "P1")->has_value());
   EXPECT_TRUE(hub_replica_->Get(Table::kPersonnel, "P2")->has_value());
+}
+
+TEST_F(HubSessionTest, LagInTimeIsTheAgeOfTheOldestChangeNotAcknowledged) {
+  auto station_replica = Open("S1", "S1");
+  StationSession station(*station_replica, SessionOptions{});
+  Exchange(station, station.Tick(now_));
+  ASSERT_TRUE(station.linked());
+  EXPECT_EQ(hub_->Report(now_).stations.at(0).lag_ms, 0u);
+  Write(*hub_replica_, Officer("P1", "S1"));
+  hub_->Pump(now_);  // sent, never delivered
+  clock_.Advance(5000);
+  Write(*hub_replica_, Officer("P2", "S1"));
+  hub_->Pump(now_);
+  const StationLink link = hub_->Report(now_).stations.at(0);
+  EXPECT_EQ(link.lag_records, 2u);
+  EXPECT_EQ(link.lag_ms, 5000u) << "the age of P1's change, the older one";
+  EXPECT_FALSE(link.snapshotting);
+}
+
+TEST_F(HubSessionTest, ASnapshotInProgressShowsItsSizeUntilTheStationHoldsIt) {
+  Write(*hub_replica_, Officer("P1", "S1"));
+  Write(*hub_replica_, Officer("P2", "S1"));
+  auto station_replica = Open("S1", "S1");
+  StationSession station(*station_replica, SessionOptions{});
+  // The Hello of a new station starts a snapshot of its scope; its pages are not delivered yet.
+  std::vector<Outgoing> pages;
+  for (const auto& message : station.Tick(now_).out) {
+    auto out = hub_->Receive({"peer-1", ""}, message, now_);
+    pages.insert(pages.end(), out.begin(), out.end());
+  }
+  StationLink link = hub_->Report(now_).stations.at(0);
+  EXPECT_TRUE(link.snapshotting);
+  EXPECT_EQ(link.snapshot_records_total, 2u);
+  EXPECT_EQ(link.snapshot_records_left, 2u);
+  Deliver(station, pages);
+  link = hub_->Report(now_).stations.at(0);
+  EXPECT_FALSE(link.snapshotting);
+  EXPECT_EQ(link.snapshot_records_total, 0u);
+  EXPECT_EQ(link.lag_records, 0u);
+  EXPECT_TRUE(station_replica->Get(Table::kPersonnel, "P2")->has_value());
+}
+
+TEST_F(HubSessionTest, RejectedChangesAreCountedByReason) {
+  auto station_replica = Open("S1", "S1");
+  StationSession station(*station_replica, SessionOptions{});
+  Exchange(station, station.Tick(now_));
+  ASSERT_TRUE(station.linked());
+  Write(*station_replica, Officer("P5", "S1"));
+  // The station's Up, its change replaced by one outside its scope (a unit) and an invalid one.
+  std::optional<SyncMessage> sent;
+  for (const auto& message : station.Pump(now_).out) {
+    if (std::holds_alternative<Up>(message.body)) sent = message;
+  }
+  ASSERT_TRUE(sent.has_value());
+  Up& up = std::get<Up>(sent->body);
+  ASSERT_EQ(up.changes.size(), 1u);
+  Record unit = up.changes[0];
+  unit.table = Table::kUnit;
+  unit.id = "S1";
+  Record invalid = up.changes[0];
+  invalid.fields["role"].value = Value("wizard");
+  up.changes = {unit, invalid};
+  hub_->Receive({"peer-1", ""}, *sent, now_);
+  const StationLink link = hub_->Report(now_).stations.at(0);
+  EXPECT_EQ(link.rejected_total, 2u);
+  EXPECT_EQ(link.rejected_out_of_scope_total, 1u);
+  EXPECT_EQ(link.rejected_invalid_total, 1u);
 }
 
 }  // namespace

@@ -6,7 +6,8 @@
 # flowing both ways, a station offline catching up (lag back to 0), a conflict listed and
 # resolved, a rejected bad write, and the 2020 merge of the four stations into 城里 (all four
 # stations' digests equal to the hub's digest of the group). Everything runs on this machine
-# (ipc:// sockets in a temporary directory) and is cleaned up.
+# (ipc:// sockets in a temporary directory) and is cleaned up. The hub serves HTTP on
+# 127.0.0.1:$DEMO_HTTP_PORT (default 7780); the stations run with --http off.
 # Usage: tools/demo.sh BIN_DIR
 set -euo pipefail
 
@@ -55,9 +56,11 @@ wait_api() {
   return 1
 }
 SYNC="ipc://$WORK/hub.sync"
+HTTP="127.0.0.1:${DEMO_HTTP_PORT:-7780}"
 export SYNCD_ACTOR=demo-admin
 start_hub() {
-  "$BIN/syncd" hub --data "$WORK/hub" --listen "$SYNC" --api "$(api hub)" 2>>"$WORK/hub.log" &
+  "$BIN/syncd" hub --data "$WORK/hub" --listen "$SYNC" --api "$(api hub)" --http "$HTTP" \
+    2>>"$WORK/hub.log" &
   PIDS[hub]=$!
   wait_api hub
 }
@@ -67,7 +70,7 @@ start_station() {
   local hub_flags=(--hub "$SYNC" --hub-key "@$WORK/hub/node.cert")
   [ "${3:-}" = "--offline" ] && hub_flags=()
   "$BIN/syncd" station --unit "$2" --data "$WORK/$1" --api "$(api "$1")" "${hub_flags[@]}" \
-    --key "$WORK/keys/$1.cert_secret" 2>>"$WORK/$1.log" &
+    --key "$WORK/keys/$1.cert_secret" --http off 2>>"$WORK/$1.log" &
   PIDS[$1]=$!
   wait_api "$1"
 }
@@ -112,7 +115,7 @@ step "A station whose key the hub never enrolled is refused at the handshake"
 "$BIN/syncctl" keygen --out "$WORK/keys/impostor.cert" >/dev/null
 "$BIN/syncd" station --unit "${UNIT[chengli]}" --data "$WORK/impostor" --api "$(api impostor)" \
   --hub "$SYNC" --hub-key "@$WORK/hub/node.cert" --key "$WORK/keys/impostor.cert_secret" \
-  2>>"$WORK/impostor.log" &
+  --http off 2>>"$WORK/impostor.log" &
 PIDS[impostor]=$!
 wait_api impostor
 for _ in $(seq 50); do
@@ -212,6 +215,16 @@ done
 echo "all five digests are equal: every member holds exactly the hub's records of the group"
 echo "-- so 北关 now answers for a resident registered at 城里:"
 at beiguan get registration "$RESIDENT"
+
+step "The hub over HTTP: health, readiness and Prometheus metrics (syncd --http $HTTP)"
+if command -v curl >/dev/null; then
+  show curl -s "http://$HTTP/healthz"
+  show curl -s "http://$HTTP/readyz"
+  printf '\033[2m$ curl -s http://%s/metrics | grep station_lag\033[0m\n' "$HTTP"
+  curl -s "http://$HTTP/metrics" | grep '^stationsync_station_lag'
+else
+  echo "(curl is not installed: open http://$HTTP/metrics in a browser)"
+fi
 
 step "Stopping everything (SIGTERM: clean shutdown)"
 for node in "${STATIONS[@]}" hub; do stop "$node"; done

@@ -107,6 +107,8 @@ void HubSession::StartSnapshot(uint64_t now_ms) {
   sent_last_page_ = false;
   snapshot_left_ = 0;
   for (const auto& owner : scope_) snapshot_left_ += replica_.CountOwned(owner);
+  snapshot_total_ = snapshot_left_;
+  snapshot_started_ms_ = now_ms;
   down_acked_ = down_sent_ = scanned_ = snapshot_at_;
   in_flight_.clear();
   scope_entries_.clear();
@@ -153,7 +155,23 @@ StationLink HubSession::Report(uint64_t now_ms) const {
   link.scope = scope_;
   link.refused_total = refused_total_;
   link.last_refusal = last_refusal_;
+  link.rejected_out_of_scope_total = rejected_out_of_scope_total_;
+  link.rejected_invalid_total = rejected_invalid_total_;
+  link.lag_ms = LagMs(now_ms);
+  link.snapshotting = snapshotting_;
+  link.snapshot_records_total = snapshotting_ ? snapshot_total_ : 0;
+  link.snapshot_records_left = snapshotting_ ? snapshot_left_ : 0;
   return link;
+}
+
+uint64_t HubSession::LagMs(uint64_t now_ms) const {
+  uint64_t lag_ms = 0;
+  if (snapshotting_) lag_ms = now_ms - std::min(now_ms, snapshot_started_ms_);
+  if (scope_entries_.empty()) return lag_ms;
+  auto stamp = replica_.LogStamp(scope_entries_.front().seq);
+  if (!stamp.ok()) return lag_ms;  // a read error shows in the log elsewhere; lag is advisory
+  const int64_t age_ms = replica_.WallMs() - Hlc::PhysicalMs(stamp->hlc);
+  return std::max(lag_ms, static_cast<uint64_t>(std::max<int64_t>(0, age_ms)));
 }
 
 void HubSession::Send(SyncBody body, uint64_t now_ms, std::vector<Outgoing>& out) {
@@ -364,6 +382,8 @@ void HubSession::FinishUp(const StagedUp& staged, const Result<RemoteOutcome>& o
   if (refused > 0) {
     PeerLog().Warn("out-of-scope", "refused {} changes from {}: out of its scope", refused, unit_);
   }
+  rejected_out_of_scope_total_ += refused;
+  rejected_invalid_total_ += outcome->rejected.size();
   refused += static_cast<uint32_t>(outcome->rejected.size());
   up_total_ += staged.changes;
   rejected_total_ += refused;

@@ -149,6 +149,8 @@ class HubSession {
   void Send(SyncBody body, uint64_t now_ms, std::vector<Outgoing>& out);
   void ReportLag(uint64_t now_ms, std::vector<Outgoing>& out);
   uint64_t Lag() const;
+  // StationLink::lag_ms: reads the stamp of the oldest change in its scope it has not acknowledged.
+  uint64_t LagMs(uint64_t now_ms) const;
 
   Replica& replica_;
   std::string unit_;
@@ -174,6 +176,8 @@ class HubSession {
   uint64_t pending_up_ = 0;
   uint64_t up_total_ = 0;
   uint64_t rejected_total_ = 0;
+  uint64_t rejected_out_of_scope_total_ = 0;  // of rejected_total_
+  uint64_t rejected_invalid_total_ = 0;       // of rejected_total_
   uint64_t refused_total_ = 0;
   std::string last_refusal_;
 
@@ -211,7 +215,9 @@ class HubSession {
   uint32_t next_page_ = 0;
   uint32_t acked_pages_ = 0;
   bool sent_last_page_ = false;
-  uint64_t snapshot_left_ = 0;  // records of the scope not yet acknowledged (for lag)
+  uint64_t snapshot_left_ = 0;        // records of the scope not yet acknowledged (for lag)
+  uint64_t snapshot_total_ = 0;       // snapshot_left_ when the snapshot began (for progress)
+  uint64_t snapshot_started_ms_ = 0;  // when the snapshot began (for lag_ms)
 };
 
 }  // namespace stationsync

@@ -24,6 +24,15 @@ struct StationLink {
   uint64_t refused_total = 0;      // links or batches refused for it since start (wrong unit in
                                    // Hello, clock ahead, protocol, revoked key, ...)
   std::string last_refusal{};      // the newest such refusal, in words ("" if none)
+  // For metrics (not in `syncctl status`'s JSON):
+  uint64_t rejected_out_of_scope_total = 0;  // of rejected_total: outside its scope or not its own
+  uint64_t rejected_invalid_total = 0;       // of rejected_total: invalid, or an invalid merge
+  uint64_t lag_ms = 0;  // age of the oldest change in its scope it has not acknowledged (by the
+                        // change's stamp and the hub's wall clock); during a snapshot, at least
+                        // the time since the snapshot began; 0 when lag_records is 0
+  bool snapshotting = false;            // a snapshot of its scope is in progress
+  uint64_t snapshot_records_total = 0;  // records the snapshot in progress holds (at its start)
+  uint64_t snapshot_records_left = 0;   // of those, not yet acknowledged (page granularity)
 };
 
 struct SyncStatus {

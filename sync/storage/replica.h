@@ -121,6 +121,14 @@ struct Page {
   std::string next;  // cursor for the next page; empty when there is no more
 };
 
+// The store's size on disk, from RocksDB's properties (estimates; for metrics).
+struct StoreSizes {
+  uint64_t live_data_bytes = 0;  // estimated live data, every column family
+  uint64_t sst_bytes = 0;        // table files of the current version, every column family
+  uint64_t memtable_bytes = 0;   // memtables, every column family
+  uint64_t wal_bytes = 0;        // write-ahead log files
+};
+
 class Replica {
  public:
   // Errors: kUnavailable if the store is locked by another process, kInternal (naming the file)
@@ -187,6 +195,12 @@ class Replica {
   // reported, for status while it is away). Not synced; 0 when never set.
   void SetNote(const std::string& name, uint64_t value);
   uint64_t Note(const std::string& name) const;
+
+  // Read-only figures for metrics (replica_stats.cc), safe from any thread. Sizes reads
+  // RocksDB's properties and lists the WAL files. CountStoredByTable reads every key of the
+  // records family (no values decoded): records by table, tombstones included; not for hot paths.
+  StoreSizes Sizes() const;
+  Result<std::map<Table, uint64_t>> CountStoredByTable() const;
 
   // Checks that every record decodes and validates, that indexes hold exactly the keys the
   // records imply, that the counters match, and that every record has history. Reads everything.

@@ -12,6 +12,7 @@ using stationsync::BinPath;
 using stationsync::CommandResult;
 using stationsync::DaemonRole;
 using stationsync::FreeTcpEndpoint;
+using stationsync::FreeTcpPort;
 using stationsync::Process;
 using stationsync::RunCommand;
 using stationsync::StationDaemon;

@@ -14,7 +14,7 @@
 
 namespace stationsync {
 
-std::string FreeTcpEndpoint() {
+int FreeTcpPort() {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in address{};
   address.sin_family = AF_INET;
@@ -24,7 +24,11 @@ std::string FreeTcpEndpoint() {
   ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
   ::close(fd);
-  return "tcp://127.0.0.1:" + std::to_string(ntohs(address.sin_port));
+  return ntohs(address.sin_port);
+}
+
+std::string FreeTcpEndpoint() {
+  return "tcp://127.0.0.1:" + std::to_string(FreeTcpPort());
 }
 
 StationDaemon::StationDaemon(std::string unit, std::string data_dir, DaemonRole role)
@@ -33,6 +37,7 @@ StationDaemon::StationDaemon(std::string unit, std::string data_dir, DaemonRole 
       data_(data_dir.empty() ? own_dir_ / "data" : std::move(data_dir)),
       api_("ipc://" + own_dir_ / "api.sock"),
       log_path_(own_dir_ / "syncd.log") {
+  if (role_.http) http_address_ = "127.0.0.1:" + std::to_string(FreeTcpPort());
   if (role_.insecure) return;
   // A hub's pair is where syncd makes it on first start (DATA/node.cert), made now so tests know
   // the key at once; a station's is provisioned beside its data directory and passed as --key,
@@ -65,7 +70,8 @@ bool StationDaemon::Start() {
   }
   if (role_.insecure) argv.push_back("--insecure");
   if (!role_.hub && !role_.insecure) argv.insert(argv.end(), {"--key", secret_key_path()});
-  argv.insert(argv.end(), {"--data", data_, "--api", api_});
+  argv.insert(argv.end(), {"--data", data_, "--api", api_, "--http",
+                           http_address_.empty() ? "off" : http_address_});
   argv.insert(argv.end(), role_.extra_args.begin(), role_.extra_args.end());
   // Each start logs to its own file, so a restart keeps what the last run said.
   const std::string log = ++starts_ == 1 ? log_path_ : log_path_ + "." + std::to_string(starts_);

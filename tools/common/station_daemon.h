@@ -6,6 +6,9 @@
 // start (public_key()), a station is given its hub's key, and a test enrols a station's key at
 // the hub with Enroll() once the unit is registered there. extra_args come last, so a test's own
 // --key wins.
+// HTTP is off (--http off: several daemons share the machine) unless DaemonRole::http asks for
+// it; then the daemon serves on a loopback port picked free at construction, kept across
+// restarts (http_address()).
 #pragma once
 
 #include <chrono>
@@ -25,10 +28,13 @@ struct DaemonRole {
   std::string sync;       // station: the hub's endpoint (--hub); hub: where to listen (--listen)
   std::string hub_key;    // station: the hub's public key (--hub-key)
   bool insecure = false;  // --insecure: plaintext links (only tests about that flag)
+  bool http = false;      // serve HTTP on a free loopback port (http_address()); else --http off
   std::vector<std::string> extra_args;  // appended to the command line
 };
 
-// A loopback TCP endpoint on a port that was free a moment ago.
+// A loopback TCP port that was free a moment ago.
+int FreeTcpPort();
+// A loopback TCP endpoint on such a port: "tcp://127.0.0.1:PORT".
 std::string FreeTcpEndpoint();
 
 class StationDaemon {
@@ -66,6 +72,8 @@ class StationDaemon {
   const std::string& data() const { return data_; }
   const std::string& api() const { return api_; }
   const std::string& log_path() const { return log_path_; }
+  // "127.0.0.1:PORT" when DaemonRole::http, else "".
+  const std::string& http_address() const { return http_address_; }
   std::string Log() const;
   Process* process() { return process_.get(); }
   // A client of this daemon acting as `actor`.
@@ -84,6 +92,7 @@ class StationDaemon {
   std::string log_path_;
   std::string key_path_;
   std::string public_key_;
+  std::string http_address_;
   std::unique_ptr<Process> process_;
 };
 

@@ -1,9 +1,7 @@
 // syncctl status and wait-synced: what the daemon reports about its data and its sync links.
 //
-// status --json on a station: {"role","unit","node","records","pending_up","hub_connected",
-// "last_seq","lag_records","conflicts_open"}; on the hub: {"role":"hub","records",
-// "conflicts_open","stations":[{"unit","connected","last_seen_ms","lag_records","pending_up",
-// "up_total","down_total","rejected_total","never_seen"}],"unit","node","last_seq"}.
+// status --json prints StatusJson (sync/codec/status_json.h), the object syncd's GET /status
+// serves too.
 #pragma once
 
 #include <string>

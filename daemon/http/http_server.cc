@@ -1,0 +1,216 @@
+// See http_server.h.
+#include "daemon/http/http_server.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+#include <fmt/format.h>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+#include <sodium.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include "daemon/http/metrics.h"
+#include "daemon/node_status.h"
+#include "sync/codec/status_json.h"
+
+namespace stationsync {
+namespace {
+
+constexpr int kHttpStartWaitMs = 5000;
+constexpr char kJson[] = "application/json";
+constexpr char kPrometheusText[] = "text/plain; version=0.0.4; charset=utf-8";
+
+void Json(httplib::Response& response, int code, const nlohmann::ordered_json& body) {
+  response.status = code;
+  response.set_content(body.dump() + "\n", kJson);
+}
+
+// SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, which would let a second syncd bind
+// the same port instead of failing.
+void ReuseAddressOnly(int socket) {
+  int yes = 1;
+  ::setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+}
+
+}  // namespace
+
+HttpServer::HttpServer(HttpConfig config, const Replica& replica, std::string role,
+                       const NodeState& state)
+    : config_(std::move(config)),
+      replica_(replica),
+      role_(std::move(role)),
+      state_(state),
+      server_(std::make_unique<httplib::Server>()) {
+  for (const std::string& token : config_.tokens) {
+    TokenHash& hash = token_hashes_.emplace_back();
+    crypto_generichash(hash.data(), hash.size(),
+                       reinterpret_cast<const unsigned char*>(token.data()), token.size(), nullptr,
+                       0);
+  }
+}
+
+HttpServer::~HttpServer() {
+  server_->stop();
+  if (listener_.joinable()) listener_.join();
+}
+
+Status HttpServer::Start() {
+  assert(config_.enabled);
+  httplib::Server& server = *server_;
+  server.new_task_queue = [] { return new httplib::ThreadPool(kHttpThreads); };
+  server.set_socket_options(ReuseAddressOnly);
+  server.set_read_timeout(kHttpTimeoutSeconds, 0);
+  server.set_write_timeout(kHttpTimeoutSeconds, 0);
+  server.set_payload_max_length(kHttpRequestBytesMax);
+  server.set_pre_routing_handler(
+      [this](const httplib::Request& request, httplib::Response& response) {
+        if (Authorized(request)) return httplib::Server::HandlerResponse::Unhandled;
+        response.set_header("WWW-Authenticate", "Bearer");
+        Json(response, 401, {{"error", "this route needs Authorization: Bearer <token>"}});
+        return httplib::Server::HandlerResponse::Handled;
+      });
+  server.Get("/healthz", [this](const httplib::Request&, httplib::Response& r) { ServeHealth(r); });
+  server.Get("/readyz", [this](const httplib::Request&, httplib::Response& r) { ServeReady(r); });
+  server.Get("/status", [this](const httplib::Request&, httplib::Response& r) { ServeStatus(r); });
+  server.Get("/metrics",
+             [this](const httplib::Request&, httplib::Response& r) { ServeMetrics(r); });
+  server.set_exception_handler(
+      [](const httplib::Request& request, httplib::Response& response, std::exception_ptr error) {
+        std::string what = "unknown";
+        try {
+          std::rethrow_exception(error);
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        spdlog::error("http: {} {}: {}", request.method, request.path, what);
+        Json(response, 500, {{"error", what}});
+      });
+  errno = 0;
+  if (!server.bind_to_port(config_.host, config_.port)) {
+    const int error = errno;
+    return Unavailable(fmt::format(
+        "--http {}: cannot listen there ({}): give each node on this machine its own --http "
+        "HOST:PORT, or pass --http off",
+        config_.address(), error == 0 ? "not an address of this machine?" : std::strerror(error)));
+  }
+  listener_ = std::thread([&server] { server.listen_after_bind(); });
+  // stop() is a no-op until the listener runs: wait for it, so the destructor cannot hang.
+  for (int waited_ms = 0; !server.is_running() && waited_ms < kHttpStartWaitMs; ++waited_ms) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  if (!server.is_running()) {
+    return Internal(fmt::format("--http {}: the server did not start", config_.address()));
+  }
+  spdlog::info("http: serving /healthz /readyz /status /metrics on {}{}", config_.address(),
+               token_hashes_.empty() ? "" : " (bearer tokens required)");
+  return Status::Ok();
+}
+
+bool HttpServer::Authorized(const httplib::Request& request) const {
+  if (token_hashes_.empty()) return true;
+  const std::string header = request.get_header_value("Authorization");
+  constexpr std::string_view kBearer = "Bearer ";
+  if (!header.starts_with(kBearer)) return false;
+  const std::string_view token = std::string_view(header).substr(kBearer.size());
+  TokenHash presented;
+  crypto_generichash(presented.data(), presented.size(),
+                     reinterpret_cast<const unsigned char*>(token.data()), token.size(), nullptr,
+                     0);
+  bool match = false;
+  for (const TokenHash& hash : token_hashes_) {  // every one compared: no early exit
+    match |= sodium_memcmp(presented.data(), hash.data(), hash.size()) == 0;
+  }
+  return match;
+}
+
+void HttpServer::ServeHealth(httplib::Response& response) const {
+  const uint64_t beat = state_.last_beat_ms();
+  const uint64_t now = SteadyNowMs();
+  const uint64_t age_ms = now - std::min(now, beat);
+  if (!LoopAlive(beat, now)) {
+    Json(response, 503,
+         {{"healthy", false},
+          {"reason", beat == 0 ? std::string("the loop has not started")
+                               : fmt::format("the loop has not turned for {} ms", age_ms)}});
+    return;
+  }
+  Json(response, 200, {{"healthy", true}, {"loop_age_ms", age_ms}});
+}
+
+void HttpServer::ServeReady(httplib::Response& response) const {
+  const auto snapshot = state_.Snapshot();
+  std::string reason;
+  if (!snapshot) {
+    reason = "the node is starting";
+  } else if (auto read = replica_.Get(Table::kUnit, replica_.unit()); !read.ok()) {
+    reason = "the store cannot be read: " + read.status().message();
+  } else if (role_ != "hub" && !snapshot->hub_linked_once) {
+    reason = snapshot->hub_configured ? "not linked to the hub yet"
+                                      : "no hub configured (--hub): a station is ready once it "
+                                        "has linked to its hub";
+  }
+  if (!reason.empty()) {
+    Json(response, 503, {{"ready", false}, {"reason", reason}});
+    return;
+  }
+  Json(response, 200, {{"ready", true}});
+}
+
+void HttpServer::ServeStatus(httplib::Response& response) const {
+  const auto snapshot = state_.Snapshot();
+  if (!snapshot) {
+    Json(response, 503, {{"error", "the node is starting"}});
+    return;
+  }
+  auto status = MakeNodeStatus(replica_, role_, snapshot->sync);
+  if (!status.ok()) {
+    Json(response, 503, {{"error", status.status().ToString()}});
+    return;
+  }
+  Json(response, 200, StatusJson(*status));
+}
+
+void HttpServer::ServeMetrics(httplib::Response& response) {
+  const auto snapshot = state_.Snapshot();
+  if (!snapshot) {
+    Json(response, 503, {{"error", "the node is starting"}});
+    return;
+  }
+  auto status = MakeNodeStatus(replica_, role_, snapshot->sync);
+  if (!status.ok()) {
+    Json(response, 503, {{"error", status.status().ToString()}});
+    return;
+  }
+  MetricsInput input;
+  input.status = std::move(status).value();
+  input.stored_by_table = StoredByTable();
+  input.store = replica_.Sizes();
+  input.write_latency = snapshot->write_latency;
+  input.wal_sync_latency = snapshot->wal_sync_latency;
+  const uint64_t now = SteadyNowMs();
+  input.loop_age_ms = now - std::min(now, state_.last_beat_ms());
+  response.status = 200;
+  response.set_content(FormatMetrics(input), kPrometheusText);
+}
+
+std::map<Table, uint64_t> HttpServer::StoredByTable() {
+  std::lock_guard lock(counts_mutex_);
+  const uint64_t now = SteadyNowMs();
+  if (counts_at_ms_ != 0 && now - counts_at_ms_ < kTableCountsMaxAgeMs) return counts_;
+  auto counts = replica_.CountStoredByTable();
+  if (!counts.ok()) {
+    spdlog::warn("http: {}", counts.status().ToString());
+    return {};
+  }
+  counts_ = std::move(counts).value();
+  counts_at_ms_ = now;
+  return counts_;
+}
+
+}  // namespace stationsync

@@ -1,0 +1,83 @@
+// syncd's HTTP server (cpp-httplib): GET /healthz, /readyz, /status and /metrics, on threads of
+// its own. It reads the replica (thread-safe reads) and the loop's NodeState; it never touches
+// the sync sessions, the transport or the API server, which belong to the loop's thread.
+//
+// Routes:
+//   /healthz  200 {"healthy":true,"loop_age_ms":N} while the loop turns; 503 with "reason" once
+//             it has not turned for kLoopStaleMs.
+//   /readyz   200 {"ready":true} once the store answers a read and (station) it has linked to
+//             the hub at least once (NodeSnapshot::hub_linked_once); else 503 with "reason".
+//   /status   the JSON of `syncctl status --json` (StatusJson of MakeNodeStatus).
+//   /metrics  Prometheus text format (metrics.h).
+// With tokens (HttpConfig::tokens), every route needs "Authorization: Bearer <token>", compared
+// in constant time (BLAKE2b of both, sodium_memcmp), or answers 401. Anything else answers 404.
+//
+// Bounds: kHttpThreads request threads, kHttpTimeoutSeconds per read and write, requests of at
+// most kHttpRequestBytesMax; the per-table record counts are read at most every
+// kTableCountsMaxAgeMs.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "daemon/http/http_config.h"
+#include "daemon/http/node_state.h"
+#include "sync/base/status.h"
+#include "sync/storage/replica.h"
+
+namespace httplib {
+class Server;
+struct Request;
+struct Response;
+}  // namespace httplib
+
+namespace stationsync {
+
+inline constexpr size_t kHttpThreads = 2;
+inline constexpr int kHttpTimeoutSeconds = 5;
+inline constexpr size_t kHttpRequestBytesMax = 64 * 1024;
+inline constexpr uint64_t kTableCountsMaxAgeMs = 10'000;
+
+class HttpServer {
+ public:
+  // `replica` and `state` are borrowed and must outlive the server. `role`: "station" or "hub".
+  HttpServer(HttpConfig config, const Replica& replica, std::string role, const NodeState& state);
+  // Stops serving and joins the server's threads.
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds the address and starts serving. kUnavailable, naming the address and --http, if it
+  // cannot be bound (taken by another process, or not an address of this machine).
+  Status Start();
+
+ private:
+  using TokenHash = std::array<unsigned char, 32>;
+
+  bool Authorized(const httplib::Request& request) const;
+  void ServeHealth(httplib::Response& response) const;
+  void ServeReady(httplib::Response& response) const;
+  void ServeStatus(httplib::Response& response) const;
+  void ServeMetrics(httplib::Response& response);
+  std::map<Table, uint64_t> StoredByTable();
+
+  HttpConfig config_;
+  const Replica& replica_;
+  std::string role_;
+  const NodeState& state_;
+  std::vector<TokenHash> token_hashes_;
+  std::unique_ptr<httplib::Server> server_;
+  std::thread listener_;
+
+  std::mutex counts_mutex_;           // the request threads share the cached counts
+  std::map<Table, uint64_t> counts_;  // under counts_mutex_
+  uint64_t counts_at_ms_ = 0;         // under counts_mutex_; 0: never read
+};
+
+}  // namespace stationsync
