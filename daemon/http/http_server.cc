@@ -162,33 +162,30 @@ void HttpServer::ServeReady(httplib::Response& response) const {
   Json(response, 200, {{"ready", true}});
 }
 
-void HttpServer::ServeStatus(httplib::Response& response) const {
-  const auto snapshot = state_.Snapshot();
+std::optional<HttpServer::Observed> HttpServer::Observe(httplib::Response& response) const {
+  auto snapshot = state_.Snapshot();
   if (!snapshot) {
     Json(response, 503, {{"error", "the node is starting"}});
-    return;
+    return std::nullopt;
   }
   auto status = MakeNodeStatus(replica_, role_, snapshot->sync);
   if (!status.ok()) {
     Json(response, 503, {{"error", status.status().ToString()}});
-    return;
+    return std::nullopt;
   }
-  Json(response, 200, StatusJson(*status));
+  return Observed{std::move(*snapshot), std::move(status).value()};
+}
+
+void HttpServer::ServeStatus(httplib::Response& response) const {
+  if (auto observed = Observe(response)) Json(response, 200, StatusJson(observed->status));
 }
 
 void HttpServer::ServeMetrics(httplib::Response& response) {
-  const auto snapshot = state_.Snapshot();
-  if (!snapshot) {
-    Json(response, 503, {{"error", "the node is starting"}});
-    return;
-  }
-  auto status = MakeNodeStatus(replica_, role_, snapshot->sync);
-  if (!status.ok()) {
-    Json(response, 503, {{"error", status.status().ToString()}});
-    return;
-  }
+  auto observed = Observe(response);
+  if (!observed) return;
+  const NodeSnapshot* snapshot = &observed->snapshot;
   MetricsInput input;
-  input.status = std::move(status).value();
+  input.status = std::move(observed->status);
   input.stored_by_table = StoredByTable();
   input.store = replica_.Sizes();
   input.write_latency = snapshot->write_latency;

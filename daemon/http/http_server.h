@@ -22,6 +22,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -29,6 +30,7 @@
 #include "daemon/http/http_config.h"
 #include "daemon/http/node_state.h"
 #include "sync/base/status.h"
+#include "sync/codec/api_codec.h"
 #include "sync/storage/replica.h"
 
 namespace httplib {
@@ -63,6 +65,13 @@ class HttpServer {
   bool Authorized(const httplib::Request& request) const;
   void ServeHealth(httplib::Response& response) const;
   void ServeReady(httplib::Response& response) const;
+  // The loop's latest snapshot and the node's status, or nullopt once `response` says why not
+  // (503: the node is starting, or its store cannot be read).
+  struct Observed {
+    NodeSnapshot snapshot;
+    NodeStatus status;
+  };
+  std::optional<Observed> Observe(httplib::Response& response) const;
   void ServeStatus(httplib::Response& response) const;
   void ServeMetrics(httplib::Response& response);
   std::map<Table, uint64_t> StoredByTable();
