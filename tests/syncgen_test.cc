@@ -65,6 +65,7 @@ struct Output {
   std::map<std::string, Json> personnel;
   std::map<std::string, Json> cases;
   std::set<std::string> written_ids;  // registration ids exactly as written
+  std::set<std::string> units;        // unit codes of units.jsonl
   std::vector<Json> planted;
 };
 
@@ -90,6 +91,8 @@ Output Parse(const fs::path& dir) {
   }
   for (const std::string& line : Lines(dir / "planted.jsonl"))
     out.planted.push_back(Json::parse(line));
+  for (const std::string& line : Lines(dir / "units.jsonl"))
+    out.units.insert(Json::parse(line)["id"].get<std::string>());
   return out;
 }
 
@@ -194,6 +197,18 @@ void CheckPlanted(const Json& problem, const Output& out) {
         EXPECT_NE(Field(r, "relation"), "head") << id;
       }
     }
+  } else if (kind == "household_multiple_heads") {
+    ASSERT_EQ(ids.size(), 2u);
+    ASSERT_TRUE(out.registrations.contains(ids[0]) && out.registrations.contains(ids[1]));
+    const Json& a = out.registrations.at(ids[0]);
+    const Json& b = out.registrations.at(ids[1]);
+    EXPECT_EQ(Field(a, "household"), Field(b, "household"));
+    EXPECT_EQ(Field(a, "relation"), "head");
+    EXPECT_EQ(Field(b, "relation"), "head");
+  } else if (kind == "unknown_owner") {
+    ASSERT_TRUE(out.cases.contains(ids[0]));
+    const std::string owner = out.cases.at(ids[0])["owner"];
+    EXPECT_FALSE(out.units.contains(owner)) << owner;
   } else {
     ADD_FAILURE() << "unknown kind " << kind;
   }
@@ -211,8 +226,9 @@ TEST(Syncgen, PlantedProblemsAreThere) {
       ++kinds[problem["kind"]];
       CheckPlanted(problem, out);
     }
-    for (const char* kind : {"duplicate_household", "legacy_and_new_id", "dangling_lead_officer",
-                             "dangling_involved", "household_without_head"}) {
+    for (const char* kind :
+         {"duplicate_household", "legacy_and_new_id", "dangling_lead_officer", "dangling_involved",
+          "household_without_head", "household_multiple_heads", "unknown_owner"}) {
       EXPECT_GE(kinds[kind], 1) << kind;
     }
   }
@@ -226,23 +242,32 @@ TEST(Syncgen, NothingIsWrongButWhatWasPlanted) {
     TempDir dir;
     GenerateInto(profile, 5, 0.02, dir.path());
     const Output out = Parse(dir.path());
-    std::set<std::string> headless;
+    std::map<std::string, int> planted_heads;  // household -> its planted number of heads
     std::set<std::string> planted_cases;
+    std::set<std::string> orphan_cases;
     for (const Json& p : out.planted) {
       const std::string first = p["records"][0]["id"];
       if (p["kind"] == "household_without_head") {
-        headless.insert(Field(out.registrations.at(first), "household"));
+        planted_heads[Field(out.registrations.at(first), "household")] = 0;
+      }
+      if (p["kind"] == "household_multiple_heads") {
+        planted_heads[Field(out.registrations.at(first), "household")] = 2;
       }
       if (p["kind"].get<std::string>().starts_with("dangling_")) planted_cases.insert(first);
+      if (p["kind"] == "unknown_owner") orphan_cases.insert(first);
     }
     std::map<std::string, int> heads;
     for (const auto& [id, r] : out.registrations) {
       heads[Field(r, "household")] += Field(r, "relation") == "head" ? 1 : 0;
+      EXPECT_TRUE(out.units.contains(r["owner"].get<std::string>())) << id;
     }
     for (const auto& [household, count] : heads) {
-      EXPECT_EQ(count, headless.contains(household) ? 0 : 1) << household;
+      const auto planted = planted_heads.find(household);
+      EXPECT_EQ(count, planted == planted_heads.end() ? 1 : planted->second) << household;
     }
     for (const auto& [number, c] : out.cases) {
+      EXPECT_EQ(out.units.contains(c["owner"].get<std::string>()), !orphan_cases.contains(number))
+          << number;
       if (planted_cases.contains(number)) continue;
       EXPECT_TRUE(out.personnel.contains(Field(c, "lead_officer"))) << number;
       for (const auto& id : c["fields"].value("involved", Json::array())) {

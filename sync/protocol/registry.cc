@@ -29,6 +29,8 @@ Result<std::vector<Record>> AllUnits(const Replica& replica) {
   return units;
 }
 
+}  // namespace
+
 std::map<std::string, std::vector<std::string>> GroupsOf(const std::vector<Record>& units) {
   std::map<std::string, std::string> merged_into;  // only units with status merged
   for (const Record& unit : units) {
@@ -51,8 +53,6 @@ std::map<std::string, std::vector<std::string>> GroupsOf(const std::vector<Recor
   for (const auto& [code, into] : merged_into) groups[code] = by_root[root_of(code)];
   return groups;
 }
-
-}  // namespace
 
 Result<RegistryView> ReadRegistry(const Replica& replica) {
   auto units = AllUnits(replica);

@@ -20,6 +20,7 @@ bool IsStationUnit(const Record& unit);
 // where it breaks). A unit that was never merged is a group of one.
 //
 // Every unit of the registry -> its group (unit codes, sorted, itself included).
+std::map<std::string, std::vector<std::string>> GroupsOf(const std::vector<Record>& units);
 Result<std::map<std::string, std::vector<std::string>>> Groups(const Replica& replica);
 // The group of `code` (just {code} when the registry does not know it).
 Result<std::vector<std::string>> GroupOf(const Replica& replica, const std::string& code);

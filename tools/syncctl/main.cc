@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "tools/syncctl/check_command.h"
 #include "tools/syncctl/commands.h"
 #include "tools/syncctl/conflict_commands.h"
 #include "tools/syncctl/digest_command.h"
@@ -155,6 +156,16 @@ int main(int argc, char** argv) {
   digest->callback([&] { code = CmdDigest(flags, scope); });
 
   std::string take, value;
+  std::string scratch = Env("TMPDIR").empty() ? "/tmp" : Env("TMPDIR");
+  auto* check = app.add_subcommand(
+      "check",
+      "find data problems across records: duplicate persons, households without or with "
+      "several heads, dangling references, unknown owners (exit 1 if any)");
+  check->add_option("--scope", scope, "a unit: report only problems of its group (default: all)");
+  check->add_option("--scratch", scratch,
+                    "directory for the check's temporary index (default: $TMPDIR or /tmp)");
+  check->callback([&] { code = CmdCheck(flags, scope, scratch); });
+
   auto* conflicts = app.add_subcommand("conflicts", "list open conflicts; or resolve one");
   auto* resolve = conflicts->add_subcommand("resolve", "write a conflict's chosen value");
   resolve->add_option("ID", id, "the conflict's id, as `conflicts` prints it")->required();

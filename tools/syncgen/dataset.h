@@ -6,9 +6,12 @@
 //     its birth date and sex digit agree with `birth` and `male`.
 //  2. A resident's household, a household's owner (a station) and village are valid indexes.
 //  3. Every household has exactly one member with relation "head", except the planted
-//     household_without_head ones, whose head is `omitted` (kept for its id, never written).
+//     household_without_head ones, whose head is `omitted` (kept for its id, never written), and
+//     the planted household_multiple_heads ones, which have two.
 //  4. Every case's lead officer is an active officer of its unit and every involved id is a written
 //     resident's id, except in the planted dangling_* cases.
+//  5. Every record is owned by a unit of the layout, except the planted unknown_owner cases, whose
+//     `owner_code` is no unit's.
 #pragma once
 
 #include <cstddef>
@@ -66,6 +69,7 @@ struct CaseRecord {
   std::vector<std::string> involved;
   std::string notes;  // empty: none
   size_t unit = 0;
+  std::string owner_code;  // planted unknown_owner: written as its owner instead of the unit's code
 };
 
 struct PlantedProblem {

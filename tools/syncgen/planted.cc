@@ -21,6 +21,10 @@ constexpr int kLegacies = 20;
 constexpr int kHeadless = 10;
 constexpr int kDanglingLeads = 10;
 constexpr int kDanglingInvolved = 10;
+constexpr int kMultipleHeads = 10;
+constexpr int kUnknownOwners = 5;
+// The owner of the planted unknown_owner cases: a station number no layout gives out.
+constexpr std::string_view kGoneUnitNumber = "980000";
 constexpr int kRandomTries = 64;
 constexpr int kLegacyTries = 100;
 
@@ -174,6 +178,35 @@ bool PlantHeadless(Planter& p, const std::vector<std::vector<size_t>>& members) 
   return true;
 }
 
+// A second member of a household becomes its head too (a spouse where there is one).
+bool PlantMultipleHeads(Planter& p, const std::vector<std::vector<size_t>>& members) {
+  const auto household = FindRandom(p.rng, p.data.households.size(), [&](size_t h) {
+    return !p.UsedHousehold(h) && members[h].size() >= 2;
+  });
+  if (!household) return false;
+  p.UseHousehold(*household);
+  std::optional<size_t> head, second;
+  for (size_t r : members[*household]) {
+    const Resident& resident = p.data.residents[r];
+    if (resident.relation == "head") {
+      head = r;
+    } else if (!second || resident.relation == "spouse") {
+      second = r;
+    }
+  }
+  if (!head || !second) return false;
+  p.data.residents[*second].relation = "head";
+  p.data.planted.push_back(PlantedProblem{
+      "household_multiple_heads",
+      {{"registration", p.data.residents[*head].id},
+       {"registration", p.data.residents[*second].id}},
+      fmt::format("household {} has two heads: {} and {}", p.data.households[*household].code,
+                  p.data.residents[*head].id, p.data.residents[*second].id),
+      "",
+      ""});
+  return true;
+}
+
 Status Plant(std::string_view kind, size_t count, const std::function<bool()>& plant_one) {
   for (size_t i = 0; i < count; ++i) {
     if (!plant_one()) {
@@ -192,8 +225,10 @@ Status PlantRegistrationProblems(Rng& rng, double scale, IdPool& ids, Dataset& d
   SS_RETURN_IF_ERROR(
       Plant("legacy_and_new_id", PlantCount(kLegacies, scale), [&] { return PlantLegacy(p); }));
   const auto members = Members(dataset);
-  return Plant("household_without_head", PlantCount(kHeadless, scale),
-               [&] { return PlantHeadless(p, members); });
+  SS_RETURN_IF_ERROR(Plant("household_without_head", PlantCount(kHeadless, scale),
+                           [&] { return PlantHeadless(p, members); }));
+  return Plant("household_multiple_heads", PlantCount(kMultipleHeads, scale),
+               [&] { return PlantMultipleHeads(p, members); });
 }
 
 Status PlantCaseProblems(Rng& rng, double scale, IdPool& ids, Dataset& dataset) {
@@ -215,6 +250,20 @@ Status PlantCaseProblems(Rng& rng, double scale, IdPool& ids, Dataset& dataset) 
                     c->lead_officer),
         "",
         c->lead_officer});
+    return true;
+  }));
+  const std::string gone_unit = dataset.layout.county_code + std::string(kGoneUnitNumber);
+  SS_RETURN_IF_ERROR(Plant("unknown_owner", PlantCount(kUnknownOwners, scale), [&] {
+    CaseRecord* c = pick_case();
+    if (c == nullptr) return false;
+    c->owner_code = gone_unit;
+    dataset.planted.push_back(
+        PlantedProblem{"unknown_owner",
+                       {{"case", c->number}},
+                       fmt::format("case {} is owned by {}, a unit the registry does not hold",
+                                   c->number, gone_unit),
+                       "",
+                       ""});
     return true;
   }));
   return Plant("dangling_involved", PlantCount(kDanglingInvolved, scale), [&] {

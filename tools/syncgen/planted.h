@@ -7,9 +7,13 @@
 //                           such; import upgrades it to an 18-digit number that differs from the
 //                           person's real one: same area and birth date, another sequence).
 //   household_without_head  a household whose head's registration is missing.
+//   household_multiple_heads  a household where a second member is registered as head too.
 //   dangling_lead_officer   a case led by a police number that is nobody's.
 //   dangling_involved       a case involving an id number that has no registration.
-// At least one of each kind is planted at any scale; at scale 1 there are 30, 20, 10, 10, 10.
+//   unknown_owner           a case owned by a unit code the registry does not hold (written to a
+//                           records file of its own, as an export of a unit that is gone).
+// At least one of each kind is planted at any scale; at scale 1 there are 30, 20, 10, 10, 10, 10,
+// 5. `syncctl check` reports the first two kinds as duplicate_person, the others by these names.
 #pragma once
 
 #include "sync/base/status.h"

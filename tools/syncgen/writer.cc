@@ -1,7 +1,9 @@
 // JSON lines and files; see writer.h.
 #include "tools/syncgen/writer.h"
 
+#include <algorithm>
 #include <fstream>
+#include <map>
 #include <string>
 #include <system_error>
 
@@ -72,7 +74,9 @@ Owned ByUnit(const Dataset& dataset) {
     const Resident& r = dataset.residents[i];
     if (!r.omitted) owned.residents[dataset.households[r.household].owner].push_back(i);
   }
-  for (size_t i = 0; i < dataset.cases.size(); ++i) owned.cases[dataset.cases[i].unit].push_back(i);
+  for (size_t i = 0; i < dataset.cases.size(); ++i) {
+    if (dataset.cases[i].owner_code.empty()) owned.cases[dataset.cases[i].unit].push_back(i);
+  }
   return owned;
 }
 
@@ -150,7 +154,9 @@ Json CaseJson(const Dataset& dataset, const CaseRecord& c) {
   fields["lead_officer"] = c.lead_officer;
   if (!c.involved.empty()) fields["involved"] = c.involved;
   if (!c.notes.empty()) fields["notes"] = c.notes;
-  return Line("case", c.number, dataset.layout.units[c.unit].code, std::move(fields));
+  const std::string& owner =
+      c.owner_code.empty() ? dataset.layout.units[c.unit].code : c.owner_code;
+  return Line("case", c.number, owner, std::move(fields));
 }
 
 Json PlantedJson(const PlantedProblem& p) {
@@ -186,6 +192,18 @@ Result<Summary> WriteDataset(const Dataset& dataset, const std::filesystem::path
     summary.personnel += owned.personnel[u].size();
     summary.registrations += owned.residents[u].size();
     summary.cases += owned.cases[u].size();
+    ++summary.record_files;
+  }
+
+  // The planted unknown_owner cases, in a file of their own per (nonexistent) owner, as an
+  // export of a unit that is gone would be.
+  std::map<std::string, std::string> orphans;
+  for (const CaseRecord& c : dataset.cases) {
+    if (!c.owner_code.empty()) AppendLine(orphans[c.owner_code], CaseJson(dataset, c));
+  }
+  for (const auto& [code, lines] : orphans) {
+    SS_RETURN_IF_ERROR(WriteFile(dir / fmt::format("records-{}.jsonl", code), lines));
+    summary.cases += static_cast<size_t>(std::count(lines.begin(), lines.end(), '\n'));
     ++summary.record_files;
   }
 
