@@ -216,6 +216,21 @@ echo "all five digests are equal: every member holds exactly the hub's records o
 echo "-- so 北关 now answers for a resident registered at 城里:"
 at beiguan get registration "$RESIDENT"
 
+step "Admins check the merged group's records: duplicates and broken references (syncctl check)"
+echo "-- four stations' books are one now; syncgen planted the problems such a merge exposes"
+printf '\033[2m[hub]$ syncctl check --scope %s\033[0m\n' "${UNIT[chengli]}"
+set +e
+ctl hub check --scope "${UNIT[chengli]}" >"$WORK/check.out"
+code=$?
+set -e
+for kind in duplicate_person household_without_head household_multiple_heads dangling_involved; do
+  grep -m1 "^$kind" "$WORK/check.out" || true
+done
+echo "   ..."
+sed -n '/^checked/,$p' "$WORK/check.out"
+echo "exit code $code (1: problems found)"
+[ "$code" -eq 1 ]
+
 step "The hub over HTTP: health, readiness and Prometheus metrics (syncd --http $HTTP)"
 if command -v curl >/dev/null; then
   show curl -s "http://$HTTP/healthz"

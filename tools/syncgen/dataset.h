@@ -10,13 +10,16 @@
 //     the planted household_multiple_heads ones, which have two.
 //  4. Every case's lead officer is an active officer of its unit and every involved id is a written
 //     resident's id, except in the planted dangling_* cases.
-//  5. Every record is owned by a unit of the layout, except the planted unknown_owner cases, whose
+//  5. No two residents share the county of their id (its first six digits), name, sex and birth
+//     date, except the planted duplicate_household and legacy_and_new_id pairs.
+//  6. Every record is owned by a unit of the layout, except the planted unknown_owner cases, whose
 //     `owner_code` is no unit's.
 #pragma once
 
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -88,6 +91,9 @@ struct Dataset {
   std::vector<CaseRecord> cases;
   std::vector<PlantedProblem> planted;
   std::vector<int> last_house_number;  // per village: the number of its latest household
+  // Hashes of (county of the id, name, sex, birth date) of every resident: two people alike in all
+  // four are what `syncctl check` reports as one person registered twice, so only plants may be.
+  std::unordered_set<uint64_t> person_keys;
 };
 
 }  // namespace stationsync::syncgen

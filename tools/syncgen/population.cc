@@ -117,6 +117,9 @@ void AddYoung(Rng& rng, std::vector<Member>& members, size_t size) {
   }
 }
 
+// Names drawn for a resident before its birth date moves to the next day.
+constexpr int kNameTries = 16;
+
 std::string_view DrawStatus(Rng& rng, int age) {
   if (age > kOldAge && rng.Chance(kDeceasedIfOld)) return "deceased";
   if (age >= kAdultAge && rng.Chance(kMovedOut)) return "moved_out";
@@ -130,11 +133,21 @@ void AddMember(Rng& rng, Dataset& dataset, IdPool& ids, size_t household, const 
   Resident r;
   r.birth = RandomDateInYear(rng, m.birth_year);
   r.male = m.male;
-  r.id = NewResidentId(rng, layout, ids, r.birth, m.male);
   r.ethnicity = m.ethnicity;
-  r.name = mongolian_names && m.ethnicity == "蒙古族"
-               ? DrawMongolianName(rng, m.male)
-               : DrawHanName(rng, m.surname, m.male, r.birth.year);
+  // A name nobody of the same county, sex and birth date has (dataset.h, invariant 5): a few
+  // draws, then the next day, whose id the pool gives anew.
+  for (int tries = 0;; ++tries) {
+    if (tries % kNameTries == 0) {
+      if (tries > 0) r.birth = FromDayNumber(DayNumber(r.birth) + 1);
+      r.id = NewResidentId(rng, layout, ids, r.birth, m.male);
+    }
+    r.name = mongolian_names && m.ethnicity == "蒙古族"
+                 ? DrawMongolianName(rng, m.male)
+                 : DrawHanName(rng, m.surname, m.male, r.birth.year);
+    const std::string key = fmt::format("{}|{}|{}|{}", std::string_view(r.id).substr(0, 6), r.name,
+                                        m.male, FormatDate(r.birth));
+    if (dataset.person_keys.insert(std::hash<std::string>{}(key)).second) break;
+  }
   r.household = household;
   r.relation = m.relation;
   r.status = DrawStatus(rng, AgeAtReference(r.birth));
