@@ -5,7 +5,9 @@
 # and shows the initial sync, writes
 # flowing both ways, a station offline catching up (lag back to 0), a conflict listed and
 # resolved, a rejected bad write, and the 2020 merge of the four stations into 城里 (all four
-# stations' digests equal to the hub's digest of the group). Everything runs on this machine
+# stations' digests equal to the hub's digest of the group), then `syncctl check` finding the
+# planted duplicates and broken references of the merged group. It ends with the dashboard's
+# URL and, when stdin is a terminal, keeps the nodes running until Enter. Everything runs on this machine
 # (ipc:// sockets in a temporary directory) and is cleaned up. The hub serves HTTP on
 # 127.0.0.1:$DEMO_HTTP_PORT (default 7780); the stations run with --http off.
 # Usage: tools/demo.sh BIN_DIR
@@ -79,6 +81,20 @@ stop() {
   wait "${PIDS[$1]}"
   unset "PIDS[$1]"
 }
+
+cat <<INTRO
+
+StationSync demo: one hub and four police stations of 临朐县, on this machine, with realistic data.
+It shows, in order:
+  1. provisioning: each station gets a CURVE key pair enrolled at the hub; an impostor is refused;
+  2. the initial sync of four empty stations, and writes flowing both ways;
+  3. a station offline while headquarters writes, catching up when it returns;
+  4. a conflict (an officer's phone changed at two places), listed and resolved;
+  5. a bad write rejected with nothing changed;
+  6. the 2020 merge of the four stations into one with three sub-offices: every digest equal;
+  7. admins' checks after the merge: persons registered twice, broken references;
+  8. the hub's HTTP side: health, metrics and the operators' dashboard at http://$HTTP/
+INTRO
 
 step "Generating the 临朐县 data set (syncgen --profile linqu --seed 2020)"
 show "$BIN/syncgen" --profile linqu --seed 2020 --out "$WORK/gen"
@@ -239,6 +255,13 @@ if command -v curl >/dev/null; then
   curl -s "http://$HTTP/metrics" | grep '^stationsync_station_lag'
 else
   echo "(curl is not installed: open http://$HTTP/metrics in a browser)"
+fi
+
+echo
+echo "The operators' dashboard: http://$HTTP/ (the hub's status: http://$HTTP/status)"
+if [ -t 0 ]; then
+  echo "The hub and the four stations keep running; press Enter to stop them."
+  read -r _
 fi
 
 step "Stopping everything (SIGTERM: clean shutdown)"
