@@ -245,13 +245,18 @@ class CheckCommandTest : public ::testing::Test {
     }
   }
   void TearDown() override {
+    if (station_ && station_->process()) {
+      EXPECT_EQ(station_->Stop(), 0) << station_->Log();
+    }
     if (hub_ && hub_->process()) {
       EXPECT_EQ(hub_->Stop(), 0) << hub_->Log();
     }
   }
 
-  // The planted problems whose records include one of `owners`' (all when empty).
-  std::multiset<std::string> Planted(const std::set<std::string>& owners = {}) {
+  // The planted problems whose records include one of `owners`' (all when empty); with
+  // `all_owned`, those whose records are all `owners`'.
+  std::multiset<std::string> Planted(const std::set<std::string>& owners = {},
+                                     bool all_owned = false) {
     std::map<std::string, std::string> owner_of;  // "table/id" -> owner
     for (const auto& entry : std::filesystem::directory_iterator(gen_.path())) {
       if (!entry.path().filename().string().starts_with("records-")) continue;
@@ -262,21 +267,24 @@ class CheckCommandTest : public ::testing::Test {
     }
     std::multiset<std::string> planted;
     for (const Json& p : ReadJsonLines(gen_ / "planted.jsonl")) {
-      bool touches = owners.empty();
+      size_t owned = 0;
       for (const Json& r : p["records"]) {
         const auto it = owner_of.find(
             fmt::format("{}/{}", r["table"].get<std::string>(), r["id"].get<std::string>()));
-        touches = touches || (it != owner_of.end() && owners.contains(it->second));
+        owned += it != owner_of.end() && owners.contains(it->second) ? 1 : 0;
       }
-      if (touches) planted.insert(Signature(CheckKind(p["kind"]), p["records"]));
+      const bool wanted = owners.empty() || (all_owned ? owned == p["records"].size() : owned > 0);
+      if (wanted) planted.insert(Signature(CheckKind(p["kind"]), p["records"]));
     }
     return planted;
   }
 
-  // Runs syncctl check --json; the problems found, and the summary line.
-  std::multiset<std::string> Check(std::vector<std::string> args, Json* summary, int* exit_code) {
+  // Runs syncctl check --json at `node` (the hub when null); the problems found, and the
+  // summary line.
+  std::multiset<std::string> Check(std::vector<std::string> args, Json* summary, int* exit_code,
+                                   const StationDaemon* node = nullptr) {
     args.insert(args.begin(), {"check", "--json", "--scratch", scratch_.path()});
-    const auto run = hub_->Ctl(args);
+    const auto run = (node ? node : hub_.get())->Ctl(args);
     *exit_code = run.exit_code;
     std::multiset<std::string> found;
     std::istringstream out(run.out);
@@ -296,6 +304,7 @@ class CheckCommandTest : public ::testing::Test {
   TempDir gen_;
   TempDir scratch_;
   std::unique_ptr<StationDaemon> hub_;
+  std::unique_ptr<StationDaemon> station_;
 };
 
 TEST_F(CheckCommandTest, ReportsEveryPlantedProblemAndNothingElse) {
@@ -317,8 +326,9 @@ TEST_F(CheckCommandTest, ReportsEveryPlantedProblemAndNothingElse) {
   EXPECT_EQ(by_kind, planted.size());
 }
 
+constexpr char kChengli[] = "370724510000";
+
 TEST_F(CheckCommandTest, AScopeReportsItsGroupsProblemsAndAnUnknownScopeIsAnError) {
-  constexpr char kChengli[] = "370724510000";
   Json summary;
   int exit_code = 0;
   const auto found = Check({"--scope", kChengli}, &summary, &exit_code);
@@ -330,6 +340,31 @@ TEST_F(CheckCommandTest, AScopeReportsItsGroupsProblemsAndAnUnknownScopeIsAnErro
   const auto unknown = hub_->Ctl({"check", "--scope", "NOSUCHUNIT"});
   EXPECT_EQ(unknown.exit_code, 2);
   EXPECT_NE(unknown.err.find("NOSUCHUNIT"), std::string::npos) << unknown.err;
+}
+
+// A station holds only its scope and no registry: it reports the problems wholly inside its scope
+// and skips the dangling checks (their targets may be another scope's records) and unknown owners.
+TEST_F(CheckCommandTest, AStationChecksItsScopeAndSkipsDanglingReferences) {
+  station_ = StationDaemon::Station(kChengli, *hub_);
+  ASSERT_EQ(station_->Enroll(*hub_), 0);
+  ASSERT_TRUE(station_->Start()) << station_->Log();
+  const auto synced = station_->Ctl({"wait-synced", "--timeout", "60"});
+  ASSERT_EQ(synced.exit_code, 0) << synced.out << synced.err;
+
+  std::multiset<std::string> expected;
+  for (const std::string& p : Planted({kChengli}, /*all_owned=*/true)) {
+    if (!p.starts_with("dangling_") && !p.starts_with("unknown_owner")) expected.insert(p);
+  }
+  ASSERT_FALSE(expected.empty());
+  Json summary;
+  int exit_code = 0;
+  const auto found = Check({}, &summary, &exit_code, station_.get());
+  EXPECT_EQ(exit_code, 1);
+  EXPECT_EQ(found, expected);
+  EXPECT_EQ(summary["skipped"],
+            Json::array({"dangling_lead_officer", "dangling_involved", "unknown_owner"}));
+  const auto other = station_->Ctl({"check", "--scope", "370724520000"});
+  EXPECT_EQ(other.exit_code, 2) << other.err;
 }
 
 }  // namespace

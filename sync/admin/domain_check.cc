@@ -72,7 +72,7 @@ Status DomainCheck::Put(const std::vector<std::string_view>& parts, bool in_scop
 }
 
 void DomainCheck::CheckOwner(const Record& record) {
-  if (!InScope(record)) return;
+  if (!options_.owners || !InScope(record)) return;
   const auto it = unit_status_.find(record.owner);
   std::string why;
   if (it == unit_status_.end()) {

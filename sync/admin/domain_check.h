@@ -21,7 +21,8 @@
 //
 // Scope: only problems that involve at least one record owned by a unit of `scope` are reported;
 // references are still resolved against every record given. The dangling_* checks need every
-// record of the county (a station holds only its scope), so a caller turns them off elsewhere.
+// record of the county (a station holds only its scope), and unknown_owner needs the registry (a
+// station holds no unit records), so a caller turns them off at a station.
 //
 // Not thread-safe. Order of use: Add every live record (any table, any order), then Finish once.
 #pragma once
@@ -63,6 +64,7 @@ struct DomainProblem {
 struct DomainCheckOptions {
   std::set<std::string> scope;  // owners whose problems are reported; empty: every owner
   bool references = true;       // the dangling_* checks: only where every record is held
+  bool owners = true;           // the unknown_owner check: only where the registry is held
 };
 
 class DomainCheck {

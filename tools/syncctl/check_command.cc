@@ -1,12 +1,14 @@
 // See check_command.h.
 #include "tools/syncctl/check_command.h"
 
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 #include <map>
 #include <set>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "sync/admin/domain_check.h"
 #include "sync/admin/sorted_scratch.h"
@@ -48,9 +50,20 @@ Result<std::vector<Record>> ReadUnits(ApiClient& client) {
   return units;
 }
 
-Result<std::set<std::string>> ScopeOwners(const std::vector<Record>& units,
+// The owners of --scope's group: from the registry at the hub; at a station, which holds no
+// registry, its own scope when --scope names one of its units.
+Result<std::set<std::string>> ScopeOwners(const NodeStatus& status,
+                                          const std::vector<Record>& units,
                                           const std::string& scope) {
   if (scope.empty()) return std::set<std::string>{};
+  if (status.role != "hub") {
+    const auto& held = status.scope;
+    if (std::find(held.begin(), held.end(), scope) == held.end()) {
+      return Invalid(fmt::format("--scope {}: not a unit of this station's scope ({})", scope,
+                                 fmt::join(held, " ")));
+    }
+    return std::set<std::string>(held.begin(), held.end());
+  }
   const auto groups = GroupsOf(units);
   const auto it = groups.find(scope);
   if (it == groups.end()) return Invalid(fmt::format("--scope {}: no such unit", scope));
@@ -58,8 +71,7 @@ Result<std::set<std::string>> ScopeOwners(const std::vector<Record>& units,
 }
 
 void PrintSummary(const GlobalFlags& flags, size_t records,
-                  const std::map<std::string, size_t>& by_kind, bool skipped_references,
-                  int64_t ms) {
+                  const std::map<std::string, size_t>& by_kind, bool at_station, int64_t ms) {
   size_t problems = 0;
   nlohmann::ordered_json kinds = nlohmann::ordered_json::object();
   for (std::string_view kind : kDomainProblemKinds) {
@@ -69,9 +81,10 @@ void PrintSummary(const GlobalFlags& flags, size_t records,
     problems += n;
   }
   nlohmann::ordered_json skipped = nlohmann::ordered_json::array();
-  if (skipped_references) {
+  if (at_station) {
     skipped.push_back(kDanglingLeadOfficer);
     skipped.push_back(kDanglingInvolved);
+    skipped.push_back(kUnknownOwner);
   }
   if (flags.json) {
     PrintLine({{"records", records},
@@ -85,8 +98,9 @@ void PrintSummary(const GlobalFlags& flags, size_t records,
   for (const auto& [kind, n] : kinds.items()) {
     if (n.get<size_t>() > 0) std::cout << fmt::format("  {:<26} {}\n", kind, n.get<size_t>());
   }
-  if (skipped_references) {
-    std::cout << "  (dangling references are checked at the hub: a station holds only its scope)\n";
+  if (at_station) {
+    std::cout << "  (dangling references and unknown owners are checked at the hub: a station "
+                 "holds only its scope and no registry)\n";
   }
 }
 
@@ -100,14 +114,14 @@ int CmdCheck(const GlobalFlags& flags, const std::string& scope, const std::stri
   if (!status.ok()) return Report(status.status());
   auto units = ReadUnits(*client);
   if (!units.ok()) return Report(units.status());
-  auto owners = ScopeOwners(*units, scope);
+  auto owners = ScopeOwners(*status, *units, scope);
   if (!owners.ok()) return Report(owners.status());
   auto scratch = SortedScratch::Create(scratch_dir);
   if (!scratch.ok()) return Report(scratch.status());
 
   const bool at_hub = status->role == "hub";
   std::map<std::string, size_t> by_kind;
-  DomainCheck check(**scratch, *units, DomainCheckOptions{*std::move(owners), at_hub},
+  DomainCheck check(**scratch, *units, DomainCheckOptions{*std::move(owners), at_hub, at_hub},
                     [&](const DomainProblem& problem) {
                       ++by_kind[problem.kind];
                       PrintProblem(flags, problem);

@@ -3,8 +3,9 @@
 // It reads every record through the daemon's API (pages of 1,000, as export does), so it runs
 // beside a serving daemon and sees what it serves; the index entries go to a scratch store under
 // `scratch_dir`, so memory stays bounded. At the hub every record of the county is there and every
-// check runs; a station holds only its scope, so the dangling_* checks are skipped there (a
-// reference may point at a record of another scope) and the summary says so.
+// check runs; a station holds only its scope and no registry, so the dangling_* checks (a
+// reference may point at a record of another scope) and unknown_owner are skipped there, and the
+// summary says so.
 //
 // Output: one line per problem (JSON with --json: {"kind","records":[{"table","id"}],"detail"}),
 // then a summary {"records","problems","by_kind","skipped","ms"}. Exit 0 when nothing is found,
