@@ -369,6 +369,15 @@ ApiResponse ApiServer::HandleRead(const ApiRequest& request) {
       }
       break;
     }
+    case ApiKind::kBackup: {
+      auto report = MakeBackup(replica_, backup_source_, request.path);
+      if (report.ok()) {
+        response.backup = std::move(report).value();
+      } else {
+        response.status = report.status();
+      }
+      break;
+    }
     case ApiKind::kConflicts: {
       auto conflicts = replica_.OpenConflicts();
       if (conflicts.ok()) {

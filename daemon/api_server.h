@@ -20,6 +20,9 @@
 // Digests (digest): a station answers for its own scope (Replica::Scope()) and refuses another
 // unit's; the hub answers for any registry unit's group and refuses a request naming none.
 //
+// Backups (backup): made on this thread between two group commits (daemon/backup.h), from the
+// source SetBackupSource gave (by default: no data directory check, no key pair).
+//
 // Remote look-ups (getRemote): the hub reads its own replica. A station hands the look-up to its
 // hub link through the LookupStarter and answers when the daemon calls CompleteLookup, so the
 // answer may come after answers to later requests; without a starter it answers kUnavailable.
@@ -35,6 +38,7 @@
 
 #include <zmq.hpp>
 
+#include "daemon/backup.h"
 #include "daemon/latency_histogram.h"
 #include "sync/base/status.h"
 #include "sync/codec/api_codec.h"
@@ -61,6 +65,10 @@ class ApiServer {
   // waiting on socket() now; true if local writes were committed (so the sync link has news).
   bool ServeReady();
   zmq::socket_t& socket() { return socket_; }
+
+  // What a backup copies besides the store: the node's key pair, and the data directory a backup
+  // may not be written into.
+  void SetBackupSource(BackupSource source) { backup_source_ = std::move(source); }
 
   // Starts a look-up at the hub for a station's `get --remote`; the daemon answers it later with
   // CompleteLookup(token, ...). Called on this server's thread, inside ServeReady(); it may call
@@ -113,6 +121,7 @@ class ApiServer {
   std::map<uint64_t, PendingLookup> lookups_;  // by token
   uint64_t next_lookup_ = 1;
   LatencyHistogram write_latency_;
+  BackupSource backup_source_;
 };
 
 }  // namespace stationsync
