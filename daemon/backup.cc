@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <system_error>
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -19,7 +20,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr mode_t kBackupDirMode = 0700;  // the secret key is inside
+constexpr mode_t kBackupDirMode = 0700;            // the secret key is inside
+constexpr char kStagingName[] = "backup-staging";  // in DATA: step 1's checkpoint
 
 // fsync of a file or directory, so that what the report counts survives a power cut.
 Status SyncPath(const fs::path& path) {
@@ -92,14 +94,24 @@ Status PrepareTarget(const fs::path& target, bool& made) {
   return Status::Ok();
 }
 
-// Removes what a failed backup wrote (invariant 2).
-void Undo(const fs::path& target, bool made) {
+// Removes what a failed backup wrote (invariant 2): the staging, and DIR's contents (DIR too if
+// the backup made it).
+// DATA/backup-staging, or nothing when the checkpoint was made in DIR itself.
+void RemoveStaging(const BackupJob& job) {
   std::error_code ec;
-  if (made) {
-    fs::remove_all(target, ec);
+  if (job.staging != job.target / "db") fs::remove_all(job.staging.parent_path(), ec);
+}
+
+void Undo(const BackupJob& job) {
+  RemoveStaging(job);
+  std::error_code ec;
+  if (job.made_target) {
+    fs::remove_all(job.target, ec);
     return;
   }
-  for (const auto& entry : fs::directory_iterator(target, ec)) fs::remove_all(entry.path(), ec);
+  for (const auto& entry : fs::directory_iterator(job.target, ec)) {
+    fs::remove_all(entry.path(), ec);
+  }
 }
 
 // Writes the key pair as DIR/node.cert{,_secret} (the names a data directory uses), synced.
@@ -108,6 +120,33 @@ Status WriteKeyPair(const fs::path& target, const CurveKeyPair& pair) {
   SS_RETURN_IF_ERROR(SaveCertificate(path.string(), pair));
   SS_RETURN_IF_ERROR(SyncPath(path));
   return SyncPath(path.string() + "_secret");
+}
+
+// The staged checkpoint as DIR/db: renamed on the same file system, else copied file by file
+// (each synced).
+Status MoveCheckpoint(const BackupJob& job, const std::atomic<bool>& cancel) {
+  const fs::path db = job.target / "db";
+  if (job.staging == db) return Status::Ok();
+  std::error_code ec;
+  fs::rename(job.staging, db, ec);
+  if (!ec) return SyncPath(job.target);
+  if (ec != std::errc::cross_device_link) {
+    return Internal(fmt::format("moving the checkpoint to {}: {}", db.string(), ec.message()));
+  }
+  if (::mkdir(db.c_str(), 0700) != 0) {
+    return Internal(fmt::format("making {}: {}", db.string(), std::strerror(errno)));
+  }
+  for (const auto& entry : fs::directory_iterator(job.staging)) {
+    if (cancel.load()) return Unavailable("syncd is stopping: the backup was abandoned");
+    const fs::path to = db / entry.path().filename();
+    fs::copy_file(entry.path(), to, ec);
+    if (ec) {
+      return Internal(
+          fmt::format("copying {} to {}: {}", entry.path().string(), to.string(), ec.message()));
+    }
+    SS_RETURN_IF_ERROR(SyncPath(to));
+  }
+  return SyncPath(db);
 }
 
 // Every file under DIR and their sizes.
@@ -120,15 +159,38 @@ Result<BackupReport> Count(const fs::path& target) {
     ++report.files;
     report.bytes += entry.file_size(ec);
   }
-  if (ec)
+  if (ec) {
     return Internal(fmt::format("counting backup files in {}: {}", report.path, ec.message()));
+  }
+  return report;
+}
+
+Result<BackupReport> Finish(const BackupJob& job, const std::atomic<bool>& cancel) {
+  SS_RETURN_IF_ERROR(MoveCheckpoint(job, cancel));
+  RemoveStaging(job);
+  if (job.key_pair) SS_RETURN_IF_ERROR(WriteKeyPair(job.target, *job.key_pair));
+  SS_RETURN_IF_ERROR(SyncPath(job.target));
+  if (job.made_target) SS_RETURN_IF_ERROR(SyncPath(job.target.parent_path()));
+  auto report = Count(job.target);
+  if (!report.ok()) return report.status();
+  report->log_position = job.log_position;
+  report->key_pair = job.key_pair.has_value();
   return report;
 }
 
 }  // namespace
 
-Result<BackupReport> MakeBackup(const Replica& replica, const BackupSource& source,
-                                const std::string& dir) {
+void AbandonBackup(const BackupJob& job) {
+  Undo(job);
+}
+
+void RemoveBackupStaging(const std::string& data_dir) {
+  std::error_code ec;
+  fs::remove_all(fs::path(data_dir) / kStagingName, ec);
+}
+
+Result<BackupJob> StartBackup(const Replica& replica, const BackupSource& source,
+                              const std::string& dir) {
   auto refuse = [&dir](const Status& status) {
     LogEvent(spdlog::level::warn, "backup_refused", {{"path", dir}, {"error", status.message()}},
              "backup to {} refused: {}", dir, status.ToString());
@@ -136,30 +198,44 @@ Result<BackupReport> MakeBackup(const Replica& replica, const BackupSource& sour
   };
   auto target = CheckTarget(source, dir);
   if (!target.ok()) return refuse(target.status());
-  bool made = false;
-  if (Status prepared = PrepareTarget(*target, made); !prepared.ok()) return refuse(prepared);
-  auto fail = [&](const Status& status) {
-    Undo(*target, made);
+  BackupJob job;
+  job.target = *target;
+  job.key_pair = source.key_pair;
+  if (Status prepared = PrepareTarget(job.target, job.made_target); !prepared.ok()) {
+    return refuse(prepared);
+  }
+  job.staging = job.target / "db";
+  if (!source.data_dir.empty()) {
+    // What a backup cut short by a crash left here is not anyone's backup (invariant 4).
+    RemoveBackupStaging(source.data_dir);
+    const fs::path staging_parent = fs::path(source.data_dir) / kStagingName;
+    std::error_code ec;
+    fs::create_directories(staging_parent, ec);
+    job.staging = staging_parent / "db";
+  }
+  auto position = replica.Checkpoint(job.staging.string());
+  if (!position.ok()) {
+    Undo(job);
     LogEvent(spdlog::level::err, "backup_failed",
-             {{"path", target->string()}, {"error", status.message()}},
-             "backup to {} failed, nothing kept: {}", target->string(), status.ToString());
-    return status;
-  };
-  auto position = replica.Checkpoint((*target / "db").string());
-  if (!position.ok()) return fail(position.status());
-  if (source.key_pair) {
-    if (Status written = WriteKeyPair(*target, *source.key_pair); !written.ok()) {
-      return fail(written);
-    }
+             {{"path", job.target.string()}, {"error", position.status().message()}},
+             "backup to {} failed, nothing kept: {}", job.target.string(),
+             position.status().ToString());
+    return position.status();
   }
-  if (Status synced = SyncPath(*target); !synced.ok()) return fail(synced);
-  if (made) {
-    if (Status synced = SyncPath(target->parent_path()); !synced.ok()) return fail(synced);
+  job.log_position = *position;
+  return job;
+}
+
+Result<BackupReport> FinishBackup(const BackupJob& job, const std::atomic<bool>& cancel) {
+  auto report = Finish(job, cancel);
+  if (!report.ok()) {
+    Undo(job);
+    LogEvent(spdlog::level::err, "backup_failed",
+             {{"path", job.target.string()}, {"error", report.status().message()}},
+             "backup to {} failed, nothing kept: {}", job.target.string(),
+             report.status().ToString());
+    return report.status();
   }
-  auto report = Count(*target);
-  if (!report.ok()) return fail(report.status());
-  report->log_position = *position;
-  report->key_pair = source.key_pair.has_value();
   LogEvent(spdlog::level::info, "backup_written",
            {{"path", report->path},
             {"files", report->files},

@@ -11,6 +11,7 @@
 #include <zmq.hpp>
 
 #include "daemon/api_server.h"
+#include "daemon/backup.h"
 #include "daemon/data_dir_lock.h"
 #include "daemon/http/http_server.h"
 #include "daemon/http/node_state.h"
@@ -112,6 +113,7 @@ Result<NodeBase> OpenNode(const NodeFlags& flags, const std::string& node) {
   auto lock = DataDirLock::Acquire(flags.data);
   if (!lock.ok()) return lock.status();
   base.lock = std::move(lock).value();
+  RemoveBackupStaging(flags.data);  // a backup cut short by a crash; ours now (the lock)
   auto security = SecurityFor(flags);
   if (!security.ok()) return security.status();
   base.security = std::move(security).value();
@@ -233,6 +235,7 @@ int RunStation(const NodeFlags& flags, const std::atomic<bool>& stop) {
     (void)sync_ready;  // the sync socket is read every turn, ready or not
     node_state.Beat(NowMs());
     systemd.Tick(NowMs());  // the watchdog sees the loop turn
+    api.FinishBackups();
     if (api_ready && api.ServeReady() && with_hub) carry_out(session.Pump(NowMs()));
     if (!with_hub) {
       if (*http && NowMs() - last_tick >= static_cast<uint64_t>(kTickMs)) {
@@ -357,6 +360,7 @@ int RunHub(const NodeFlags& flags, const std::atomic<bool>& stop) {
     (void)sync_ready;  // read every turn, ready or not
     node_state.Beat(NowMs());
     systemd.Tick(NowMs());  // the watchdog sees the loop turn
+    api.FinishBackups();
     if (zap_ready) zap.ServeReady();
     if (api_ready && api.ServeReady()) carry_out(hub.Pump(NowMs()));
     const uint64_t turn_end = NowMs() + kTurnBudgetMs;

@@ -1,6 +1,7 @@
 // syncctl backup and restore, with real syncd processes: a backup is a data directory (the store
 // as of one log position, and the node's key pair) that a daemon starts on with the same records
-// and the same identity; a backup never writes into a directory that holds anything; and a hub
+// and the same identity, whether it was copied to another file system or moved within the
+// store's; a backup never writes into a directory that holds anything; and a hub
 // restored from a backup taken under write load gets back from its stations every write that
 // was acknowledged after the backup (the epoch and offer logic of sync/protocol).
 #include <atomic>
@@ -72,6 +73,7 @@ TEST(Backup, ACopyOfALiveStationRestoresWithItsRecordsAndIdentity) {
   EXPECT_EQ(report["bytes"], bytes) << backup.out;
   EXPECT_TRUE(files.contains("db/CURRENT")) << backup.out;
   EXPECT_TRUE(files.contains("node.cert_secret")) << backup.out;
+  EXPECT_FALSE(fs::exists(station.data() + "/backup-staging")) << "the staged checkpoint stays";
   EXPECT_EQ(fs::status(dir).permissions() & fs::perms::all, fs::perms::owner_all);
   EXPECT_EQ(fs::status(dir + "/node.cert_secret").permissions() & fs::perms::all,
             fs::perms::owner_read | fs::perms::owner_write);
@@ -133,6 +135,7 @@ TEST(Backup, ADirectoryThatHoldsAnythingIsRefusedWithExit4AndLeftAsItWas) {
     if (entry.path().extension() == ".sst" && fs::hard_link_count(entry.path()) > 1) ++linked;
   }
   EXPECT_GT(linked, 0u) << made.out;
+  EXPECT_FALSE(fs::exists(station.data() + "/backup-staging"));
   EXPECT_TRUE(station.Client()->Ping().ok());
 }
 
