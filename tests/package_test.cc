@@ -58,6 +58,10 @@ TEST(Package, TheDebHoldsWorkingBinariesUnitsConfigsAndMakesTheSyncdUser) {
   const std::string postinst = ReadText(dir / "control/postinst");
   EXPECT_TRUE(Contains(postinst, "adduser --system --group")) << postinst;
   EXPECT_TRUE(Contains(postinst, "syncd")) << postinst;
+  for (const char* script : {"postinst", "postrm"}) {
+    const auto parsed = RunCommand({"/bin/sh", "-n", dir / (std::string("control/") + script)});
+    EXPECT_EQ(parsed.exit_code, 0) << script << ": " << parsed.err;
+  }
   const std::string conffiles = ReadText(dir / "control/conffiles");
   EXPECT_TRUE(Contains(conffiles, "/etc/stationsync/hub.toml")) << conffiles;
   EXPECT_TRUE(Contains(conffiles, "/etc/stationsync/station.toml")) << conffiles;

@@ -1,7 +1,8 @@
 // syncctl backup DIR: asks the daemon for a consistent copy of its live store and key pair in DIR
 // (daemon/backup.h), while it keeps serving. DIR is taken relative to syncctl's working directory
 // and sent as an absolute path; the daemon writes it, so DIR must be a place the daemon may write
-// (under systemd: a ReadWritePaths= of its unit, e.g. /var/backups/stationsync).
+// (under systemd: a ReadWritePaths= of its unit, e.g. /var/backups/stationsync; PrivateTmp= gives
+// the service a /tmp of its own).
 //
 // Prints one JSON line, exactly
 //   {"path":"/abs/DIR","files":N,"bytes":N,"log_position":N,"key_pair":true|false}
