@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <system_error>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -50,6 +51,11 @@ ApiServer::ApiServer(zmq::context_t& context, std::string endpoint, Replica& rep
       role_(std::move(role)),
       sync_status_(std::move(sync_status)),
       socket_(context, zmq::socket_type::router) {}
+
+ApiServer::~ApiServer() {
+  cancel_backup_.store(true);
+  if (backup_) backup_->done.wait();
+}
 
 Status ApiServer::Bind() {
   socket_.set(zmq::sockopt::linger, 0);
@@ -113,6 +119,8 @@ void ApiServer::ServeTurn() {
       FlushWrites(writes);
     } else if (request->kind == ApiKind::kGetRemote && !is_hub()) {
       StartLookup(frames[0], *request);
+    } else if (request->kind == ApiKind::kBackup) {
+      StartBackupCopy(frames[0], *request);
     } else {
       Reply(frames[0], HandleRead(*request));
     }
@@ -279,6 +287,52 @@ void ApiServer::StartLookup(zmq::message_t& routing_id, const ApiRequest& reques
   // The starter may answer at once (CompleteLookup erases the entry): nothing of `lookup` is
   // used after this call.
   start_lookup_(token, request.patch.table, request.patch.id, request.actor);
+}
+
+void ApiServer::StartBackupCopy(zmq::message_t& routing_id, const ApiRequest& request) {
+  if (backup_) {
+    Reply(routing_id,
+          ResponseTo(request,
+                     Unavailable(fmt::format("a backup to {} is in progress; retry once it is done",
+                                             backup_->path))));
+    return;
+  }
+  auto job = StartBackup(replica_, backup_source_, request.path);
+  if (!job.ok()) {
+    Reply(routing_id, ResponseTo(request, job.status()));
+    return;
+  }
+  PendingBackup pending;
+  pending.routing_id.copy(routing_id);
+  pending.request_id = request.id;
+  pending.path = job->target.string();
+  try {
+    pending.done = std::async(std::launch::async,
+                              [this, copy = *job] { return FinishBackup(copy, cancel_backup_); });
+  } catch (const std::system_error& e) {  // no thread to be had: nothing copied yet
+    AbandonBackup(*job);
+    Reply(routing_id,
+          ResponseTo(request, Unavailable(std::string("no thread for the copy: ") + e.what())));
+    return;
+  }
+  backup_ = std::move(pending);
+}
+
+void ApiServer::FinishBackups() {
+  if (!backup_ || backup_->done.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+    return;
+  }
+  Result<BackupReport> report = backup_->done.get();
+  ApiResponse response;
+  response.id = backup_->request_id;
+  response.kind = ApiKind::kBackup;
+  if (report.ok()) {
+    response.backup = std::move(report).value();
+  } else {
+    response.status = report.status();
+  }
+  Reply(backup_->routing_id, response);
+  backup_.reset();
 }
 
 void ApiServer::CompleteLookup(uint64_t token, const Result<std::optional<Record>>& result) {

@@ -20,6 +20,13 @@
 // Digests (digest): a station answers for its own scope (Replica::Scope()) and refuses another
 // unit's; the hub answers for any registry unit's group and refuses a request naming none.
 //
+// Backups (backup): the checkpoint is made on this thread between two group commits, the copy to
+// the backup directory on a thread of its own (daemon/backup.h), from the source SetBackupSource
+// gave (by default: no data directory, no key pair). The answer is sent by FinishBackups once the
+// copy is done, so it may come after answers to later requests. One backup at a time: another
+// is answered kUnavailable while one runs. Destroying the server cancels a running copy (nothing
+// is kept) and waits for its thread.
+//
 // Remote look-ups (getRemote): the hub reads its own replica. A station hands the look-up to its
 // hub link through the LookupStarter and answers when the daemon calls CompleteLookup, so the
 // answer may come after answers to later requests; without a starter it answers kUnavailable.
@@ -28,6 +35,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <map>
 #include <optional>
 #include <string>
@@ -35,6 +43,7 @@
 
 #include <zmq.hpp>
 
+#include "daemon/backup.h"
 #include "daemon/latency_histogram.h"
 #include "sync/base/status.h"
 #include "sync/codec/api_codec.h"
@@ -54,6 +63,9 @@ class ApiServer {
   // empty: a station without a hub link (not connected, every local change pending).
   ApiServer(zmq::context_t& context, std::string endpoint, Replica& replica, std::string role,
             std::function<SyncStatus()> sync_status = {});
+  ~ApiServer();
+  ApiServer(const ApiServer&) = delete;
+  ApiServer& operator=(const ApiServer&) = delete;
 
   // kInvalid if the endpoint is malformed, kUnavailable if it cannot be bound.
   Status Bind();
@@ -61,6 +73,13 @@ class ApiServer {
   // waiting on socket() now; true if local writes were committed (so the sync link has news).
   bool ServeReady();
   zmq::socket_t& socket() { return socket_; }
+
+  // What a backup copies besides the store: the node's key pair, and the data directory a backup
+  // may not be written into.
+  void SetBackupSource(BackupSource source) { backup_source_ = std::move(source); }
+  // Answers the running backup if its copy is done. The daemon's loop calls it every turn.
+  void FinishBackups();
+  bool backup_running() const { return backup_.has_value(); }
 
   // Starts a look-up at the hub for a station's `get --remote`; the daemon answers it later with
   // CompleteLookup(token, ...). Called on this server's thread, inside ServeReady(); it may call
@@ -82,6 +101,12 @@ class ApiServer {
     zmq::message_t routing_id;
     ApiRequest request;
   };
+  struct PendingBackup {
+    zmq::message_t routing_id;
+    uint64_t request_id = 0;
+    std::string path;
+    std::future<Result<BackupReport>> done;
+  };
   struct PendingLookup {
     zmq::message_t routing_id;
     uint64_t request_id = 0;
@@ -101,6 +126,9 @@ class ApiServer {
   Result<ScopeDigest> DigestOf(const std::string& code) const;
   // A station's getRemote: starts the look-up, or answers at once when it cannot be started.
   void StartLookup(zmq::message_t& routing_id, const ApiRequest& request);
+  // A backup: its checkpoint now, its copy on a thread; answered by FinishBackups (or at once
+  // when it cannot start).
+  void StartBackupCopy(zmq::message_t& routing_id, const ApiRequest& request);
   bool is_hub() const { return role_ == "hub"; }
   void Reply(zmq::message_t& routing_id, const ApiResponse& response);
 
@@ -113,6 +141,9 @@ class ApiServer {
   std::map<uint64_t, PendingLookup> lookups_;  // by token
   uint64_t next_lookup_ = 1;
   LatencyHistogram write_latency_;
+  BackupSource backup_source_;
+  std::atomic<bool> cancel_backup_{false};  // read by the copy's thread
+  std::optional<PendingBackup> backup_;     // after cancel_backup_: destroyed before it
 };
 
 }  // namespace stationsync

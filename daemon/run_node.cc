@@ -11,10 +11,13 @@
 #include <zmq.hpp>
 
 #include "daemon/api_server.h"
+#include "daemon/backup.h"
 #include "daemon/data_dir_lock.h"
 #include "daemon/http/http_server.h"
 #include "daemon/http/node_state.h"
+#include "daemon/systemd_notify.h"
 #include "daemon/wal_sync_timing.h"
+#include "sync/base/json_log.h"
 #include "sync/base/log_guard.h"
 #include "sync/codec/sync_codec.h"
 #include "sync/protocol/hub.h"
@@ -86,6 +89,14 @@ Result<LinkSecurity> SecurityFor(const NodeFlags& flags) {
   return security;
 }
 
+// A backup holds the key pair the node runs with (its own or --key's), so that a node restored
+// from it keeps its identity.
+BackupSource BackupSourceFor(const NodeFlags& flags, const LinkSecurity& security) {
+  BackupSource source{.data_dir = flags.data, .key_pair = std::nullopt};
+  if (!security.insecure) source.key_pair = security.own;
+  return source;
+}
+
 // Opened storage and API, shared by both roles. The replica is declared last: it is destroyed
 // first, before the file system and Env it uses.
 struct NodeBase {
@@ -102,6 +113,7 @@ Result<NodeBase> OpenNode(const NodeFlags& flags, const std::string& node) {
   auto lock = DataDirLock::Acquire(flags.data);
   if (!lock.ok()) return lock.status();
   base.lock = std::move(lock).value();
+  RemoveBackupStaging(flags.data);  // a backup cut short by a crash; ours now (the lock)
   auto security = SecurityFor(flags);
   if (!security.ok()) return security.status();
   base.security = std::move(security).value();
@@ -149,6 +161,7 @@ int RunStation(const NodeFlags& flags, const std::atomic<bool>& stop) {
     return status;
   };
   ApiServer api(context, ApiEndpoint(flags), replica, "station", sync_status);
+  api.SetBackupSource(BackupSourceFor(flags, security));
   if (Status bound = api.Bind(); !bound.ok()) return Fail(bound);
   NodeState node_state;
   bool linked_once = !replica.Peer(kHubPeer).epoch.empty();  // synced in an earlier run
@@ -159,10 +172,20 @@ int RunStation(const NodeFlags& flags, const std::atomic<bool>& stop) {
   };
   auto http = StartHttp(flags, replica, "station", node_state, snapshot());
   if (!http.ok()) return Fail(http.status());
-  spdlog::info("syncd station {} ready: data {}, api {}, hub {} ({}), {} records, log at {}",
-               flags.unit, flags.data, ApiEndpoint(flags), with_hub ? flags.hub : "none",
-               security.insecure ? "plaintext, --insecure" : "CURVE", replica.record_count(),
-               replica.last_seq());
+  LogEvent(spdlog::level::info, "ready",
+           {{"role", "station"},
+            {"data", flags.data},
+            {"api", ApiEndpoint(flags)},
+            {"hub", flags.hub},
+            {"http", flags.http.enabled ? flags.http.address() : "off"},
+            {"records", replica.record_count()},
+            {"last_seq", replica.last_seq()}},
+           "syncd station {} ready: data {}, api {}, hub {} ({}), {} records, log at {}",
+           flags.unit, flags.data, ApiEndpoint(flags), with_hub ? flags.hub : "none",
+           security.insecure ? "plaintext, --insecure" : "CURVE", replica.record_count(),
+           replica.last_seq());
+  SystemdNotifier systemd;  // READY=1 only now: the store is open, the API and HTTP are bound
+  systemd.Ready(fmt::format("station {}: {} records", flags.unit, replica.record_count()));
   if (!security.insecure) {
     spdlog::info("this station's public key: {} (enrol it at the hub: syncctl unit enroll {} {})",
                  security.own.public_z85, flags.unit, security.own.public_z85);
@@ -211,6 +234,8 @@ int RunStation(const NodeFlags& flags, const std::atomic<bool>& stop) {
         Poll<2>({&api.socket(), with_hub ? transport.socket() : nullptr});
     (void)sync_ready;  // the sync socket is read every turn, ready or not
     node_state.Beat(NowMs());
+    systemd.Tick(NowMs());  // the watchdog sees the loop turn
+    api.FinishBackups();
     if (api_ready && api.ServeReady() && with_hub) carry_out(session.Pump(NowMs()));
     if (!with_hub) {
       if (*http && NowMs() - last_tick >= static_cast<uint64_t>(kTickMs)) {
@@ -242,7 +267,9 @@ int RunStation(const NodeFlags& flags, const std::atomic<bool>& stop) {
       if (*http) node_state.Publish(snapshot());
     }
   }
-  spdlog::info("syncd station {} stopping", flags.unit);
+  systemd.Stopping();
+  LogEvent(spdlog::level::info, "stopping", {{"role", "station"}}, "syncd station {} stopping",
+           flags.unit);
   if (with_hub) transport.SendLast(session.Goodbye(NowMs()).out, kGoodbyeLinger);
   replica.FlushForNextStart();
   return 0;
@@ -274,6 +301,7 @@ int RunHub(const NodeFlags& flags, const std::atomic<bool>& stop) {
     return status;
   };
   ApiServer api(context, ApiEndpoint(flags), replica, "hub", sync_status);
+  api.SetBackupSource(BackupSourceFor(flags, security));
   if (Status bound = api.Bind(); !bound.ok()) return Fail(bound);
   NodeState node_state;
   auto snapshot = [&] {
@@ -282,12 +310,20 @@ int RunHub(const NodeFlags& flags, const std::atomic<bool>& stop) {
   };
   auto http = StartHttp(flags, replica, "hub", node_state, snapshot());
   if (!http.ok()) return Fail(http.status());
-  spdlog::info(
-      "syncd hub ready: data {}, api {}, stations connect to {} ({}), {} records, log at "
-      "{}",
-      flags.data, ApiEndpoint(flags), flags.listen,
-      security.insecure ? "plaintext, --insecure" : "CURVE", replica.record_count(),
-      replica.last_seq());
+  LogEvent(spdlog::level::info, "ready",
+           {{"role", "hub"},
+            {"data", flags.data},
+            {"api", ApiEndpoint(flags)},
+            {"listen", flags.listen},
+            {"http", flags.http.enabled ? flags.http.address() : "off"},
+            {"records", replica.record_count()},
+            {"last_seq", replica.last_seq()}},
+           "syncd hub ready: data {}, api {}, stations connect to {} ({}), {} records, log at {}",
+           flags.data, ApiEndpoint(flags), flags.listen,
+           security.insecure ? "plaintext, --insecure" : "CURVE", replica.record_count(),
+           replica.last_seq());
+  SystemdNotifier systemd;  // READY=1 only now: the store is open, the API and HTTP are bound
+  systemd.Ready(fmt::format("hub: {} records", replica.record_count()));
   if (!security.insecure) {
     spdlog::info("the hub's public key: {} (stations pass it as --hub-key)",
                  security.own.public_z85);
@@ -323,6 +359,8 @@ int RunHub(const NodeFlags& flags, const std::atomic<bool>& stop) {
         Poll<3>({&api.socket(), &transport.socket(), security.insecure ? nullptr : &zap.socket()});
     (void)sync_ready;  // read every turn, ready or not
     node_state.Beat(NowMs());
+    systemd.Tick(NowMs());  // the watchdog sees the loop turn
+    api.FinishBackups();
     if (zap_ready) zap.ServeReady();
     if (api_ready && api.ServeReady()) carry_out(hub.Pump(NowMs()));
     const uint64_t turn_end = NowMs() + kTurnBudgetMs;
@@ -342,7 +380,8 @@ int RunHub(const NodeFlags& flags, const std::atomic<bool>& stop) {
       if (*http) node_state.Publish(snapshot());
     }
   }
-  spdlog::info("syncd hub stopping");
+  systemd.Stopping();
+  LogEvent(spdlog::level::info, "stopping", {{"role", "hub"}}, "syncd hub stopping");
   replica.FlushForNextStart();
   return 0;
 }

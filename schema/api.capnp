@@ -10,8 +10,9 @@ $Cxx.namespace("stationsync::schema");
 
 using Store = import "store.capnp";
 
-const apiVersion :UInt32 = 4;  # 2: sync status, conflicts; 3: digests, merges, transfers,
-                               # remote look-ups, a station's scope; 4: keys and refusals in status
+const apiVersion :UInt32 = 5;  # 2: sync status, conflicts; 3: digests, merges, transfers,
+                               # remote look-ups, a station's scope; 4: keys and refusals in status;
+                               # 5: backups
 
 # What went wrong, in terms of what the caller should do; tools map it to their exit code.
 enum Code {
@@ -69,6 +70,8 @@ struct Request {
     unmerge @14 :Text;             # hub only, a write: a unit code; answered with its record
     transfer @15 :TransferRequest; # hub only, a write: answered with the record
     getRemote @16 :Key;            # a station asks the hub (read only); the hub reads its own
+    backup @17 :Text;              # an absolute directory, new or empty: a consistent copy of
+                                   # the store and the node's key pair; answered with backup
   }
 }
 
@@ -167,5 +170,15 @@ struct Response {
     errors @9 :List(BatchError);   # putBatch refused: every invalid item
     conflicts @10 :List(Store.Conflict);  # conflicts: every open one, by record
     digest @11 :ScopeDigest;       # digest
+    backup @12 :BackupReport;      # backup
   }
+}
+
+# What a backup wrote (daemon/backup.h). Restoring is starting syncd on a copy of `path`.
+struct BackupReport {
+  path @0 :Text;                   # the directory, absolute
+  files @1 :UInt64;                # regular files written under it
+  bytes @2 :UInt64;                # their total size
+  logPosition @3 :UInt64;          # the store's last log sequence in the copy
+  keyPair @4 :Bool;                # the node's certificate files are in it (false: --insecure)
 }

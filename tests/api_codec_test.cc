@@ -220,6 +220,29 @@ TEST(ApiCodec, RegroupDigestAndLookUpRequestsRoundTrip) {
   EXPECT_EQ(decoded->patch, request.patch);
 }
 
+TEST(ApiCodec, BackupRequestAndReportRoundTrip) {
+  ApiRequest request;
+  request.kind = ApiKind::kBackup;
+  request.path = "/var/backups/stationsync/2024-03-01";
+  auto decoded = DecodeRequest(EncodeRequest(request));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().message();
+  EXPECT_EQ(decoded->kind, ApiKind::kBackup);
+  EXPECT_EQ(decoded->path, request.path);
+
+  ApiResponse response;
+  response.kind = ApiKind::kBackup;
+  response.backup = {"/var/backups/stationsync/2024-03-01", 14, 1u << 20, 4242, true};
+  auto answer = DecodeResponse(EncodeResponse(response));
+  ASSERT_TRUE(answer.ok()) << answer.status().message();
+  EXPECT_EQ(answer->backup, response.backup);
+
+  response.status = Refused("not empty");  // a refusal carries no report
+  answer = DecodeResponse(EncodeResponse(response));
+  ASSERT_TRUE(answer.ok()) << answer.status().message();
+  EXPECT_EQ(answer->status.code(), Code::kRefused);
+  EXPECT_EQ(answer->backup, BackupReport{});
+}
+
 TEST(ApiCodec, DigestAndMergeAnswersRoundTrip) {
   ApiResponse response;
   response.kind = ApiKind::kDigest;

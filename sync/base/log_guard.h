@@ -6,7 +6,8 @@
 //    disk with one line.
 //  - Lines a peer can cause (malformed frames, refusals) go through PeerLog(): at most
 //    kPeerLinesPerWindow lines per category per kPeerLogWindowMs; the rest are counted, and the
-//    next line of the category says how many were suppressed. PeerLog() is process-wide, like
+//    next line of the category says how many were suppressed (with --log-format json, the
+//    category is the line's event). PeerLog() is process-wide, like
 //    spdlog's default logger that it writes to; it is thread-safe.
 #pragma once
 
@@ -18,6 +19,8 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+
+#include "sync/base/json_log.h"
 
 namespace stationsync {
 
@@ -43,7 +46,8 @@ class PeerLogLimiter {
     if (!Admit(category, suppressed)) return;
     std::string line = fmt::format(format, std::forward<Args>(args)...);
     if (suppressed > 0) line += fmt::format(" ({} similar lines suppressed)", suppressed);
-    spdlog::warn("{}", line);
+    // JSON lines (json_log.h): the category is the event.
+    LogEvent(spdlog::level::warn, category, {{"suppressed", suppressed}}, "{}", line);
   }
   // Lines suppressed since start, all categories.
   uint64_t suppressed_total() const;

@@ -193,6 +193,18 @@ ScopeDigest ReadDigest(schema::ScopeDigest::Reader in) {
   return digest;
 }
 
+void WriteBackupReport(const BackupReport& report, schema::BackupReport::Builder out) {
+  out.setPath(report.path);
+  out.setFiles(report.files);
+  out.setBytes(report.bytes);
+  out.setLogPosition(report.log_position);
+  out.setKeyPair(report.key_pair);
+}
+
+BackupReport ReadBackupReport(schema::BackupReport::Reader in) {
+  return {in.getPath().cStr(), in.getFiles(), in.getBytes(), in.getLogPosition(), in.getKeyPair()};
+}
+
 Status ReadRequestBody(schema::Request::Reader in, ApiRequest& out) {
   Result<RecordPatch> patch = RecordPatch{};
   switch (in.which()) {
@@ -236,6 +248,10 @@ Status ReadRequestBody(schema::Request::Reader in, ApiRequest& out) {
       out.transfer = {*table, transfer.getId().cStr(), transfer.getTo().cStr()};
       return Status::Ok();
     }
+    case schema::Request::BACKUP:
+      out.kind = ApiKind::kBackup;
+      out.path = in.getBackup().cStr();
+      return Status::Ok();
     case schema::Request::GET_REMOTE:
       out.kind = ApiKind::kGetRemote;
       patch = ReadKey(in.getGetRemote());
@@ -332,6 +348,9 @@ Status ReadResponseBody(schema::Response::Reader in, ApiResponse& out) {
     case schema::Response::DIGEST:
       out.digest = ReadDigest(in.getDigest());
       return Status::Ok();
+    case schema::Response::BACKUP:
+      out.backup = ReadBackupReport(in.getBackup());
+      return Status::Ok();
   }
   return Invalid("unknown response kind");
 }
@@ -370,6 +389,9 @@ std::string EncodeRequest(const ApiRequest& request) {
       break;
     case ApiKind::kUnmerge:
       out.setUnmerge(request.code);
+      break;
+    case ApiKind::kBackup:
+      out.setBackup(request.path);
       break;
     case ApiKind::kMerge: {
       auto merge = out.initMerge();
@@ -444,6 +466,9 @@ std::string EncodeResponse(const ApiResponse& response) {
       break;
     case ApiKind::kDigest:
       if (response.status.ok()) WriteDigest(response.digest, out.initDigest());
+      break;
+    case ApiKind::kBackup:
+      if (response.status.ok()) WriteBackupReport(response.backup, out.initBackup());
       break;
     case ApiKind::kMerge:
       if (response.status.ok()) {

@@ -37,6 +37,7 @@ enum class ApiKind {
   kUnmerge,    // hub write; ApiRequest::code
   kTransfer,   // hub write; ApiRequest::transfer
   kGetRemote,  // read; patch.table and patch.id, as kGet
+  kBackup,     // ApiRequest::path: a consistent copy of the data directory (daemon/backup.h)
 };
 
 struct MergeRequest {
@@ -64,6 +65,7 @@ struct ApiRequest {
   std::string code;                // kDigest (may be empty), kUnmerge: a unit code
   MergeRequest merge;              // kMerge
   TransferRequest transfer;        // kTransfer
+  std::string path;                // kBackup: the directory to write, absolute
 };
 
 struct NodeStatus {
@@ -86,6 +88,16 @@ struct NodeStatus {
   std::string last_handshake_refusal{};    // hub
 };
 
+// What a backup wrote (schema/api.capnp BackupReport).
+struct BackupReport {
+  std::string path;           // the backup directory, absolute
+  uint64_t files = 0;         // regular files written under it
+  uint64_t bytes = 0;         // their total size
+  uint64_t log_position = 0;  // the store's last log sequence in the copy
+  bool key_pair = false;      // the node's certificate files are in it (false: --insecure)
+  bool operator==(const BackupReport&) const = default;
+};
+
 struct BatchError {
   uint32_t index = 0;
   std::string message;
@@ -103,6 +115,7 @@ struct ApiResponse {
   std::vector<BatchError> errors;     // kPutBatch, when refused
   std::vector<Conflict> conflicts;    // kConflicts
   ScopeDigest digest;                 // kDigest
+  BackupReport backup;                // kBackup, when ok
   ApiKind kind = ApiKind::kPing;      // which of the above is filled
 };
 

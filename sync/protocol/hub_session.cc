@@ -7,6 +7,7 @@
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
+#include "sync/base/json_log.h"
 #include "sync/base/log_guard.h"
 #include "sync/records/clock_bound.h"
 #include "sync/storage/replica_keys.h"
@@ -256,11 +257,19 @@ void HubSession::OnHello(const std::string& peer, const std::string& key,
   } else {
     down_acked_ = down_sent_ = scanned_ = hello.down_cursor;
   }
-  spdlog::info("station {} linked: its log {} (we hold {}), its cursor {} in our log of {}{}{}{}",
-               unit_, hello.last_seq, up.cursor, hello.down_cursor, end,
-               snapshot ? ": sending a snapshot" : "",
-               rescope ? fmt::format(" of its scope {}", fmt::join(scope_, ",")) : "",
-               offer ? ", asking it to offer all" : "");
+  LogEvent(spdlog::level::info, "station_linked",
+           {{"station", unit_},
+            {"station_last_seq", hello.last_seq},
+            {"up_cursor", up.cursor},
+            {"down_cursor", hello.down_cursor},
+            {"last_seq", end},
+            {"snapshot", snapshot},
+            {"offer", offer}},
+           "station {} linked: its log {} (we hold {}), its cursor {} in our log of {}{}{}{}",
+           unit_, hello.last_seq, up.cursor, hello.down_cursor, end,
+           snapshot ? ": sending a snapshot" : "",
+           rescope ? fmt::format(" of its scope {}", fmt::join(scope_, ",")) : "",
+           offer ? ", asking it to offer all" : "");
   Send(Welcome{replica_.epoch(), up.cursor, up.stamp, snapshot, offer, options_.window,
                replica_.WallMs()},
        now_ms, out);
@@ -278,7 +287,9 @@ void HubSession::Receive(const SyncMessage& message, uint64_t now_ms, std::vecto
   } else if (const auto* heartbeat = std::get_if<Heartbeat>(&message.body)) {
     pending_up_ = heartbeat->pending_up;
     if (heartbeat->goodbye) {
-      spdlog::info("station {} is stopping: link down", unit_);
+      LogEvent(spdlog::level::info, "station_link_down",
+               {{"station", unit_}, {"reason", "goodbye"}}, "station {} is stopping: link down",
+               unit_);
       LinkDown();
     }
   } else if (const auto* lookup = std::get_if<Lookup>(&message.body)) {
@@ -308,7 +319,15 @@ void HubSession::OnLookup(const Lookup& lookup, uint64_t now_ms, std::vector<Out
                   : reply.record       ? "found"
                                        : "not found");
   if (lookups_in_window_ <= options_.lookups_per_minute) {
-    spdlog::info("{}", line);
+    LogEvent(spdlog::level::info, "audit_lookup",
+             {{"station", unit_},
+              {"actor", lookup.actor},
+              {"table", TableName(lookup.table)},
+              {"id", lookup.id},
+              {"result", !reply.error.empty() ? reply.error
+                         : reply.record       ? "found"
+                                              : "not found"}},
+             "{}", line);
   } else {
     PeerLog().Warn("lookup-limit", "{}", line);  // a flood is counted, not logged line by line
   }
@@ -453,7 +472,9 @@ void HubSession::Tick(uint64_t now_ms, std::vector<Outgoing>& out) {
     return;
   }
   if (now_ms - last_heard_ms_ >= options_.silence_ms) {
-    spdlog::warn("station {} silent for {} ms: link down", unit_, now_ms - last_heard_ms_);
+    LogEvent(spdlog::level::warn, "station_link_down",
+             {{"station", unit_}, {"reason", "silence"}, {"silent_ms", now_ms - last_heard_ms_}},
+             "station {} silent for {} ms: link down", unit_, now_ms - last_heard_ms_);
     LinkDown();
     return;
   }

@@ -7,6 +7,7 @@
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
+#include "sync/base/json_log.h"
 #include "sync/records/clock_bound.h"
 #include "sync/storage/replica_keys.h"
 
@@ -102,7 +103,8 @@ StationStep StationSession::Tick(uint64_t now_ms) {
       break;
   }
   if (now_ms - last_heard_ms_ >= options_.silence_ms) {
-    spdlog::warn("hub silent for {} ms: reconnecting", now_ms - last_heard_ms_);
+    LogEvent(spdlog::level::warn, "hub_link_down", {{"silent_ms", now_ms - last_heard_ms_}},
+             "hub silent for {} ms: reconnecting", now_ms - last_heard_ms_);
     DropLink(now_ms, 0);
     return step;
   }
@@ -270,9 +272,15 @@ void StationSession::OnWelcome(const Welcome& welcome, uint64_t now_ms, StationS
   snapshot_id_ = 0;  // snapshot ids count within a link
   snapshot_next_page_ = 0;
   snapshot_done_ = false;
-  spdlog::info("linked to the hub (epoch {}): it holds our log up to {} of {}{}{}",
-               welcome.hub_epoch, welcome.up_cursor, replica_.last_seq(),
-               welcome.snapshot ? ", a snapshot follows" : "", offering_ ? ", offering all" : "");
+  LogEvent(spdlog::level::info, "hub_linked",
+           {{"hub_epoch", welcome.hub_epoch},
+            {"up_cursor", welcome.up_cursor},
+            {"last_seq", replica_.last_seq()},
+            {"snapshot", welcome.snapshot},
+            {"offer", offering_}},
+           "linked to the hub (epoch {}): it holds our log up to {} of {}{}{}", welcome.hub_epoch,
+           welcome.up_cursor, replica_.last_seq(), welcome.snapshot ? ", a snapshot follows" : "",
+           offering_ ? ", offering all" : "");
   StationStep pumped = Pump(now_ms);
   for (auto& m : pumped.out) step.out.push_back(std::move(m));
 }

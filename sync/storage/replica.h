@@ -215,6 +215,14 @@ class Replica {
   uint64_t last_seq() const { return last_seq_.load(); }
   uint64_t record_count() const { return record_count_.load(); }
 
+  // Writes an openable copy of the store as it is now into `dir` (a RocksDB checkpoint:
+  // replica_checkpoint.cc), and returns the log position it holds (last_seq at that moment).
+  // `dir` must be an absolute path that does not exist; its parent must. Table files are hard
+  // links when `dir` is on the store's file system, copies otherwise; the rest is copied. Call
+  // it on the writer's thread, between writes, so that the position is exactly the copy's.
+  // kInternal (nothing left at `dir`) if RocksDB fails.
+  Result<uint64_t> Checkpoint(const std::string& dir) const;
+
   // Writes the memtables to table files, so that the next start replays no log (a clean stop
   // calls it; a kill leaves logs, bounded by ReleaseRecoveredLogs at the next start). Best
   // effort: a failure is logged, and the logs still hold everything.

@@ -183,6 +183,14 @@ Result<Record> ApiClient::Transfer(const TransferRequest& transfer) {
   return Unwrap<Record>(Call(std::move(request)), TakeRecord);
 }
 
+Result<BackupReport> ApiClient::Backup(const std::string& dir) {
+  ApiRequest request;
+  request.kind = ApiKind::kBackup;
+  request.path = dir;
+  return Unwrap<BackupReport>(Call(std::move(request)),
+                              [](ApiResponse& r) { return std::move(r.backup); });
+}
+
 Result<Record> ApiClient::GetRemote(Table table, const std::string& id) {
   return Unwrap<Record>(Call(KeyRequest(ApiKind::kGetRemote, table, id)), TakeRecord);
 }

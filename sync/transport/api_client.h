@@ -47,6 +47,10 @@ class ApiClient {
   // The hub's copy of a record (at a station, asked through its daemon's hub link).
   Result<Record> GetRemote(Table table, const std::string& id);
 
+  // A consistent copy of the daemon's store and key pair in `dir` (absolute; new or empty), made
+  // by the daemon (daemon/backup.h): what it wrote. kRefused if `dir` holds anything.
+  Result<BackupReport> Backup(const std::string& dir);
+
   const std::string& endpoint() const { return endpoint_; }
 
  private:

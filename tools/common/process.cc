@@ -22,18 +22,28 @@ int DecodeWaitStatus(int status) {
   return -1;
 }
 
-// fork + exec with the given descriptors as stdin, stdout and stderr.
-pid_t Spawn(const std::vector<std::string>& argv, int in_fd, int out_fd, int err_fd) {
+// fork + exec with the given descriptors as stdin, stdout and stderr, and this process's
+// environment with `env` (NAME=VALUE entries) put first, so they win over inherited entries of
+// the same name (getenv takes the first).
+pid_t Spawn(const std::vector<std::string>& argv, int in_fd, int out_fd, int err_fd,
+            const std::vector<std::string>& env = {}) {
   std::vector<char*> args;
   for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
   args.push_back(nullptr);
+  // Built before fork: the child only calls async-signal-safe functions.
+  std::vector<char*> environment;
+  for (const auto& entry : env) environment.push_back(const_cast<char*>(entry.c_str()));
+  for (char** inherited = environ; *inherited != nullptr; ++inherited) {
+    environment.push_back(*inherited);
+  }
+  environment.push_back(nullptr);
   const pid_t pid = ::fork();
   assert(pid >= 0);
   if (pid == 0) {
     ::dup2(in_fd, 0);
     ::dup2(out_fd, 1);
     ::dup2(err_fd, 2);
-    ::execv(args[0], args.data());
+    ::execve(args[0], args.data(), environment.data());
     ::_exit(127);
   }
   return pid;
@@ -55,11 +65,12 @@ std::string BinPath(const std::string& name) {
   return (self.parent_path() / name).string();
 }
 
-Process::Process(const std::vector<std::string>& argv, const std::string& log_path) {
+Process::Process(const std::vector<std::string>& argv, const std::string& log_path,
+                 const std::vector<std::string>& env) {
   const int in_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   const int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   assert(in_fd >= 0 && log_fd >= 0);
-  pid_ = Spawn(argv, in_fd, log_fd, log_fd);
+  pid_ = Spawn(argv, in_fd, log_fd, log_fd, env);
   ::close(in_fd);
   ::close(log_fd);
 }

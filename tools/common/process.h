@@ -20,8 +20,9 @@ std::string BinPath(const std::string& name);
 class Process {
  public:
   // Starts argv[0] (a path) with stdout and stderr appended to `log_path` and stdin from
-  // /dev/null.
-  Process(const std::vector<std::string>& argv, const std::string& log_path);
+  // /dev/null, in this process's environment with `env` (NAME=VALUE entries) put first.
+  Process(const std::vector<std::string>& argv, const std::string& log_path,
+          const std::vector<std::string>& env = {});
   ~Process();
   Process(const Process&) = delete;
   Process& operator=(const Process&) = delete;

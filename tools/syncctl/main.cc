@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "tools/syncctl/backup_command.h"
 #include "tools/syncctl/check_command.h"
 #include "tools/syncctl/commands.h"
 #include "tools/syncctl/conflict_commands.h"
@@ -105,6 +106,23 @@ int main(int argc, char** argv) {
                            : global_timeout->count() > 0 ? flags.timeout_s
                                                          : kWaitSyncedDefaultSeconds;
     code = CmdWaitSynced(flags, seconds);
+  });
+
+  double backup_wait_s = kBackupTimeoutSecondsDefault;
+  auto* backup = app.add_subcommand(
+      "backup",
+      "copy the live store and the node's key pair into DIR (new or empty) while the daemon "
+      "serves; prints {path, files, bytes, log_position, key_pair} as JSON. Restore: copy DIR to "
+      "a data directory and start syncd on it. Exit 4: DIR is not empty");
+  backup->add_option("DIR", file, "the backup directory (the daemon writes it)")->required();
+  auto* backup_timeout =
+      backup->add_option("--timeout", backup_wait_s, "seconds to wait for the copy (default 600)")
+          ->check(CLI::PositiveNumber);
+  backup->callback([&] {
+    const double seconds = backup_timeout->count() > 0   ? backup_wait_s
+                           : global_timeout->count() > 0 ? flags.timeout_s
+                                                         : kBackupTimeoutSecondsDefault;
+    code = CmdBackup(flags, file, seconds);
   });
 
   auto* unit = app.add_subcommand("unit", "the unit registry (written at the hub)");
