@@ -10,6 +10,7 @@
 #include <iostream>
 #include <map>
 #include <regex>
+#include <set>
 #include <thread>
 
 #include <fmt/format.h>
@@ -164,8 +165,23 @@ class DashboardTest : public ::testing::Test {
       const auto synced = station->Ctl({"wait-synced", "--timeout", "60"});
       ASSERT_EQ(synced.exit_code, 0) << unit << ": " << synced.err << station->Log();
     }
+    // A conflict: P03-001 renamed at the hub and, while P03 cannot reach it, at P03.
+    StationDaemon& p03 = *stations_["P03"];
+    ASSERT_EQ(p03.Stop(), 0);
+    ASSERT_EQ(hub_->Ctl({"put", "personnel", "P03-001", R"js({"name":"张伟(总部)"})js"}).exit_code,
+              0);
+    const std::string hub_endpoint = p03.role().sync;
+    p03.role().sync = testing::FreeTcpEndpoint();  // nothing listens there
+    ASSERT_TRUE(p03.Start()) << p03.Log();
+    ASSERT_EQ(p03.Ctl({"put", "personnel", "P03-001", R"js({"name":"张伟(派出所)"})js"}).exit_code,
+              0);
+    ASSERT_EQ(p03.Stop(), 0);
+    p03.role().sync = hub_endpoint;
+    ASSERT_TRUE(p03.Start()) << p03.Log();
+    const auto synced = p03.Ctl({"wait-synced", "--timeout", "60"});
+    ASSERT_EQ(synced.exit_code, 0) << synced.err << p03.Log();
     // P03 stops cleanly (the hub sees it go at once); five changes in its scope wait for it.
-    ASSERT_EQ(stations_["P03"]->Stop(), 0);
+    ASSERT_EQ(p03.Stop(), 0);
     for (int i = 2; i <= 6; ++i) {
       ASSERT_EQ(hub_->Ctl({"put", "personnel", fmt::format("P03-{:03}", i),
                            R"({"name":"李娜","role":"officer"})", "--owner", "P03"})
@@ -180,14 +196,18 @@ class DashboardTest : public ::testing::Test {
   std::map<std::string, Json> HubStations() {
     std::map<std::string, Json> out;
     auto status = HttpCall(*hub_, "GET", "/status");
+    last_status_ = status ? status->body : httplib::to_string(status.error());
     if (!status || status->status != 200) return out;
-    for (const auto& station : Json::parse(status->body)["stations"])
-      out[station["unit"]] = station;
+    const Json parsed = Json::parse(status->body);  // outlives the loop (a temporary would not)
+    for (const auto& station : parsed["stations"]) {
+      out[station["unit"].get<std::string>()] = station;
+    }
     return out;
   }
 
   std::unique_ptr<StationDaemon> hub_;
   std::map<std::string, std::unique_ptr<StationDaemon>> stations_;
+  std::string last_status_;  // the last /status answer HubStations() read, for failure messages
 };
 
 TEST_F(DashboardTest, ABrowserShowsEveryStationsLagAndAStationGoingDown) {
@@ -202,8 +222,12 @@ TEST_F(DashboardTest, ABrowserShowsEveryStationsLagAndAStationGoingDown) {
                hub_view["P02"]["lag_records"] == 0;
       },
       std::chrono::seconds(30)))
-      << Json(hub_view).dump();
+      << Json(hub_view).dump() << "\n"
+      << last_status_;
 
+  // An audit line: P01 looks up a record outside its scope at the hub.
+  const auto looked = stations_["P01"]->Ctl({"get", "--remote", "personnel", "P03-002"});
+  ASSERT_EQ(looked.exit_code, 0) << looked.err;
   // A station keeps writing while the page loads: its own changes go up, none wait for it.
   std::atomic<bool> writing = true;
   std::thread writer([&] {
@@ -235,6 +259,11 @@ TEST_F(DashboardTest, ABrowserShowsEveryStationsLagAndAStationGoingDown) {
   }
   EXPECT_NE(std::stod(rows.at("P03").at("lag-seconds")), 0.0) << "five changes are waiting";
   EXPECT_NE(dumped.out.find("data-role=\"hub\""), std::string::npos) << "the script ran";
+  // The open conflict with both values, and the look-up's audit line.
+  EXPECT_NE(dumped.out.find("<tr data-conflict="), std::string::npos) << dumped.out;
+  EXPECT_NE(dumped.out.find("张伟(总部)"), std::string::npos) << dumped.out;
+  EXPECT_NE(dumped.out.find("张伟(派出所)"), std::string::npos) << dumped.out;
+  EXPECT_NE(dumped.out.find("looked up personnel P03-002"), std::string::npos) << dumped.out;
 
   EXPECT_EQ(shot.exit_code, 0) << shot.err;
   ASSERT_TRUE(std::filesystem::exists(screenshot)) << shot.err;
@@ -295,7 +324,14 @@ TEST_F(DashboardTest, TheDataCarriesWhatStatusLeavesOut) {
     }
   }
   EXPECT_GE(data["history"]["samples"].size(), 1u);
-  EXPECT_EQ(data["conflicts_open"], 0);
+  ASSERT_EQ(data["conflicts_open"], 1);
+  ASSERT_EQ(data["conflicts"].size(), 1u);
+  const Json& conflict = data["conflicts"][0];
+  EXPECT_EQ(conflict["record"], "P03-001");
+  EXPECT_EQ(conflict["field"], "name");
+  EXPECT_EQ(std::set<std::string>({conflict["kept"]["value"], conflict["lost"]["value"]}),
+            std::set<std::string>({"张伟(总部)", "张伟(派出所)"}));
+  EXPECT_EQ(data["conflicts_by_node"]["P03"], 1);
   // The newer-than cursors: nothing new since the newest seq.
   const uint64_t newest = data["events"].back()["seq"];
   auto newer = HttpCall(*hub_, "GET", fmt::format("/dashboard.json?events_after={}", newest));
