@@ -76,6 +76,7 @@ Status HttpWrites(const BenchOptions& options, size_t clients, size_t records, R
         // One keep-alive connection per client, as an application would hold.
         httplib::Client client(address.substr(0, colon), std::stoi(address.substr(colon + 1)));
         client.set_keep_alive(true);
+        client.set_tcp_nodelay(true);  // as curl and browsers do: headers and body go at once
         client.set_read_timeout(30);
         const httplib::Headers headers{{"X-Actor", fmt::format("bench-app-{}", c)}};
         for (size_t i = next++; i < puts->size() && !failed; i = next++) {
