@@ -339,5 +339,32 @@ TEST_F(DashboardTest, TheDataCarriesWhatStatusLeavesOut) {
   EXPECT_TRUE(Json::parse(newer->body)["events"].empty());
 }
 
+// A station's page shows its own link: not connected (its hub is nowhere), with its lag and
+// its pending changes.
+TEST(DashboardStation, ShowsItsOwnLinkAndLag) {
+  ASSERT_TRUE(std::filesystem::exists(kChromium))
+      << kChromium << " is missing: tools/run installs it (apt-get install -y chromium)";
+  DaemonRole role;
+  role.http = true;
+  role.sync = testing::FreeTcpEndpoint();  // a hub that never answers
+  role.insecure = true;
+  StationDaemon station("P07", "", role);
+  ASSERT_TRUE(station.Start()) << station.Log();
+  ASSERT_EQ(
+      station.Ctl({"put", "personnel", "P07-001", R"({"name":"张伟","role":"officer"})"}).exit_code,
+      0);
+  const auto dumped = Chromium("http://" + station.http_address() + "/", "--dump-dom");
+  ASSERT_EQ(dumped.exit_code, 0) << dumped.err;
+  static const std::regex kLink(R"re(<table class="cards" id="link"([^>]*)>)re");
+  std::smatch link;
+  ASSERT_TRUE(std::regex_search(dumped.out, link, kLink)) << dumped.out;
+  const std::string attributes = link[1].str();
+  EXPECT_NE(attributes.find(R"(data-unit="P07")"), std::string::npos) << attributes;
+  EXPECT_NE(attributes.find(R"(data-connected="false")"), std::string::npos) << attributes;
+  EXPECT_NE(attributes.find(R"(data-lag="0")"), std::string::npos) << attributes;
+  EXPECT_NE(attributes.find(R"(data-pending-up="1")"), std::string::npos) << attributes;
+  EXPECT_EQ(dumped.out.find("<tr data-unit="), std::string::npos) << "no station table";
+}
+
 }  // namespace
 }  // namespace stationsync
