@@ -79,6 +79,13 @@ Status ApiServer::Bind() {
   return bound;
 }
 
+Status ApiServer::BindInProcess(const std::string& endpoint) {
+  if (!endpoint.starts_with("inproc://")) {
+    return Invalid(fmt::format("{} is not an inproc:// endpoint", endpoint));
+  }
+  return Attach(socket_, endpoint, /*bind=*/true, "in-process API endpoint");
+}
+
 bool ApiServer::ServeReady() {
   const uint64_t log_end = replica_.last_seq();
   ServeTurn();

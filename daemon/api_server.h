@@ -69,6 +69,11 @@ class ApiServer {
 
   // kInvalid if the endpoint is malformed, kUnavailable if it cannot be bound.
   Status Bind();
+  // Binds the same socket to an inproc:// endpoint too, for clients inside this process (the
+  // HTTP app API, daemon/http/api_bridge.h): their requests are served exactly as those of the
+  // API endpoint, in the same turns and group commits. Call after Bind(); kInvalid for an
+  // endpoint that is not inproc://.
+  Status BindInProcess(const std::string& endpoint);
   // For the daemon's loop (daemon/run_node.h), which waits on socket(): serves every request
   // waiting on socket() now; true if local writes were committed (so the sync link has news).
   bool ServeReady();

@@ -15,6 +15,7 @@
 #include "daemon/data_dir_lock.h"
 #include "daemon/http/http_server.h"
 #include "daemon/http/node_state.h"
+#include "daemon/http/recent_events.h"
 #include "daemon/systemd_notify.h"
 #include "daemon/wal_sync_timing.h"
 #include "sync/base/json_log.h"
@@ -132,14 +133,16 @@ Result<NodeBase> OpenNode(const NodeFlags& flags, const std::string& node) {
 }
 
 // The HTTP server when the flags ask for one (nullptr when --http off). The first snapshot is
-// published before it serves.
+// published before it serves. Its app API reaches `api` over inproc:// in `context`.
 Result<std::unique_ptr<HttpServer>> StartHttp(const NodeFlags& flags, const Replica& replica,
                                               const std::string& role, NodeState& state,
-                                              NodeSnapshot first) {
+                                              NodeSnapshot first, zmq::context_t& context,
+                                              ApiServer& api, const RecentEventsSink& events) {
   if (!flags.http.enabled) return std::unique_ptr<HttpServer>();
+  if (Status bound = api.BindInProcess(kInProcessApiEndpoint); !bound.ok()) return bound;
   state.Beat(NowMs());
   state.Publish(std::move(first));
-  auto server = std::make_unique<HttpServer>(flags.http, replica, role, state);
+  auto server = std::make_unique<HttpServer>(flags.http, replica, role, state, context, &events);
   if (Status started = server->Start(); !started.ok()) return started;
   return server;
 }
@@ -147,6 +150,7 @@ Result<std::unique_ptr<HttpServer>> StartHttp(const NodeFlags& flags, const Repl
 }  // namespace
 
 int RunStation(const NodeFlags& flags, const std::atomic<bool>& stop) {
+  RecentEventsCapture events;  // before any other thread logs
   auto base = OpenNode(flags, flags.unit);
   if (!base.ok()) return Fail(base.status());
   Replica& replica = *base->replica;
@@ -167,10 +171,15 @@ int RunStation(const NodeFlags& flags, const std::atomic<bool>& stop) {
   bool linked_once = !replica.Peer(kHubPeer).epoch.empty();  // synced in an earlier run
   auto snapshot = [&] {
     linked_once = linked_once || session.linked();
-    return NodeSnapshot{sync_status(), with_hub, linked_once, api.write_latency(),
-                        base->file_system->sync_latency()};
+    return NodeSnapshot{sync_status(),
+                        with_hub,
+                        linked_once,
+                        api.write_latency(),
+                        base->file_system->sync_latency(),
+                        replica.last_seq()};
   };
-  auto http = StartHttp(flags, replica, "station", node_state, snapshot());
+  auto http =
+      StartHttp(flags, replica, "station", node_state, snapshot(), context, api, events.sink());
   if (!http.ok()) return Fail(http.status());
   LogEvent(spdlog::level::info, "ready",
            {{"role", "station"},
@@ -276,6 +285,7 @@ int RunStation(const NodeFlags& flags, const std::atomic<bool>& stop) {
 }
 
 int RunHub(const NodeFlags& flags, const std::atomic<bool>& stop) {
+  RecentEventsCapture events;  // before any other thread logs
   auto base = OpenNode(flags, "hub");
   if (!base.ok()) return Fail(base.status());
   Replica& replica = *base->replica;
@@ -305,10 +315,11 @@ int RunHub(const NodeFlags& flags, const std::atomic<bool>& stop) {
   if (Status bound = api.Bind(); !bound.ok()) return Fail(bound);
   NodeState node_state;
   auto snapshot = [&] {
-    return NodeSnapshot{sync_status(), false, false, api.write_latency(),
-                        base->file_system->sync_latency()};
+    return NodeSnapshot{
+        sync_status(),     false, false, api.write_latency(), base->file_system->sync_latency(),
+        replica.last_seq()};
   };
-  auto http = StartHttp(flags, replica, "hub", node_state, snapshot());
+  auto http = StartHttp(flags, replica, "hub", node_state, snapshot(), context, api, events.sink());
   if (!http.ok()) return Fail(http.status());
   LogEvent(spdlog::level::info, "ready",
            {{"role", "hub"},

@@ -9,6 +9,8 @@
 // HTTP (--http, daemon/http/): the server runs on threads of its own and never touches the
 // sessions. Each turn stores a heartbeat in the NodeState, and each tick publishes a snapshot of
 // the sessions' status and the write latency there; the server reads only that and the replica.
+// Its app API hands requests to the loop's ApiServer over inproc:// (daemon/http/api_bridge.h):
+// the loop serves them in its turns, beside the API socket's.
 #pragma once
 
 #include <atomic>

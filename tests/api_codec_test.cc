@@ -62,6 +62,25 @@ TEST(ApiCodec, ResponseRoundTrips) {
   EXPECT_EQ(decoded->status.message(), "nope");
 }
 
+// List cursors are store keys; an owner's or household's index key holds 0x00 bytes. Cut at the
+// first of them, the cursor pointed back at the first page (a paged `list --owner` never ended).
+TEST(ApiCodec, ListCursorsKeepEveryByte) {
+  const std::string cursor("oP01\0personnel/P01-002", 22);
+  ApiRequest request;
+  request.kind = ApiKind::kList;
+  request.list.owner = "P01";
+  request.list.after = cursor;
+  auto decoded = DecodeRequest(EncodeRequest(request));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().message();
+  EXPECT_EQ(decoded->list.after, cursor);
+  ApiResponse response;
+  response.kind = ApiKind::kList;
+  response.page.next = cursor;
+  auto answer = DecodeResponse(EncodeResponse(response));
+  ASSERT_TRUE(answer.ok()) << answer.status().message();
+  EXPECT_EQ(answer->page.next, cursor);
+}
+
 TEST(ApiCodec, ConflictRequestsRoundTrip) {
   ApiRequest list;
   list.id = 3;

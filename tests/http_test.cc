@@ -378,7 +378,8 @@ TEST(HttpToken, EveryRouteNeedsTheBearerToken) {
   StationDaemon node("P01", "", role);
   node.role().extra_args = {"--http-token-file", dir / "tokens"};
   ASSERT_TRUE(node.Start()) << node.Log();
-  for (const char* path : {"/healthz", "/readyz", "/status", "/metrics"}) {
+  for (const char* path : {"/healthz", "/readyz", "/status", "/metrics", "/", "/dashboard.json",
+                           "/v1/records/personnel/P01-001", "/v1/records/personnel"}) {
     SCOPED_TRACE(path);
     auto none = HttpGet(node, path);
     ASSERT_TRUE(none);

@@ -86,6 +86,14 @@ TEST_F(SyncbenchTest, ImportAndWritesReportRatesAgainstRawRocksDb) {
   EXPECT_LE(Value(figures, "durable_write_p50_ms"), Value(figures, "durable_write_p99_ms"));
 }
 
+TEST_F(SyncbenchTest, HttpWritesReportTheirRateAgainstSyncctlImport) {
+  const auto figures = Run({"http-writes", "--clients", "8", "--records", "300"});
+  EXPECT_GT(Value(figures, "http_durable_write_rate"), 0);
+  EXPECT_EQ(figures.at("http_durable_write_rate")["baseline"], "syncctl_import_rate");
+  EXPECT_LE(Value(figures, "http_durable_write_p50_ms"),
+            Value(figures, "http_durable_write_p99_ms"));
+}
+
 TEST_F(SyncbenchTest, LatencyIsSeenAtTheHubAndAtAMergedSibling) {
   const auto figures = Run({"latency", "--rate", "100", "--writes", "100"});
   for (const std::string where : {"hub", "sibling"}) {

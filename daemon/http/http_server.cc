@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstring>
 
@@ -14,8 +15,12 @@
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
+#include "daemon/http/dashboard_json.h"
+#include "daemon/http/dashboard_page.h"
 #include "daemon/http/metrics.h"
+#include "daemon/http/record_routes.h"
 #include "daemon/node_status.h"
+#include "sync/base/log_guard.h"
 #include "sync/codec/status_json.h"
 
 namespace stationsync {
@@ -24,10 +29,23 @@ namespace {
 constexpr int kHttpStartWaitMs = 5000;
 constexpr char kJson[] = "application/json";
 constexpr char kPrometheusText[] = "text/plain; version=0.0.4; charset=utf-8";
+// The app API's routes. Segments are bounded so that std::regex (recursive in libstdc++) never
+// walks a long hostile path: a table name or id longer than this is no route (404).
+constexpr char kRecordRoute[] = R"(/v1/records/([^/]{1,64})/([^/]{1,64}))";
+constexpr char kHistoryRoute[] = R"(/v1/records/([^/]{1,64})/([^/]{1,64})/history)";
+constexpr char kTableRoute[] = R"(/v1/records/([^/]{1,64}))";
 
 void Json(httplib::Response& response, int code, const nlohmann::ordered_json& body) {
   response.status = code;
-  response.set_content(body.dump() + "\n", kJson);
+  response.set_content(DumpJson(body) + "\n", kJson);
+}
+
+// An unsigned query parameter, or 0 when absent or not a number.
+uint64_t QueryNumber(const httplib::Request& request, const char* name) {
+  const std::string text = request.get_param_value(name);
+  uint64_t value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  return error == std::errc() && end == text.data() + text.size() ? value : 0;
 }
 
 // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, which would let a second syncd bind
@@ -40,11 +58,14 @@ void ReuseAddressOnly(int socket) {
 }  // namespace
 
 HttpServer::HttpServer(HttpConfig config, const Replica& replica, std::string role,
-                       const NodeState& state)
+                       const NodeState& state, zmq::context_t& context,
+                       const RecentEventsSink* events)
     : config_(std::move(config)),
       replica_(replica),
       role_(std::move(role)),
       state_(state),
+      events_(events),
+      bridge_(context, kInProcessApiEndpoint),
       server_(std::make_unique<httplib::Server>()) {
   for (const std::string& token : config_.tokens) {
     TokenHash& hash = token_hashes_.emplace_back();
@@ -67,6 +88,9 @@ Status HttpServer::Start() {
   server.set_read_timeout(kHttpTimeoutSeconds, 0);
   server.set_write_timeout(kHttpTimeoutSeconds, 0);
   server.set_payload_max_length(kHttpRequestBytesMax);
+  // An answer's headers and body leave in two writes: with Nagle's algorithm the second waits
+  // for the client's delayed ACK (40 ms), which capped one keep-alive client at ~12 requests/s.
+  server.set_tcp_nodelay(true);
   server.set_pre_routing_handler(
       [this](const httplib::Request& request, httplib::Response& response) {
         if (Authorized(request)) return httplib::Server::HandlerResponse::Unhandled;
@@ -79,6 +103,36 @@ Status HttpServer::Start() {
   server.Get("/status", [this](const httplib::Request&, httplib::Response& r) { ServeStatus(r); });
   server.Get("/metrics",
              [this](const httplib::Request&, httplib::Response& r) { ServeMetrics(r); });
+  server.Get("/", [this](const httplib::Request&, httplib::Response& r) { ServeDashboardPage(r); });
+  server.Get("/dashboard.json",
+             [this](const httplib::Request& q, httplib::Response& r) { ServeDashboardJson(q, r); });
+  auto records = [this](const httplib::Request& q, httplib::Response& r) {
+    ServeRecords(q, r, /*history=*/false);
+  };
+  server.Get(kHistoryRoute, [this](const httplib::Request& q, httplib::Response& r) {
+    ServeRecords(q, r, /*history=*/true);
+  });
+  server.Get(kRecordRoute, records);
+  server.Get(kTableRoute, records);
+  server.Put(kRecordRoute, records);
+  server.Delete(kRecordRoute, records);
+  // httplib's own refusals (no route, a body over the bound, a malformed request) get a JSON
+  // body too; answers that already have one keep it.
+  server.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& request,
+                                                                   httplib::Response& response) {
+    if (!response.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    std::string error;
+    if (response.status == 404) {
+      error =
+          fmt::format("no such route: {} {}", Clip(request.method, 16), Clip(request.path, 200));
+    } else if (response.status == 413) {
+      error = fmt::format("the request body is over {} bytes", kHttpRequestBytesMax);
+    } else {
+      error = fmt::format("HTTP {}", response.status);
+    }
+    Json(response, response.status, {{"error", error}});
+    return httplib::Server::HandlerResponse::Handled;
+  }));
   server.set_exception_handler(
       [](const httplib::Request& request, httplib::Response& response, std::exception_ptr error) {
         std::string what = "unknown";
@@ -107,8 +161,10 @@ Status HttpServer::Start() {
   if (!server.is_running()) {
     return Internal(fmt::format("--http {}: the server did not start", config_.address()));
   }
-  spdlog::info("http: serving /healthz /readyz /status /metrics on {}{}", config_.address(),
-               token_hashes_.empty() ? "" : " (bearer tokens required)");
+  spdlog::info(
+      "http: serving the dashboard (/), /healthz /readyz /status /metrics and the app "
+      "API (/v1/records) on {}{}",
+      config_.address(), token_hashes_.empty() ? "" : " (bearer tokens required)");
   return Status::Ok();
 }
 
@@ -208,6 +264,72 @@ std::map<Table, uint64_t> HttpServer::StoredByTable() {
   counts_ = std::move(counts).value();
   counts_at_ms_ = now;
   return counts_;
+}
+
+}  // namespace stationsync
+
+namespace stationsync {
+
+void HttpServer::ServeDashboardPage(httplib::Response& response) const {
+  response.status = 200;
+  // Everything the page needs is in it: no script, style or font from anywhere else may load.
+  response.set_header("Content-Security-Policy",
+                      "default-src 'none'; script-src 'unsafe-inline'; style-src "
+                      "'unsafe-inline'; connect-src 'self'; img-src 'self' data:");
+  response.set_header("X-Content-Type-Options", "nosniff");
+  response.set_header("Cache-Control", "no-store");
+  response.set_content(std::string(DashboardPage()), "text/html; charset=utf-8");
+}
+
+void HttpServer::ServeDashboardJson(const httplib::Request& request,
+                                    httplib::Response& response) const {
+  auto observed = Observe(response);
+  if (!observed) return;
+  DashboardInput input;
+  input.status = std::move(observed->status);
+  input.sync = std::move(observed->snapshot.sync);
+  if (auto conflicts = replica_.OpenConflicts(); conflicts.ok()) {
+    input.conflicts = std::move(conflicts).value();
+  }
+  if (events_ != nullptr) input.events = events_->Recent(QueryNumber(request, "events_after"));
+  input.history = state_.history().Since(QueryNumber(request, "history_after"), SteadyNowMs());
+  input.now_wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  response.set_header("Cache-Control", "no-store");
+  Json(response, 200, DashboardJson(input));
+}
+
+void HttpServer::ServeRecords(const httplib::Request& request, httplib::Response& response,
+                              bool history) {
+  RecordRoute route;
+  route.method = request.method == "HEAD" ? "GET" : request.method;
+  route.table = request.matches.size() > 1 ? request.matches[1].str() : "";
+  route.id = request.matches.size() > 2 ? request.matches[2].str() : "";
+  route.history = history;
+  // The URL's query only: httplib also puts a form-encoded body's pairs into params, and a body
+  // of JSON sent as curl -d (x-www-form-urlencoded) must not turn into query parameters.
+  if (const size_t mark = request.target.find('?'); mark != std::string::npos) {
+    httplib::Params params;
+    httplib::detail::parse_query_text(request.target.substr(mark + 1), params);
+    route.query.insert(params.begin(), params.end());
+  }
+  if (request.has_header("X-Actor")) route.actor = request.get_header_value("X-Actor");
+  route.body = request.body;
+  auto asked = ToApiRequest(route);
+  if (auto* refusal = std::get_if<HttpAnswer>(&asked)) {
+    Json(response, refusal->status, refusal->body);
+    return;
+  }
+  const ApiRequest& api_request = std::get<ApiRequest>(asked);
+  const HttpAnswer answer = ToHttpAnswer(route, api_request, bridge_.Call(api_request));
+  if (answer.status == 403) {
+    // A refusal is an audit line (recent_events.h); an app cannot flood the log with them.
+    PeerLog().Warn("http-refused", "audit: refused {} {} {} by {} over HTTP: {}", route.method,
+                   route.table, route.id, Clip(route.actor.value_or("(no actor)"), 40),
+                   answer.body.value("error", ""));
+  }
+  Json(response, answer.status, answer.body);
 }
 
 }  // namespace stationsync

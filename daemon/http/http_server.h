@@ -1,6 +1,9 @@
-// syncd's HTTP server (cpp-httplib): GET /healthz, /readyz, /status and /metrics, on threads of
-// its own. It reads the replica (thread-safe reads) and the loop's NodeState; it never touches
-// the sync sessions, the transport or the API server, which belong to the loop's thread.
+// syncd's HTTP server (cpp-httplib): the operators' routes, the dashboard and the app API, on
+// threads of its own. It reads the replica (thread-safe reads) and the loop's NodeState; it never
+// touches the sync sessions, the transport or the API server, which belong to the loop's thread.
+// The app API's requests reach the loop as the API socket's do: as ApiRequests over inproc://
+// to the ApiServer (api_bridge.h), so writes take the loop's validation, scope rules and group
+// commit, and are answered only once durable.
 //
 // Routes:
 //   /healthz  200 {"healthy":true,"loop_age_ms":N} while the loop turns; 503 with "reason" once
@@ -9,12 +12,17 @@
 //             the hub at least once (NodeSnapshot::hub_linked_once); else 503 with "reason".
 //   /status   the JSON of `syncctl status --json` (StatusJson of MakeNodeStatus).
 //   /metrics  Prometheus text format (metrics.h).
+//   /         the dashboard (dashboard_page.h): one self-contained page, no outside assets.
+//   /dashboard.json  what the page polls (dashboard_json.h); ?history_after=N&events_after=N.
+//   /v1/records/...  the app API (record_routes.h).
 // With tokens (HttpConfig::tokens), every route needs "Authorization: Bearer <token>", compared
 // in constant time (BLAKE2b of both, sodium_memcmp), or answers 401. Anything else answers 404.
+// Every error has a JSON body {"error": ...}.
 //
-// Bounds: kHttpThreads request threads, kHttpTimeoutSeconds per read and write, requests of at
-// most kHttpRequestBytesMax; the per-table record counts are read at most every
-// kTableCountsMaxAgeMs.
+// Bounds: kHttpThreads request threads (a keep-alive connection holds one while it waits for its
+// next request, up to httplib's keep-alive timeout), kHttpTimeoutSeconds per read and write,
+// request bodies of at most kHttpRequestBytesMax (413 beyond); the per-table record counts are
+// read at most every kTableCountsMaxAgeMs.
 #pragma once
 
 #include <array>
@@ -27,8 +35,12 @@
 #include <thread>
 #include <vector>
 
+#include <zmq.hpp>
+
+#include "daemon/http/api_bridge.h"
 #include "daemon/http/http_config.h"
 #include "daemon/http/node_state.h"
+#include "daemon/http/recent_events.h"
 #include "sync/base/status.h"
 #include "sync/codec/api_codec.h"
 #include "sync/storage/replica.h"
@@ -41,15 +53,19 @@ struct Response;
 
 namespace stationsync {
 
-inline constexpr size_t kHttpThreads = 2;
+// Eight app clients writing at once, and the dashboard and a scraper beside them.
+inline constexpr size_t kHttpThreads = 12;
 inline constexpr int kHttpTimeoutSeconds = 5;
 inline constexpr size_t kHttpRequestBytesMax = 64 * 1024;
 inline constexpr uint64_t kTableCountsMaxAgeMs = 10'000;
 
 class HttpServer {
  public:
-  // `replica` and `state` are borrowed and must outlive the server. `role`: "station" or "hub".
-  HttpServer(HttpConfig config, const Replica& replica, std::string role, const NodeState& state);
+  // `replica`, `state`, `context` and `events` are borrowed and must outlive the server. `role`:
+  // "station" or "hub". `context` is the one in which the loop's ApiServer bound
+  // kInProcessApiEndpoint (ApiServer::BindInProcess). `events` may be null (no audit lines).
+  HttpServer(HttpConfig config, const Replica& replica, std::string role, const NodeState& state,
+             zmq::context_t& context, const RecentEventsSink* events);
   // Stops serving and joins the server's threads.
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
@@ -74,12 +90,19 @@ class HttpServer {
   std::optional<Observed> Observe(httplib::Response& response) const;
   void ServeStatus(httplib::Response& response) const;
   void ServeMetrics(httplib::Response& response);
+  void ServeDashboardPage(httplib::Response& response) const;
+  void ServeDashboardJson(const httplib::Request& request, httplib::Response& response) const;
+  // An app API request (record_routes.h): checked, handed to the loop, answered.
+  // `history`: the .../{id}/history route.
+  void ServeRecords(const httplib::Request& request, httplib::Response& response, bool history);
   std::map<Table, uint64_t> StoredByTable();
 
   HttpConfig config_;
   const Replica& replica_;
   std::string role_;
   const NodeState& state_;
+  const RecentEventsSink* events_;
+  ApiBridge bridge_;
   std::vector<TokenHash> token_hashes_;
   std::unique_ptr<httplib::Server> server_;
   std::thread listener_;

@@ -1,6 +1,7 @@
 // What the daemon's loop tells the HTTP server (http_server.h) about itself: a heartbeat stored
 // each turn, and a snapshot of what only the loop may read (the sync sessions' status, the write
-// latency), published each tick. The HTTP threads read it and never touch the sessions.
+// latency), published each tick. The HTTP threads read it and never touch the sessions. Each
+// publish also feeds the dashboard's hour of history (status_history.h).
 //
 // Threads: Beat and Publish are called by the loop only; every reader is safe from any thread.
 // Invariants: 1. a reader sees a whole snapshot, never a half-published one (mutex_);
@@ -14,6 +15,7 @@
 #include <mutex>
 #include <optional>
 
+#include "daemon/http/status_history.h"
 #include "daemon/latency_histogram.h"
 #include "sync/protocol/sync_status.h"
 
@@ -42,6 +44,7 @@ struct NodeSnapshot {
                                       // position at start (it synced before)
   LatencyHistogram write_latency;     // the API's group commits (ApiServer::write_latency)
   LatencyHistogram wal_sync_latency;  // the store's WAL syncs (WalSyncTimingFileSystem)
+  uint64_t last_seq = 0;              // the replica's log position (for the history's rates)
 };
 
 class NodeState {
@@ -51,6 +54,7 @@ class NodeState {
   uint64_t last_beat_ms() const { return last_beat_ms_.load(std::memory_order_relaxed); }
 
   void Publish(NodeSnapshot snapshot) {
+    history_.Add(SteadyNowMs(), snapshot.sync, snapshot.last_seq);
     std::lock_guard lock(mutex_);
     snapshot_ = std::move(snapshot);
   }
@@ -59,11 +63,13 @@ class NodeState {
     std::lock_guard lock(mutex_);
     return snapshot_;
   }
+  const StatusHistory& history() const { return history_; }
 
  private:
   std::atomic<uint64_t> last_beat_ms_{0};
   mutable std::mutex mutex_;
   std::optional<NodeSnapshot> snapshot_;  // under mutex_
+  StatusHistory history_;                 // thread-safe itself
 };
 
 }  // namespace stationsync

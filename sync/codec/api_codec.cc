@@ -282,7 +282,8 @@ Status ReadRequestBody(schema::Request::Reader in, ApiRequest& out) {
       }
       out.list.owner = list.getOwner().cStr();
       out.list.household = list.getHousehold().cStr();
-      out.list.after = list.getAfter().cStr();
+      // A cursor is a store key, which may hold 0x00 (index keys do): all its bytes, not cStr().
+      out.list.after = std::string(list.getAfter().begin(), list.getAfter().size());
       out.list.limit = list.getLimit();
       return Status::Ok();
     }
@@ -318,7 +319,7 @@ Status ReadResponseBody(schema::Response::Reader in, ApiResponse& out) {
         if (!record.ok()) return record.status();
         out.page.records.push_back(std::move(record).value());
       }
-      out.page.next = in.getPage().getNext().cStr();
+      out.page.next = std::string(in.getPage().getNext().begin(), in.getPage().getNext().size());
       return Status::Ok();
     case schema::Response::HISTORY:
       for (auto entry : in.getHistory()) out.history.push_back(ReadHistoryEntry(entry));
@@ -422,7 +423,8 @@ std::string EncodeRequest(const ApiRequest& request) {
       if (request.list.table) list.setTable(static_cast<schema::Table>(*request.list.table));
       list.setOwner(request.list.owner);
       list.setHousehold(request.list.household);
-      list.setAfter(request.list.after);
+      // All the cursor's bytes (it may hold 0x00), not up to the first 0x00.
+      list.setAfter(capnp::Text::Reader(request.list.after.data(), request.list.after.size()));
       list.setLimit(static_cast<uint32_t>(request.list.limit));
       break;
     }
@@ -484,7 +486,7 @@ std::string EncodeResponse(const ApiResponse& response) {
       for (unsigned i = 0; i < response.page.records.size(); ++i) {
         WriteRecord(response.page.records[i], records[i]);
       }
-      page.setNext(response.page.next);
+      page.setNext(capnp::Text::Reader(response.page.next.data(), response.page.next.size()));
       break;
     }
     case ApiKind::kHistory: {

@@ -35,6 +35,36 @@ std::string StampTime(const Stamp& stamp) {
   return FormatUtcMs(static_cast<int64_t>(stamp.hlc >> 16));
 }
 
+namespace {
+
+// The same printable form as a record's "version" (VersionString), so the two compare by eye.
+std::string StampString(const Stamp& stamp) {
+  return fmt::format("{:016x}-{}", stamp.hlc, stamp.node);
+}
+
+ordered_json SideToJson(const ConflictSide& side) {
+  ordered_json out;
+  out["value"] = ValueToJson(side.value);
+  out["node"] = side.stamp.node;
+  out["actor"] = side.actor;
+  out["stamp"] = StampString(side.stamp);
+  out["at"] = StampTime(side.stamp);
+  return out;
+}
+
+}  // namespace
+
+ordered_json ConflictToJson(const Conflict& conflict) {
+  ordered_json out;
+  out["id"] = conflict.Key();
+  out["table"] = TableName(conflict.table);
+  out["record"] = conflict.id;
+  out["field"] = conflict.field;
+  out["kept"] = SideToJson(conflict.kept);
+  out["lost"] = SideToJson(conflict.lost);
+  return out;
+}
+
 ordered_json RecordToJson(const Record& record) {
   ordered_json fields = ordered_json::object();
   for (const auto& [name, state] : record.fields) {

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sync/base/status.h"
+#include "sync/records/merge.h"
 #include "sync/records/record.h"
 
 namespace stationsync {
@@ -28,6 +29,13 @@ Result<RecordPatch> PatchFromJson(const nlohmann::json& json);
 
 // {"at":ISO 8601,"node":..,"actor":..,"changes":{"field":{"old":..,"new":..}}}
 nlohmann::ordered_json HistoryToJson(const HistoryEntry& entry);
+
+// An open conflict, as `syncctl conflicts --json` prints it and the dashboard shows it:
+//   {"id","table","record","field","kept":SIDE,"lost":SIDE}
+//   SIDE = {"value","node","actor","stamp","at"}: the value (a string, an array of strings, or
+//   null), the node and actor of the write, its stamp in the form of a record's "version"
+//   (hex HLC, '-', node), and its time (ISO 8601 UTC).
+nlohmann::ordered_json ConflictToJson(const Conflict& conflict);
 
 // Physical milliseconds of a stamp as ISO 8601 UTC.
 std::string StampTime(const Stamp& stamp);

@@ -9,7 +9,18 @@
 namespace stationsync {
 
 ApiClient::ApiClient(std::string endpoint, std::chrono::milliseconds timeout, std::string actor)
-    : endpoint_(std::move(endpoint)), timeout_(timeout), actor_(std::move(actor)), context_(1) {}
+    : endpoint_(std::move(endpoint)),
+      timeout_(timeout),
+      actor_(std::move(actor)),
+      own_context_(std::make_unique<zmq::context_t>(1)),
+      context_(own_context_.get()) {}
+
+ApiClient::ApiClient(zmq::context_t& context, std::string endpoint,
+                     std::chrono::milliseconds timeout, std::string actor)
+    : endpoint_(std::move(endpoint)),
+      timeout_(timeout),
+      actor_(std::move(actor)),
+      context_(&context) {}
 
 Status ApiClient::Reconnect() {
   // A fresh socket per call after a timeout, so a late answer to an old request is never read
@@ -19,7 +30,7 @@ Status ApiClient::Reconnect() {
     return Unavailable(fmt::format("no syncd is listening at {} (is it running?)", endpoint_));
   }
   try {
-    socket_ = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::dealer);
+    socket_ = std::make_unique<zmq::socket_t>(*context_, zmq::socket_type::dealer);
     socket_->set(zmq::sockopt::linger, 0);
     socket_->set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(kMessageBytesMax) * 4);
     socket_->connect(endpoint_);

@@ -1,5 +1,7 @@
-// A client of a syncd's local API (ZeroMQ DEALER to the daemon's ROUTER), used by syncctl and
-// by tests. One request in flight at a time; not thread-safe (one client per thread).
+// A client of a syncd's local API (ZeroMQ DEALER to the daemon's ROUTER), used by syncctl, by
+// tests, and inside syncd by the HTTP app API (daemon/http/api_bridge.h, over inproc:// in the
+// daemon's own context). One request in flight at a time; not thread-safe: one thread at a time
+// (it may move between threads when handed over under a mutex, as ZeroMQ sockets may).
 //
 // Every call is bounded by the timeout given at construction and returns kUnavailable when the
 // daemon does not answer in time; otherwise the daemon's own status.
@@ -19,6 +21,10 @@ namespace stationsync {
 class ApiClient {
  public:
   ApiClient(std::string endpoint, std::chrono::milliseconds timeout, std::string actor);
+  // A client in `context` (borrowed; it must outlive the client): an inproc:// endpoint is only
+  // reachable from sockets of the context that bound it.
+  ApiClient(zmq::context_t& context, std::string endpoint, std::chrono::milliseconds timeout,
+            std::string actor);
 
   // Sends the request (its id is assigned here) and waits for the matching response.
   Result<ApiResponse> Call(ApiRequest request);
@@ -59,7 +65,8 @@ class ApiClient {
   std::string endpoint_;
   std::chrono::milliseconds timeout_;
   std::string actor_;
-  zmq::context_t context_;
+  std::unique_ptr<zmq::context_t> own_context_;  // null when the context is borrowed
+  zmq::context_t* context_;                      // own_context_, or the borrowed one
   std::unique_ptr<zmq::socket_t> socket_;
   uint64_t next_id_ = 1;
 };

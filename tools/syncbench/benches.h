@@ -22,6 +22,9 @@ struct BenchOptions {
 Status InitialSync(const BenchOptions& options, size_t records, Report& report);
 Status Import(const BenchOptions& options, size_t records, Report& report);
 Status Writes(const BenchOptions& options, size_t writers, size_t writes, Report& report);
+// `records` records written through the app API (HTTP) by `clients` concurrent clients, beside
+// `syncctl import` of the same records (bench_http.cc).
+Status HttpWrites(const BenchOptions& options, size_t clients, size_t records, Report& report);
 Status Latency(const BenchOptions& options, double rate, size_t writes, Report& report);
 Status Merge(const BenchOptions& options, size_t members, size_t records_per_member,
              Report& report);

@@ -52,10 +52,11 @@ Result<BenchData> Data(const BenchOptions& options, size_t records, size_t stati
 }
 
 Result<std::unique_ptr<StationDaemon>> StartHub(const std::string& dir, const BenchData& data,
-                                                bool with_records) {
+                                                bool with_records, bool http) {
   DaemonRole role;
   role.hub = true;
   role.sync = FreeTcpEndpoint();
+  role.http = http;
   auto hub = std::make_unique<StationDaemon>("hub", dir + "/hub", role);
   if (!hub->Start()) return Internal("the hub did not start: " + hub->Log());
   if (auto r = hub->Ctl({"import", data.units_path}); r.exit_code != 0) {

@@ -34,9 +34,10 @@ std::string RunDir(const BenchOptions& options, const std::string& name, int run
 Result<BenchData> Data(const BenchOptions& options, size_t records, size_t stations,
                        std::string* source);
 
-// A hub in dir/hub holding the bench data's units, and its records when `with_records`.
+// A hub in dir/hub holding the bench data's units, and its records when `with_records`; with
+// HTTP (the app API) on a free loopback port when `http`.
 Result<std::unique_ptr<StationDaemon>> StartHub(const std::string& dir, const BenchData& data,
-                                                bool with_records);
+                                                bool with_records, bool http = false);
 
 // A station of `unit` in dir/unit linked to `hub`, its key enrolled there, started (until it
 // answers a ping). *started_at, if given, is when the process was started.

@@ -36,6 +36,12 @@ constexpr const char* kFigures =
                                        raw_synced_write_rate: as many threads each putting one
                                        record with sync=true
                 durable_write_p50_ms, durable_write_p99_ms   time to acknowledgement
+  http-writes   http_durable_write_rate   records/s written by --clients concurrent clients
+                                       through the app API (PUT /v1/records/..., one keep-alive
+                                       connection each, 200 only once durable) into a hub;
+                                       baseline syncctl_import_rate: `syncctl import` of the
+                                       same --records records into a fresh hub in the same run
+                http_durable_write_p50_ms, http_durable_write_p99_ms   time to the 200
   latency       latency_hub_{p50,p99,max}_ms, latency_sibling_{p50,p99,max}_ms
                                        an open-loop load of --rate writes/s at a station: from
                                        each write's scheduled time until the record is visible
@@ -111,6 +117,16 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(size_t{1}, size_t{10000000}));
   double rate = 1000;
+  size_t http_clients = 8, http_records = 20000;
+  auto* http_bench =
+      app.add_subcommand("http-writes", "app API writes over HTTP beside syncctl import");
+  http_bench->add_option("--clients", http_clients, "concurrent HTTP clients")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{64}));
+  http_bench->add_option("--records", http_records, "records in all")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{100}, size_t{1000000}));
+
   size_t latency_writes = 5000;
   auto* latency = app.add_subcommand("latency", "write to visible at the hub and a sibling");
   latency->add_option("--rate", rate, "writes per second")
@@ -170,6 +186,7 @@ int main(int argc, char** argv) {
   if (*import) status = bench::Import(options, records, report);
   if (*write_bench) status = bench::Writes(options, writers, writes, report);
   if (*latency) status = bench::Latency(options, rate, latency_writes, report);
+  if (*http_bench) status = bench::HttpWrites(options, http_clients, http_records, report);
   if (*merge) status = bench::Merge(options, members, per_member, report);
   if (*hub) status = bench::HubLoad(options, hub_stations, records, hub_rate, hub_writes, report);
   if (*restart) status = bench::Restart(options, records, kills, report);

@@ -9,21 +9,6 @@ namespace {
 
 using nlohmann::ordered_json;
 
-// The same printable form as a record's "version" (VersionString), so the two compare by eye.
-std::string StampString(const Stamp& stamp) {
-  return fmt::format("{:016x}-{}", stamp.hlc, stamp.node);
-}
-
-ordered_json SideToJson(const ConflictSide& side) {
-  ordered_json out;
-  out["value"] = ValueToJson(side.value);
-  out["node"] = side.stamp.node;
-  out["actor"] = side.actor;
-  out["stamp"] = StampString(side.stamp);
-  out["at"] = StampTime(side.stamp);
-  return out;
-}
-
 std::string SideLine(const ConflictSide& side) {
   return fmt::format("{} (by {} at {}, {})", ValueToJson(side.value).dump(), side.actor,
                      side.stamp.node, StampTime(side.stamp));
@@ -39,17 +24,6 @@ Result<Value> ParseChosenValue(const std::string& text) {
 }
 
 }  // namespace
-
-ordered_json ConflictToJson(const Conflict& conflict) {
-  ordered_json out;
-  out["id"] = conflict.Key();
-  out["table"] = TableName(conflict.table);
-  out["record"] = conflict.id;
-  out["field"] = conflict.field;
-  out["kept"] = SideToJson(conflict.kept);
-  out["lost"] = SideToJson(conflict.lost);
-  return out;
-}
 
 int CmdConflicts(const GlobalFlags& flags) {
   auto client = MakeClient(flags);
