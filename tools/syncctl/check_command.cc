@@ -37,19 +37,6 @@ void PrintProblem(const GlobalFlags& flags, const DomainProblem& problem) {
   }
 }
 
-Result<std::vector<Record>> ReadUnits(ApiClient& client) {
-  std::vector<Record> units;
-  ListQuery query;
-  query.table = Table::kUnit;
-  do {
-    auto page = client.List(query);
-    if (!page.ok()) return page.status();
-    for (Record& unit : page->records) units.push_back(std::move(unit));
-    query.after = page->next;
-  } while (!query.after.empty());
-  return units;
-}
-
 // The owners of --scope's group: from the registry at the hub; at a station, which holds no
 // registry, its own scope when --scope names one of its units.
 Result<std::set<std::string>> ScopeOwners(const NodeStatus& status,
@@ -112,16 +99,20 @@ int CmdCheck(const GlobalFlags& flags, const std::string& scope, const std::stri
   if (!client) return 2;
   auto status = client->GetStatus();
   if (!status.ok()) return Report(status.status());
-  auto units = ReadUnits(*client);
-  if (!units.ok()) return Report(units.status());
-  auto owners = ScopeOwners(*status, *units, scope);
+  std::vector<Record> units;
+  ListQuery unit_query;
+  unit_query.table = Table::kUnit;
+  const int read = ForEachRecord(*client, unit_query, 0,
+                                 [&units](const Record& unit) { units.push_back(unit); });
+  if (read != 0) return read;
+  auto owners = ScopeOwners(*status, units, scope);
   if (!owners.ok()) return Report(owners.status());
   auto scratch = SortedScratch::Create(scratch_dir);
   if (!scratch.ok()) return Report(scratch.status());
 
   const bool at_hub = status->role == "hub";
   std::map<std::string, size_t> by_kind;
-  DomainCheck check(**scratch, *units, DomainCheckOptions{*std::move(owners), at_hub, at_hub},
+  DomainCheck check(**scratch, units, DomainCheckOptions{*std::move(owners), at_hub, at_hub},
                     [&](const DomainProblem& problem) {
                       ++by_kind[problem.kind];
                       PrintProblem(flags, problem);
@@ -130,7 +121,7 @@ int CmdCheck(const GlobalFlags& flags, const std::string& scope, const std::stri
   auto keep_first = [&failed](Status s) {
     if (failed.ok() && !s.ok()) failed = std::move(s);
   };
-  for (const Record& unit : *units) keep_first(check.Add(unit));
+  for (const Record& unit : units) keep_first(check.Add(unit));
   ProgressBar progress("check", status->records);
   for (Table table : kReadOrder) {
     ListQuery query;
