@@ -128,6 +128,8 @@ void ApiServer::ServeTurn() {
       StartLookup(frames[0], *request);
     } else if (request->kind == ApiKind::kBackup) {
       StartBackupCopy(frames[0], *request);
+    } else if (request->kind == ApiKind::kVerify) {
+      StartVerify(frames[0], *request);
     } else {
       Reply(frames[0], HandleRead(*request));
     }
@@ -294,6 +296,38 @@ void ApiServer::StartLookup(zmq::message_t& routing_id, const ApiRequest& reques
   // The starter may answer at once (CompleteLookup erases the entry): nothing of `lookup` is
   // used after this call.
   start_lookup_(token, request.patch.table, request.patch.id, request.actor);
+}
+
+void ApiServer::StartVerify(zmq::message_t& routing_id, const ApiRequest& request) {
+  if (!start_verify_) {
+    Reply(routing_id,
+          ResponseTo(request, Invalid(is_hub() ? "verify runs at a station: it compares the "
+                                                 "station's replica with the hub's view of it"
+                                               : "no hub link configured: nothing to verify "
+                                                 "against")));
+    return;
+  }
+  const uint64_t token = next_lookup_++;
+  PendingVerify& verify = verifies_[token];
+  verify.routing_id.copy(routing_id);
+  verify.request_id = request.id;
+  start_verify_(token, request.verify);  // may call CompleteVerify at once
+}
+
+void ApiServer::CompleteVerify(uint64_t token, const Result<VerifyReport>& result) {
+  const auto it = verifies_.find(token);
+  if (it == verifies_.end()) return;
+  PendingVerify verify = std::move(it->second);
+  verifies_.erase(it);
+  ApiResponse response;
+  response.id = verify.request_id;
+  response.kind = ApiKind::kVerify;
+  if (result.ok()) {
+    response.verify = *result;
+  } else {
+    response.status = result.status();
+  }
+  Reply(verify.routing_id, response);
 }
 
 void ApiServer::StartBackupCopy(zmq::message_t& routing_id, const ApiRequest& request) {

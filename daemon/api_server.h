@@ -96,6 +96,11 @@ class ApiServer {
   // for kNotFound, or the error (kNotFound, kUnavailable, ...) as the client's code. An unknown
   // or already answered token is ignored.
   void CompleteLookup(uint64_t token, const Result<std::optional<Record>>& result);
+  // Starts a station's verify (daemon/verify_runner.h); the daemon answers it later with
+  // CompleteVerify(token, ...), as for look-ups. Without a starter (the hub), verify is refused.
+  using VerifyStarter = std::function<void(uint64_t token, const VerifyRequest& request)>;
+  void SetVerifyStarter(VerifyStarter start) { start_verify_ = std::move(start); }
+  void CompleteVerify(uint64_t token, const Result<VerifyReport>& result);
   // Look-ups started and not yet answered.
   size_t lookups_pending() const { return lookups_.size(); }
   // The time of each group commit (Replica::Write of a turn's writes), on this server's thread.
@@ -111,6 +116,10 @@ class ApiServer {
     uint64_t request_id = 0;
     std::string path;
     std::future<Result<BackupReport>> done;
+  };
+  struct PendingVerify {
+    zmq::message_t routing_id;
+    uint64_t request_id = 0;
   };
   struct PendingLookup {
     zmq::message_t routing_id;
@@ -131,6 +140,7 @@ class ApiServer {
   Result<ScopeDigest> DigestOf(const std::string& code) const;
   // A station's getRemote: starts the look-up, or answers at once when it cannot be started.
   void StartLookup(zmq::message_t& routing_id, const ApiRequest& request);
+  void StartVerify(zmq::message_t& routing_id, const ApiRequest& request);
   // A backup: its checkpoint now, its copy on a thread; answered by FinishBackups (or at once
   // when it cannot start).
   void StartBackupCopy(zmq::message_t& routing_id, const ApiRequest& request);
@@ -144,7 +154,9 @@ class ApiServer {
   zmq::socket_t socket_;
   LookupStarter start_lookup_;
   std::map<uint64_t, PendingLookup> lookups_;  // by token
-  uint64_t next_lookup_ = 1;
+  uint64_t next_lookup_ = 1;                   // look-up and verify tokens
+  VerifyStarter start_verify_;
+  std::map<uint64_t, PendingVerify> verifies_;  // by token
   LatencyHistogram write_latency_;
   BackupSource backup_source_;
   std::atomic<bool> cancel_backup_{false};  // read by the copy's thread

@@ -17,6 +17,7 @@
 #include "daemon/http/node_state.h"
 #include "daemon/http/recent_events.h"
 #include "daemon/systemd_notify.h"
+#include "daemon/verify_runner.h"
 #include "daemon/wal_sync_timing.h"
 #include "sync/base/json_log.h"
 #include "sync/base/log_guard.h"
@@ -219,7 +220,21 @@ int RunStation(const NodeFlags& flags, const std::atomic<bool>& stop) {
       carry_out(session.StartLookup(token, table, id, actor, NowMs()));
     });
   }
+  // `syncctl verify`: its queries go over the sync link like look-ups.
+  VerifyRunner verifier(
+      replica, session,
+      [&](const VerifyQuery& query) { carry_out(session.StartVerify(query, NowMs())); },
+      [&](uint64_t token, const Result<VerifyReport>& result) {
+        api.CompleteVerify(token, result);
+      });
+  if (with_hub) {
+    api.SetVerifyStarter([&](uint64_t token, const VerifyRequest& request) {
+      verifier.Start(token, request, NowMs());
+    });
+  }
   auto finish_lookups = [&] {
+    for (const VerifyReply& reply : session.TakeVerifyReplies()) verifier.OnReply(reply, NowMs());
+    verifier.Tick(NowMs());
     for (LookupReply& reply : session.TakeLookupReplies()) {
       if (lookup_deadlines.erase(reply.request) == 0) continue;  // too late: already answered
       if (!reply.error.empty()) {

@@ -10,9 +10,9 @@ $Cxx.namespace("stationsync::schema");
 
 using Store = import "store.capnp";
 
-const apiVersion :UInt32 = 5;  # 2: sync status, conflicts; 3: digests, merges, transfers,
+const apiVersion :UInt32 = 6;  # 2: sync status, conflicts; 3: digests, merges, transfers,
                                # remote look-ups, a station's scope; 4: keys and refusals in status;
-                               # 5: backups
+                               # 5: backups; 6: verify
 
 # What went wrong, in terms of what the caller should do; tools map it to their exit code.
 enum Code {
@@ -72,7 +72,35 @@ struct Request {
     getRemote @16 :Key;            # a station asks the hub (read only); the hub reads its own
     backup @17 :Text;              # an absolute directory, new or empty: a consistent copy of
                                    # the store and the node's key pair; answered with backup
+    verify @18 :VerifyRequest;     # a station compares its replica with the hub's view of its
+                                   # scope (sync/admin/verify_walk.h); answered with verify
   }
+}
+
+struct VerifyRequest {
+  deep @0 :Bool;                   # recompute the station's sums from its stored records
+  repair @1 :Bool;                 # make the differing records equal to the hub's, then verify again
+}
+
+# One record that differs between a station and the hub.
+struct VerifyDifference {
+  table @0 :Store.Table;
+  id @1 :Text;
+  station @2 :Text;                # the station's version ("" with hasStation false: none)
+  hasStation @3 :Bool;
+  hub @4 :Text;                    # the hub's version
+  hasHub @5 :Bool;
+}
+
+struct VerifyReport {
+  differences @0 :List(VerifyDifference);  # as found (before any repair)
+  records @1 :UInt64;              # records of the scope at the station, tombstones included
+  bytesExchanged @2 :UInt64;       # sync messages of the verify, both ways (and of the repair)
+  ms @3 :UInt64;
+  truncated @4 :Bool;              # the walk stopped at its limit of differences
+  repair @5 :Bool;                 # a repair was asked for: the fields below are set
+  repaired @6 :UInt64;             # records made equal to the hub's
+  remaining @7 :UInt64;            # differences the verify after the repair found
 }
 
 # Merges units into `into` (sync/protocol/regroup.h): one write, all members or none.
@@ -171,6 +199,7 @@ struct Response {
     conflicts @10 :List(Store.Conflict);  # conflicts: every open one, by record
     digest @11 :ScopeDigest;       # digest
     backup @12 :BackupReport;      # backup
+    verify @13 :VerifyReport;      # verify
   }
 }
 

@@ -116,6 +116,60 @@ struct LookupReply {
   error @3 :Text;           # why the look-up failed ("" = it did not)
 }
 
+# Station -> hub: one step of `syncctl verify` (sync/admin/verify_walk.h), read-only at the hub,
+# about nodes of the verify tree (sync/storage/verify_tree.h) of owners in the station's scope.
+enum VerifyWhat {
+  sums @0;      # the sum of each node
+  children @1;  # the sums of each node's 16 children (nodes above the leaves)
+  entries @2;   # the records of each leaf
+  fetch @3;     # the hub's whole state of each key (`--repair`)
+}
+
+struct TreeNode {
+  owner @0 :Text;
+  table @1 :Store.Table;
+  level @2 :UInt8;      # 0, 4, 8, 12 or 16
+  prefix @3 :UInt16;
+}
+
+struct VerifyQuery {
+  request @0 :UInt64;   # chosen by the station; repeated in the reply
+  what @1 :VerifyWhat;
+  nodes @2 :List(TreeNode);  # sums, children, entries
+  keys @3 :List(RecordRef);  # fetch
+}
+
+struct TreeSum {
+  records @0 :UInt64;
+  fingerprint @1 :UInt64;
+}
+
+struct TreeEntry {
+  id @0 :Text;
+  fingerprint @1 :UInt64;
+  version @2 :Text;
+}
+
+struct LeafEntries {
+  entries @0 :List(TreeEntry);
+}
+
+struct FetchedRecord {
+  found @0 :Bool;
+  record @1 :Store.Record;
+  inFlight @2 :Bool;    # the hub changed it and the station has not acknowledged that yet
+}
+
+struct VerifyReply {
+  request @0 :UInt64;
+  error @1 :Text;                 # why the hub did not answer ("" = it did)
+  sums @2 :List(TreeSum);         # sums: one per node; children: 16 per node, in order
+  leaves @3 :List(LeafEntries);   # entries: one per node
+  inFlight @4 :List(RecordRef);   # entries: records under the nodes that the hub changed and
+                                  # the station has not acknowledged yet (not differences)
+  records @5 :List(FetchedRecord);  # fetch: one per key
+}
+
 struct DownAck {
   cursor @0 :UInt64;   # the station holds the hub's log up to here
   page @1 :UInt32;     # snapshot: pages up to this one are stored (with snapshotAck)
@@ -143,5 +197,7 @@ struct SyncMessage {
     heartbeat @8 :Heartbeat;
     lookup @9 :Lookup;
     lookupReply @10 :LookupReply;
+    verifyQuery @11 :VerifyQuery;
+    verifyReply @12 :VerifyReply;
   }
 }

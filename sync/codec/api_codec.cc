@@ -205,6 +205,46 @@ BackupReport ReadBackupReport(schema::BackupReport::Reader in) {
   return {in.getPath().cStr(), in.getFiles(), in.getBytes(), in.getLogPosition(), in.getKeyPair()};
 }
 
+void WriteVerifyReport(const VerifyReport& report, schema::VerifyReport::Builder out) {
+  auto differences = out.initDifferences(static_cast<unsigned>(report.differences.size()));
+  for (unsigned i = 0; i < differences.size(); ++i) {
+    const VerifyDifference& d = report.differences[i];
+    differences[i].setTable(static_cast<schema::Table>(d.table));
+    differences[i].setId(d.id);
+    differences[i].setHasStation(d.station.has_value());
+    differences[i].setStation(d.station.value_or(""));
+    differences[i].setHasHub(d.hub.has_value());
+    differences[i].setHub(d.hub.value_or(""));
+  }
+  out.setRecords(report.records);
+  out.setBytesExchanged(report.bytes_exchanged);
+  out.setMs(report.ms);
+  out.setTruncated(report.truncated);
+  out.setRepair(report.repair);
+  out.setRepaired(report.repaired);
+  out.setRemaining(report.remaining);
+}
+
+Result<VerifyReport> ReadVerifyReport(schema::VerifyReport::Reader in) {
+  VerifyReport report;
+  for (auto d : in.getDifferences()) {
+    auto table = ReadTable(d.getTable());
+    if (!table.ok()) return table.status();
+    report.differences.push_back(
+        {*table, d.getId().cStr(),
+         d.getHasStation() ? std::optional<std::string>(d.getStation().cStr()) : std::nullopt,
+         d.getHasHub() ? std::optional<std::string>(d.getHub().cStr()) : std::nullopt});
+  }
+  report.records = in.getRecords();
+  report.bytes_exchanged = in.getBytesExchanged();
+  report.ms = in.getMs();
+  report.truncated = in.getTruncated();
+  report.repair = in.getRepair();
+  report.repaired = in.getRepaired();
+  report.remaining = in.getRemaining();
+  return report;
+}
+
 Status ReadRequestBody(schema::Request::Reader in, ApiRequest& out) {
   Result<RecordPatch> patch = RecordPatch{};
   switch (in.which()) {
@@ -251,6 +291,10 @@ Status ReadRequestBody(schema::Request::Reader in, ApiRequest& out) {
     case schema::Request::BACKUP:
       out.kind = ApiKind::kBackup;
       out.path = in.getBackup().cStr();
+      return Status::Ok();
+    case schema::Request::VERIFY:
+      out.kind = ApiKind::kVerify;
+      out.verify = {in.getVerify().getDeep(), in.getVerify().getRepair()};
       return Status::Ok();
     case schema::Request::GET_REMOTE:
       out.kind = ApiKind::kGetRemote;
@@ -352,6 +396,12 @@ Status ReadResponseBody(schema::Response::Reader in, ApiResponse& out) {
     case schema::Response::BACKUP:
       out.backup = ReadBackupReport(in.getBackup());
       return Status::Ok();
+    case schema::Response::VERIFY: {
+      auto report = ReadVerifyReport(in.getVerify());
+      if (!report.ok()) return report.status();
+      out.verify = std::move(report).value();
+      return Status::Ok();
+    }
   }
   return Invalid("unknown response kind");
 }
@@ -394,6 +444,12 @@ std::string EncodeRequest(const ApiRequest& request) {
     case ApiKind::kBackup:
       out.setBackup(request.path);
       break;
+    case ApiKind::kVerify: {
+      auto verify = out.initVerify();
+      verify.setDeep(request.verify.deep);
+      verify.setRepair(request.verify.repair);
+      break;
+    }
     case ApiKind::kMerge: {
       auto merge = out.initMerge();
       merge.setInto(request.merge.into);
@@ -471,6 +527,9 @@ std::string EncodeResponse(const ApiResponse& response) {
       break;
     case ApiKind::kBackup:
       if (response.status.ok()) WriteBackupReport(response.backup, out.initBackup());
+      break;
+    case ApiKind::kVerify:
+      if (response.status.ok()) WriteVerifyReport(response.verify, out.initVerify());
       break;
     case ApiKind::kMerge:
       if (response.status.ok()) {

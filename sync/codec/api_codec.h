@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "sync/admin/verify_walk.h"
 #include "sync/base/status.h"
 #include "sync/protocol/sync_status.h"
 #include "sync/records/merge.h"
@@ -38,6 +39,26 @@ enum class ApiKind {
   kTransfer,   // hub write; ApiRequest::transfer
   kGetRemote,  // read; patch.table and patch.id, as kGet
   kBackup,     // ApiRequest::path: a consistent copy of the data directory (daemon/backup.h)
+  kVerify,     // station: ApiRequest::verify (sync/admin/verify_walk.h)
+};
+
+struct VerifyRequest {
+  bool deep = false;
+  bool repair = false;
+  bool operator==(const VerifyRequest&) const = default;
+};
+
+// What a verify found (schema/api.capnp VerifyReport).
+struct VerifyReport {
+  std::vector<VerifyDifference> differences;  // as found, before any repair
+  uint64_t records = 0;
+  uint64_t bytes_exchanged = 0;
+  uint64_t ms = 0;
+  bool truncated = false;
+  bool repair = false;     // the fields below are set
+  uint64_t repaired = 0;   // records made equal to the hub's
+  uint64_t remaining = 0;  // differences the verify after the repair found
+  bool operator==(const VerifyReport&) const = default;
 };
 
 struct MergeRequest {
@@ -66,6 +87,7 @@ struct ApiRequest {
   MergeRequest merge;              // kMerge
   TransferRequest transfer;        // kTransfer
   std::string path;                // kBackup: the directory to write, absolute
+  VerifyRequest verify;            // kVerify
 };
 
 struct NodeStatus {
@@ -116,6 +138,7 @@ struct ApiResponse {
   std::vector<Conflict> conflicts;    // kConflicts
   ScopeDigest digest;                 // kDigest
   BackupReport backup;                // kBackup, when ok
+  VerifyReport verify;                // kVerify, when ok
   ApiKind kind = ApiKind::kPing;      // which of the above is filled
 };
 

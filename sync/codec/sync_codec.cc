@@ -14,6 +14,24 @@ namespace {
 using Builder = schema::SyncMessage::Builder;
 using Reader = schema::SyncMessage::Reader;
 
+void WriteRefs(const std::vector<RecordRef>& refs, capnp::List<schema::RecordRef>::Builder out) {
+  for (unsigned i = 0; i < out.size(); ++i) {
+    out[i].setTable(static_cast<schema::Table>(refs[i].table));
+    out[i].setId(refs[i].id);
+  }
+}
+
+Result<std::vector<RecordRef>> ReadRefs(capnp::List<schema::RecordRef>::Reader in) {
+  std::vector<RecordRef> refs;
+  refs.reserve(in.size());
+  for (auto ref : in) {
+    auto table = ReadTable(ref.getTable());
+    if (!table.ok()) return table.status();
+    refs.push_back({*table, ref.getId()});
+  }
+  return refs;
+}
+
 void Write(const Hello& m, Builder out) {
   auto b = out.initHello();
   b.setProtocol(m.protocol);
@@ -79,11 +97,7 @@ void Write(const Down& m, Builder out) {
   WriteTexts(m.scope, b.initScope(static_cast<unsigned>(m.scope.size())));
   b.setSnapshotId(m.snapshot_id);
   b.setUpCovered(m.up_covered);
-  auto evict = b.initEvict(static_cast<unsigned>(m.evict.size()));
-  for (unsigned i = 0; i < evict.size(); ++i) {
-    evict[i].setTable(static_cast<schema::Table>(m.evict[i].table));
-    evict[i].setId(m.evict[i].id);
-  }
+  WriteRefs(m.evict, b.initEvict(static_cast<unsigned>(m.evict.size())));
 }
 
 void Write(const Lookup& m, Builder out) {
@@ -100,6 +114,47 @@ void Write(const LookupReply& m, Builder out) {
   b.setFound(m.record.has_value());
   if (m.record) WriteRecord(*m.record, b.initRecord());
   b.setError(m.error);
+}
+
+void Write(const VerifyQuery& m, Builder out) {
+  auto b = out.initVerifyQuery();
+  b.setRequest(m.request);
+  b.setWhat(static_cast<schema::VerifyWhat>(m.what));
+  auto nodes = b.initNodes(static_cast<unsigned>(m.nodes.size()));
+  for (unsigned i = 0; i < nodes.size(); ++i) {
+    nodes[i].setOwner(m.nodes[i].owner);
+    nodes[i].setTable(static_cast<schema::Table>(m.nodes[i].table));
+    nodes[i].setLevel(m.nodes[i].level);
+    nodes[i].setPrefix(m.nodes[i].prefix);
+  }
+  WriteRefs(m.keys, b.initKeys(static_cast<unsigned>(m.keys.size())));
+}
+
+void Write(const VerifyReply& m, Builder out) {
+  auto b = out.initVerifyReply();
+  b.setRequest(m.request);
+  b.setError(m.error);
+  auto sums = b.initSums(static_cast<unsigned>(m.sums.size()));
+  for (unsigned i = 0; i < sums.size(); ++i) {
+    sums[i].setRecords(m.sums[i].records);
+    sums[i].setFingerprint(m.sums[i].fingerprint);
+  }
+  auto leaves = b.initLeaves(static_cast<unsigned>(m.leaves.size()));
+  for (unsigned i = 0; i < leaves.size(); ++i) {
+    auto entries = leaves[i].initEntries(static_cast<unsigned>(m.leaves[i].size()));
+    for (unsigned j = 0; j < entries.size(); ++j) {
+      entries[j].setId(m.leaves[i][j].id);
+      entries[j].setFingerprint(m.leaves[i][j].fingerprint);
+      entries[j].setVersion(m.leaves[i][j].version);
+    }
+  }
+  WriteRefs(m.in_flight, b.initInFlight(static_cast<unsigned>(m.in_flight.size())));
+  auto records = b.initRecords(static_cast<unsigned>(m.records.size()));
+  for (unsigned i = 0; i < records.size(); ++i) {
+    records[i].setFound(m.records[i].record.has_value());
+    if (m.records[i].record) WriteRecord(*m.records[i].record, records[i].initRecord());
+    records[i].setInFlight(m.records[i].in_flight);
+  }
 }
 
 void Write(const DownAck& m, Builder out) {
@@ -151,15 +206,11 @@ Result<SyncBody> ReadBody(Reader in) {
       auto r = in.getDown();
       auto records = ReadRecords(r.getRecords());
       if (!records.ok()) return records.status();
-      std::vector<RecordRef> evict;
-      for (auto ref : r.getEvict()) {
-        auto table = ReadTable(ref.getTable());
-        if (!table.ok()) return table.status();
-        evict.push_back({*table, ref.getId()});
-      }
+      auto evict = ReadRefs(r.getEvict());
+      if (!evict.ok()) return evict.status();
       return SyncBody(Down{r.getFrom(), r.getTo(), ReadStamp(r.getToStamp()),
                            std::move(records).value(), r.getSnapshot(), r.getPage(), r.getLast(),
-                           r.getHubEpoch(), ReadTexts(r.getScope()), std::move(evict),
+                           r.getHubEpoch(), ReadTexts(r.getScope()), std::move(evict).value(),
                            r.getSnapshotId(), r.getUpCovered()});
     }
     case schema::SyncMessage::LOOKUP: {
@@ -175,6 +226,52 @@ Result<SyncBody> ReadBody(Reader in) {
         auto record = ReadRecord(r.getRecord());
         if (!record.ok()) return record.status();
         reply.record = std::move(record).value();
+      }
+      return SyncBody(std::move(reply));
+    }
+    case schema::SyncMessage::VERIFY_QUERY: {
+      auto r = in.getVerifyQuery();
+      VerifyQuery query;
+      query.request = r.getRequest();
+      const auto what = static_cast<unsigned>(r.getWhat());
+      if (what > static_cast<unsigned>(VerifyWhat::kFetch)) {
+        return Invalid("verify query of unknown kind " + std::to_string(what));
+      }
+      query.what = static_cast<VerifyWhat>(what);
+      query.nodes.reserve(r.getNodes().size());
+      for (auto node : r.getNodes()) {
+        auto table = ReadTable(node.getTable());
+        if (!table.ok()) return table.status();
+        query.nodes.push_back({node.getOwner(), *table, node.getLevel(), node.getPrefix()});
+      }
+      auto keys = ReadRefs(r.getKeys());
+      if (!keys.ok()) return keys.status();
+      query.keys = std::move(keys).value();
+      return SyncBody(std::move(query));
+    }
+    case schema::SyncMessage::VERIFY_REPLY: {
+      auto r = in.getVerifyReply();
+      VerifyReply reply;
+      reply.request = r.getRequest();
+      reply.error = r.getError();
+      for (auto sum : r.getSums()) reply.sums.push_back({sum.getRecords(), sum.getFingerprint()});
+      for (auto leaf : r.getLeaves()) {
+        auto& entries = reply.leaves.emplace_back();
+        for (auto entry : leaf.getEntries()) {
+          entries.push_back({entry.getId(), entry.getFingerprint(), entry.getVersion()});
+        }
+      }
+      auto in_flight = ReadRefs(r.getInFlight());
+      if (!in_flight.ok()) return in_flight.status();
+      reply.in_flight = std::move(in_flight).value();
+      for (auto fetched : r.getRecords()) {
+        FetchedRecord out{std::nullopt, fetched.getInFlight()};
+        if (fetched.getFound()) {
+          auto record = ReadRecord(fetched.getRecord());
+          if (!record.ok()) return record.status();
+          out.record = std::move(record).value();
+        }
+        reply.records.push_back(std::move(out));
       }
       return SyncBody(std::move(reply));
     }
@@ -195,9 +292,9 @@ Result<SyncBody> ReadBody(Reader in) {
 }  // namespace
 
 const char* KindName(const SyncMessage& message) {
-  static constexpr const char* kNames[] = {"hello",  "welcome",    "refused", "up",
-                                           "upAck",  "down",       "downAck", "heartbeat",
-                                           "lookup", "lookupReply"};
+  static constexpr const char* kNames[] = {"hello",  "welcome",     "refused",     "up",
+                                           "upAck",  "down",        "downAck",     "heartbeat",
+                                           "lookup", "lookupReply", "verifyQuery", "verifyReply"};
   return kNames[message.body.index()];
 }
 

@@ -7,6 +7,7 @@
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
+#include "sync/admin/verify_answer.h"
 #include "sync/base/json_log.h"
 #include "sync/base/log_guard.h"
 #include "sync/records/clock_bound.h"
@@ -17,6 +18,10 @@ namespace stationsync {
 namespace {
 
 constexpr size_t kScanBudget = 8192;  // log entries read per Scan, so a tick stays short
+// Verify: queries answered per station a minute (a walk of ten differences takes six), and the
+// most changes in flight to a station that its verify queries are answered with.
+constexpr uint32_t kVerifyQueriesPerMinute = 600;
+constexpr size_t kVerifyInFlightMax = 100000;
 
 std::string DownNote(const std::string& unit) {
   return "down/" + unit;
@@ -294,7 +299,42 @@ void HubSession::Receive(const SyncMessage& message, uint64_t now_ms, std::vecto
     }
   } else if (const auto* lookup = std::get_if<Lookup>(&message.body)) {
     OnLookup(*lookup, now_ms, out);
+  } else if (const auto* verify = std::get_if<VerifyQuery>(&message.body)) {
+    OnVerify(*verify, now_ms, out);
   }
+}
+
+void HubSession::OnVerify(const VerifyQuery& query, uint64_t now_ms, std::vector<Outgoing>& out) {
+  if (now_ms - verify_window_ms_ >= 60'000) {
+    verify_window_ms_ = now_ms;
+    verifies_in_window_ = 0;
+  }
+  VerifyReply reply;
+  reply.request = query.request;
+  if (++verifies_in_window_ > kVerifyQueriesPerMinute) {
+    reply.error = fmt::format("too many verify queries: the hub answers {} a minute per station",
+                              kVerifyQueriesPerMinute);
+    if (verifies_in_window_ == kVerifyQueriesPerMinute + 1) {
+      CountRefusal("verify queries over the rate limit");
+    }
+  } else if (snapshotting_) {
+    reply.error = "the station is receiving a snapshot of its scope; verify once it holds it";
+  } else {
+    Scan();
+    if (scanned_ < replica_.last_seq() || scope_entries_.size() > kVerifyInFlightMax) {
+      reply.error =
+          fmt::format("the station is {} or more changes behind the hub; verify once it caught up",
+                      scope_entries_.size());
+    } else {
+      std::vector<RecordRef> in_flight;
+      if (query.what == VerifyWhat::kEntries || query.what == VerifyWhat::kFetch) {
+        in_flight.reserve(scope_entries_.size());
+        for (const auto& entry : scope_entries_) in_flight.push_back({entry.table, entry.id});
+      }
+      reply = AnswerVerifyQuery(replica_, query, scope_, in_flight);
+    }
+  }
+  Send(std::move(reply), now_ms, out);
 }
 
 void HubSession::OnLookup(const Lookup& lookup, uint64_t now_ms, std::vector<Outgoing>& out) {

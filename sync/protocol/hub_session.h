@@ -18,6 +18,9 @@
 //    evicts whatever lies outside it.
 //  - look-up: a station may read one record outside its scope, at most
 //    `lookups_per_minute` a minute; the hub logs the station and the asking actor (audit).
+//  - verify: a station's questions about the verify tree of its scope (sync/admin/verify_answer.h),
+//    at most kVerifyQueriesPerMinute a minute, not while it receives a snapshot, and with the
+//    records in flight to it named so that they are not taken for differences.
 //  - clocks: a batch with a stamp more than the replica's max_clock_ahead_ms ahead of the hub's
 //    clock is not applied nor acknowledged; the link is refused, saying by how much.
 // Invariants:
@@ -140,6 +143,7 @@ class HubSession {
   bool HoldSlot(uint64_t now_ms);
   void ReleaseSlot();
   void OnLookup(const Lookup& lookup, uint64_t now_ms, std::vector<Outgoing>& out);
+  void OnVerify(const VerifyQuery& query, uint64_t now_ms, std::vector<Outgoing>& out);
   void Scan();
   void OnUp(const Up& up, uint64_t now_ms, std::vector<Outgoing>& out);
   std::optional<StagedUp> StageUp(const Up& up, uint64_t now_ms, std::vector<Outgoing>& out);
@@ -184,6 +188,9 @@ class HubSession {
   // Look-ups: a fixed window of one minute.
   uint64_t lookup_window_ms_ = 0;
   uint32_t lookups_in_window_ = 0;
+  // Verify queries: the same.
+  uint64_t verify_window_ms_ = 0;
+  uint32_t verifies_in_window_ = 0;
 
   // Down stream. scope_entries_: log entries for the station in (down_acked_, scanned_].
   uint64_t down_acked_ = 0;

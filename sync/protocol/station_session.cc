@@ -208,6 +208,8 @@ StationStep StationSession::Receive(const SyncMessage& message, uint64_t now_ms)
     OnHeartbeat(*heartbeat);
   } else if (auto* reply = std::get_if<LookupReply>(&message.body)) {
     lookup_replies_.push_back(*reply);
+  } else if (auto* verify = std::get_if<VerifyReply>(&message.body)) {
+    verify_replies_.push_back(std::move(*verify));
   }
   return step;
 }
@@ -221,6 +223,16 @@ StationStep StationSession::StartLookup(uint64_t request, Table table, const std
 
 std::vector<LookupReply> StationSession::TakeLookupReplies() {
   return std::exchange(lookup_replies_, {});
+}
+
+StationStep StationSession::StartVerify(const VerifyQuery& query, uint64_t now_ms) {
+  StationStep step;
+  if (linked()) Send(query, now_ms, step);
+  return step;
+}
+
+std::vector<VerifyReply> StationSession::TakeVerifyReplies() {
+  return std::exchange(verify_replies_, {});
 }
 
 void StationSession::OnWelcome(const Welcome& welcome, uint64_t now_ms, StationStep& step) {

@@ -59,6 +59,15 @@ class StationSession {
   StationStep StartLookup(uint64_t request, Table table, const std::string& id,
                           const std::string& actor, uint64_t now_ms);
   std::vector<LookupReply> TakeLookupReplies();
+  // A step of `syncctl verify` (sync/admin/verify_walk.h), in the same way: sends nothing unless
+  // linked; replies arrive through TakeVerifyReplies.
+  StationStep StartVerify(const VerifyQuery& query, uint64_t now_ms);
+  std::vector<VerifyReply> TakeVerifyReplies();
+  // Whether the link is up and carries the log streams (no offer of whole states under way), so
+  // that what is in flight is exactly the station's log after up_acked().
+  bool streaming() const { return linked() && !offering_; }
+  // The station's log position the hub acknowledged holding.
+  uint64_t up_acked() const { return up_acked_; }
 
   SyncStatus Report() const;
   bool linked() const { return state_ == State::kLinked; }
@@ -127,6 +136,7 @@ class StationSession {
   Result<std::vector<RecordRef>> StaleAfterSnapshot(const std::vector<std::string>& scope,
                                                     uint64_t up_covered) const;
   std::vector<LookupReply> lookup_replies_;
+  std::vector<VerifyReply> verify_replies_;
   uint64_t lag_records_ = 0;
 };
 

@@ -10,6 +10,7 @@
 
 #include "sync/records/record.h"
 #include "sync/storage/replica.h"  // RecordRef
+#include "sync/storage/verify_tree.h"
 
 namespace stationsync {
 
@@ -114,8 +115,35 @@ struct LookupReply {
   bool operator==(const LookupReply&) const = default;
 };
 
-using SyncBody =
-    std::variant<Hello, Welcome, Refusal, Up, UpAck, Down, DownAck, Heartbeat, Lookup, LookupReply>;
+enum class VerifyWhat : uint8_t { kSums = 0, kChildren = 1, kEntries = 2, kFetch = 3 };
+
+// Station -> hub: one step of `syncctl verify` (sync/admin/verify_walk.h).
+struct VerifyQuery {
+  uint64_t request = 0;
+  VerifyWhat what = VerifyWhat::kSums;
+  std::vector<TreeNode> nodes;  // kSums, kChildren, kEntries
+  std::vector<RecordRef> keys;  // kFetch
+  bool operator==(const VerifyQuery&) const = default;
+};
+
+struct FetchedRecord {
+  std::optional<Record> record;  // nullopt: the hub holds none
+  bool in_flight = false;        // the hub changed it; the station has not acknowledged that yet
+  bool operator==(const FetchedRecord&) const = default;
+};
+
+struct VerifyReply {
+  uint64_t request = 0;
+  std::string error;                           // "" = answered
+  std::vector<TreeSum> sums;                   // kSums: one per node; kChildren: 16 per node
+  std::vector<std::vector<TreeEntry>> leaves;  // kEntries: one per node
+  std::vector<RecordRef> in_flight;            // kEntries
+  std::vector<FetchedRecord> records;          // kFetch: one per key
+  bool operator==(const VerifyReply&) const = default;
+};
+
+using SyncBody = std::variant<Hello, Welcome, Refusal, Up, UpAck, Down, DownAck, Heartbeat, Lookup,
+                              LookupReply, VerifyQuery, VerifyReply>;
 
 struct SyncMessage {
   uint64_t link = 0;  // chosen by the station per connection; see sync.capnp

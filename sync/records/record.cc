@@ -1,5 +1,7 @@
 #include "sync/records/record.h"
 
+#include <set>
+
 #include <fmt/format.h>
 
 namespace stationsync {
@@ -34,6 +36,37 @@ const std::string* Record::Text(std::string_view name) const {
 
 std::string VersionString(const Record& record) {
   return fmt::format("{:016x}-{}", record.updated.hlc, record.updated.node);
+}
+
+std::vector<FieldChange> ChangesBetween(const std::optional<Record>& before, const Record& after) {
+  std::vector<FieldChange> changes;
+  const auto owner_of = [](const Record& r) { return r.owner.empty() ? Value{} : Value(r.owner); };
+  const auto deleted_of = [](const Record& r) {
+    return Value(std::string(r.deleted ? "true" : "false"));
+  };
+  if (!before || before->owner != after.owner) {
+    changes.push_back({"owner", before ? owner_of(*before) : Value{}, owner_of(after)});
+  }
+  if (before && before->deleted != after.deleted) {
+    changes.push_back({"deleted", deleted_of(*before), deleted_of(after)});
+  }
+  std::set<std::string> names;
+  for (const auto& [name, state] : after.fields) names.insert(name);
+  if (before) {
+    for (const auto& [name, state] : before->fields) names.insert(name);
+  }
+  static const Value kAbsent;
+  const auto value_in = [](const Record* r, const std::string& name) -> const Value& {
+    if (r == nullptr) return kAbsent;
+    const auto it = r->fields.find(name);
+    return it == r->fields.end() ? kAbsent : it->second.value;
+  };
+  for (const auto& name : names) {
+    const Value& old_value = value_in(before ? &*before : nullptr, name);
+    const Value& new_value = value_in(&after, name);
+    if (old_value != new_value) changes.push_back({name, old_value, new_value});
+  }
+  return changes;
 }
 
 }  // namespace stationsync

@@ -117,4 +117,8 @@ struct Change {
 // The opaque version string of a record as tools print it.
 std::string VersionString(const Record& record);
 
+// What differs between two states of a record, as history lists it: the fields, and "owner" and
+// "deleted" (as the texts "true" / "false") when they differ. `before` nullopt: every field set.
+std::vector<FieldChange> ChangesBetween(const std::optional<Record>& before, const Record& after);
+
 }  // namespace stationsync

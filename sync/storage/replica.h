@@ -33,6 +33,7 @@
 #include "sync/records/merge.h"
 #include "sync/records/record.h"
 #include "sync/storage/digest.h"
+#include "sync/storage/verify_tree.h"
 
 namespace stationsync {
 
@@ -187,6 +188,34 @@ class Replica {
   // (RemoteBatch::new_scope), at first only its own unit. Sorted.
   std::vector<std::string> Scope() const;
 
+  // The verify tree (verify_tree.h), as this replica keeps it in the same batches as the
+  // records. A node's sum: maintained for levels 0-12, summed from its records for a leaf.
+  Result<DigestBucket> TreeNodeSum(const TreeNode& node) const;
+  // The records under `node` as the tree index lists them, in slot then key order; kInvalid if
+  // there are more than `max`.
+  struct TreeRecord {
+    std::string key;  // "<table>/<id>"
+    uint16_t slot = 0;
+    RecordHash hash{};
+    std::string version;  // VersionString
+  };
+  Result<std::vector<TreeRecord>> TreeRecords(const TreeNode& node, size_t max) const;
+  // Every stored record's key and encoding, in key order, read from the records family itself
+  // and not through any index or sum (`verify --deep`). Stops at the first error `visit` returns.
+  Status ForEachStoredRecord(
+      const std::function<Status(std::string_view key, std::string_view encoded)>& visit) const;
+  // Makes the stored records under the given keys equal to the given states (nullopt: none), in
+  // one durable batch, with a history entry by `actor` for each record replaced; a record removed
+  // goes with its history, as an eviction does, and so does a state owned outside this
+  // station's scope. No log entry: the states come from the hub,
+  // which holds them already (`verify --repair`).
+  Status Repair(const std::vector<std::pair<std::string, std::optional<Record>>>& states,
+                const std::string& actor);
+  // Rebuilds every index, digest bucket, tree sum and the record counter from the stored records
+  // (after a repair of damage made behind the replica's back, or for a store made before the
+  // tree was kept). Crash-safe: a start that finds a rebuild unfinished runs it again.
+  Status RebuildDerived();
+
   // Gives the store a new epoch (durably): for a store found to be an older copy of itself, so
   // that peers stop trusting positions they hold for it and it offers everything again.
   Status StartNewEpoch();
@@ -228,6 +257,9 @@ class Replica {
   // effort: a failure is logged, and the logs still hold everything.
   void FlushForNextStart();
 
+  // Test hook: damage behind the replica's back, as bit rot or a restored file would: puts the
+  // encoding under `key` in the records family (nullopt: deletes it), touching nothing else.
+  Status TEST_PutRawRecord(const std::string& key, const std::optional<std::string>& encoded);
   // Test hook: runs after planning and before the durable write of each group.
   void TEST_SetBeforeCommit(std::function<void()> hook) { before_commit_ = std::move(hook); }
 
@@ -246,9 +278,12 @@ class Replica {
   struct Tally {
     uint64_t live = 0;
     std::map<std::string, DigestBucket> buckets;
+    std::map<std::string, DigestBucket> tree;  // by TreeNodeKey: what the batch adds to the sum
   };
   Tally StartTally() const;
   DigestBucket& BucketFor(Tally& tally, const std::string& owner) const;
+  // Counts a record's stored encoding in (or out of) its owner's bucket and its tree nodes.
+  void TallyRecord(Tally& tally, const Record& record, std::string_view encoded, bool add) const;
   // The record as the batch being built will leave it: the first overlay that has the key wins,
   // else the store.
   Result<std::optional<Record>> Current(const std::string& key,
@@ -283,6 +318,11 @@ class Replica {
   // Reads the digest buckets and the scope; builds the buckets for a store made before they
   // were kept.
   Status LoadDigests();
+  // Rebuilds what RebuildDerived builds if the store predates the verify tree or a rebuild was
+  // cut short.
+  Status LoadTree();
+  // CheckIntegrity's part for the verify tree's maintained sums.
+  Status CheckTreeSums() const;
 
   ReplicaOptions options_;
   std::unique_ptr<SystemClock> own_clock_;

@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 #include <rocksdb/db.h>
+#include <rocksdb/merge_operator.h>
 #include <spdlog/spdlog.h>
 
 #include "sync/base/status.h"
@@ -33,7 +34,13 @@ inline constexpr char kMetaPeerPrefix[] = "peer/";      // + peer: its PeerPosit
 inline constexpr char kMetaNotePrefix[] = "note/";      // + name: an advisory counter
 inline constexpr char kMetaDigestPrefix[] = "digest/";  // + owner: its DigestBucket
 inline constexpr char kMetaDigestsKept[] = "digests";   // present once buckets are maintained
-inline constexpr char kMetaScope[] = "scope";  // a station's group: unit codes joined by commas
+inline constexpr char kMetaScope[] = "scope";    // a station's group: unit codes joined by commas
+inline constexpr char kMetaTreeKept[] = "tree";  // present once the verify tree is maintained
+inline constexpr char kMetaRebuilding[] = "rebuilding";  // a RebuildDerived has not finished
+
+// The index family's merge operator: a verify-tree node sum (DigestBucket) plus a delta
+// (replica_tree.cc).
+std::shared_ptr<rocksdb::MergeOperator> DigestSumOperator();
 
 // Bound on the write-ahead log's total size (see Replica::Open).
 inline constexpr uint64_t kMaxTotalWalBytes = 64ull << 20;

@@ -67,6 +67,8 @@ std::string ConflictKey(std::string_view record_key, std::string_view conflict_i
 std::vector<std::string> IndexKeys(const Record& record) {
   const std::string key = RecordKey(record.table, record.id);
   std::vector<std::string> keys{IndexPrefix(kOwnerIndex, record.owner) + key};
+  const TreeNode leaf = TreeNodeOf(record.owner, record.table, TreeSlot(key), kTreeLeafLevel);
+  keys.push_back(TreeIndexStart(leaf) + key);
   if (record.deleted) return keys;
   if (record.table == Table::kRegistration) {
     if (const std::string* household = record.Text("household")) {
@@ -80,6 +82,52 @@ std::vector<std::string> IndexKeys(const Record& record) {
     }
   }
   return keys;
+}
+
+namespace {
+
+std::string TreeKeyPrefix(char kind, const TreeNode& node) {
+  std::string key = IndexPrefix(kind, node.owner);
+  key += static_cast<char>(node.table);
+  return key;
+}
+
+void PutSlot(std::string& key, uint32_t slot) {
+  key += static_cast<char>((slot >> 8) & 0xff);
+  key += static_cast<char>(slot & 0xff);
+}
+
+}  // namespace
+
+std::string TreeIndexStart(const TreeNode& node) {
+  std::string key = TreeKeyPrefix(kTreeIndex, node);
+  PutSlot(key, node.prefix);
+  return key;
+}
+
+std::string TreeIndexLimit(const TreeNode& node) {
+  std::string key = TreeKeyPrefix(kTreeIndex, node);
+  const uint32_t end = uint32_t{node.prefix} + (uint32_t{1} << (kTreeLeafLevel - node.level));
+  if (end > 0xffff) {  // past the table's last slot: the next table's first key
+    key.back() = static_cast<char>(static_cast<unsigned char>(key.back()) + 1);
+    return key;
+  }
+  PutSlot(key, end);
+  return key;
+}
+
+std::string_view TreeIndexTarget(std::string_view index_key) {
+  if (index_key.empty() || index_key[0] != kTreeIndex) return {};
+  const size_t zero = index_key.find('\0');
+  if (zero == std::string_view::npos || index_key.size() < zero + 4) return {};
+  return index_key.substr(zero + 4);
+}
+
+std::string TreeNodeKey(const TreeNode& node) {
+  std::string key = TreeKeyPrefix(kTreeNodeSum, node);
+  key += static_cast<char>(node.level);
+  PutSlot(key, node.prefix);
+  return key;
 }
 
 }  // namespace stationsync

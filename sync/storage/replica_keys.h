@@ -6,6 +6,10 @@
 //   index    'o' owner 0x00 "<table>/<id>"         -> ""   every record, tombstones included
 //            'h' household 0x00 "<table>/<id>"     -> ""   live registrations
 //            'i' id_number 0x00 "<table>/<id>"     -> ""   live registrations and personnel
+//            'v' owner 0x00 table slot(2 bytes BE) "<table>/<id>" -> ""   every record: the
+//                verify tree's leaves (verify_tree.h), tombstones included
+//            'n' owner 0x00 table level prefix(2 bytes BE) -> DigestBucket: the verify tree's
+//                node sums at levels 0-12, kept by merge operands (never Put by IndexKeys)
 //   meta     name                                  -> value (see replica_internal.h)
 //   conflicts "<table>/<id>" 0x00 Conflict::Key()  -> Conflict (open conflicts, by record)
 //
@@ -20,6 +24,7 @@
 #include <vector>
 
 #include "sync/records/record.h"
+#include "sync/storage/verify_tree.h"
 
 namespace stationsync {
 
@@ -48,5 +53,16 @@ std::string IndexPrefix(char kind, std::string_view value);
 std::string_view IndexTarget(std::string_view index_key);
 // Every index key a stored record should have.
 std::vector<std::string> IndexKeys(const Record& record);
+
+inline constexpr char kTreeIndex = 'v';
+inline constexpr char kTreeNodeSum = 'n';
+// The first key of the tree index under `node` (its records sort after it, in slot order), and
+// the key just past them.
+std::string TreeIndexStart(const TreeNode& node);
+std::string TreeIndexLimit(const TreeNode& node);
+// The record key a tree index key points at ("" if the key is not one).
+std::string_view TreeIndexTarget(std::string_view index_key);
+// Where a node's maintained sum is kept (levels below the leaves).
+std::string TreeNodeKey(const TreeNode& node);
 
 }  // namespace stationsync

@@ -37,7 +37,7 @@ bool Contains(const std::vector<std::string>& sorted, const std::string& code) {
 }  // namespace
 
 Replica::Tally Replica::StartTally() const {
-  return Tally{record_count_.load(), {}};
+  return Tally{record_count_.load(), {}, {}};
 }
 
 DigestBucket& Replica::BucketFor(Tally& tally, const std::string& owner) const {
@@ -112,7 +112,7 @@ void Replica::StageEviction(rocksdb::WriteBatch& batch, const std::string& key,
   auto& h = *db_;
   batch.Delete(h.records, key);
   for (const auto& index_key : IndexKeys(current)) batch.Delete(h.index, index_key);
-  BucketFor(tally, current.owner).Remove(HashRecordBytes(EncodeRecord(current)));
+  TallyRecord(tally, current, EncodeRecord(current), false);
   if (!current.deleted) --tally.live;
   for (auto* family : {h.history, h.conflicts}) {
     const std::string prefix = family == h.history ? HistoryPrefix(key) : ConflictPrefix(key);

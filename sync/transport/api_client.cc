@@ -202,6 +202,14 @@ Result<BackupReport> ApiClient::Backup(const std::string& dir) {
                               [](ApiResponse& r) { return std::move(r.backup); });
 }
 
+Result<VerifyReport> ApiClient::Verify(const VerifyRequest& verify) {
+  ApiRequest request;
+  request.kind = ApiKind::kVerify;
+  request.verify = verify;
+  return Unwrap<VerifyReport>(Call(std::move(request)),
+                              [](ApiResponse& r) { return std::move(r.verify); });
+}
+
 Result<Record> ApiClient::GetRemote(Table table, const std::string& id) {
   return Unwrap<Record>(Call(KeyRequest(ApiKind::kGetRemote, table, id)), TakeRecord);
 }

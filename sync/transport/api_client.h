@@ -56,6 +56,9 @@ class ApiClient {
   // A consistent copy of the daemon's store and key pair in `dir` (absolute; new or empty), made
   // by the daemon (daemon/backup.h): what it wrote. kRefused if `dir` holds anything.
   Result<BackupReport> Backup(const std::string& dir);
+  // Station: compares the replica with the hub's view of its scope (sync/admin/verify_walk.h);
+  // kUnavailable when not linked to the hub.
+  Result<VerifyReport> Verify(const VerifyRequest& verify);
 
   const std::string& endpoint() const { return endpoint_; }
 

@@ -17,6 +17,7 @@
 #include "tools/syncctl/regroup_commands.h"
 #include "tools/syncctl/status_commands.h"
 #include "tools/syncctl/unit_commands.h"
+#include "tools/syncctl/verify_command.h"
 
 namespace {
 
@@ -123,6 +124,32 @@ int main(int argc, char** argv) {
                            : global_timeout->count() > 0 ? flags.timeout_s
                                                          : kBackupTimeoutSecondsDefault;
     code = CmdBackup(flags, file, seconds);
+  });
+
+  VerifyRequest verify_request;
+  bool verify_json = false;
+  double verify_wait_s = kVerifyTimeoutSecondsDefault;
+  auto* verify = app.add_subcommand(
+      "verify",
+      "at a station: compare the replica with the hub's view of its scope over the sync link, "
+      "descending a hash tree only where they differ; one line per record that differs, then a "
+      "JSON summary {records, differences, bytes_exchanged, ms}. Writes in flight are not "
+      "differences. Exit 0 equal, 1 differences, 3 not linked to the hub");
+  verify->add_flag("--deep", verify_request.deep,
+                   "recompute the station's hashes from its stored records instead of trusting "
+                   "the ones it keeps (finds damage made behind the daemon's back)");
+  verify->add_flag("--repair", verify_request.repair,
+                   "make the differing records equal to the hub's (durably, with history), then "
+                   "verify again; exit 0 when equal afterwards");
+  verify->add_flag("--json", verify_json, "differences as JSON lines");
+  auto* verify_timeout =
+      verify->add_option("--timeout", verify_wait_s, "seconds to wait (default 600)")
+          ->check(CLI::PositiveNumber);
+  verify->callback([&] {
+    const double seconds = verify_timeout->count() > 0   ? verify_wait_s
+                           : global_timeout->count() > 0 ? flags.timeout_s
+                                                         : kVerifyTimeoutSecondsDefault;
+    code = CmdVerify(flags, verify_request, verify_json, seconds);
   });
 
   auto* unit = app.add_subcommand("unit", "the unit registry (written at the hub)");
