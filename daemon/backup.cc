@@ -3,9 +3,15 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <string_view>
 #include <system_error>
+#include <thread>
+#include <vector>
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -22,6 +28,7 @@ namespace fs = std::filesystem;
 
 constexpr mode_t kBackupDirMode = 0700;            // the secret key is inside
 constexpr char kStagingName[] = "backup-staging";  // in DATA: step 1's checkpoint
+constexpr char kPartialName[] = "db.partial";      // in DIR: a copy not yet complete
 
 // fsync of a file or directory, so that what the report counts survives a power cut.
 Status SyncPath(const fs::path& path) {
@@ -122,31 +129,98 @@ Status WriteKeyPair(const fs::path& target, const CurveKeyPair& pair) {
   return SyncPath(path.string() + "_secret");
 }
 
+// Copies the file `from` to the new file `to` (mode 0600) in chunks, then syncs it. `cancel` is
+// checked between chunks; `copied` counts the backup's bytes so far (for job.test_copy).
+Status CopyFile(const fs::path& from, const fs::path& to, const BackupJob& job,
+                const std::atomic<bool>& cancel, uint64_t& copied) {
+  const TEST_BackupCopy& faults = job.test_copy;
+  const int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
+  if (in < 0) return Internal(fmt::format("reading {}: {}", from.string(), std::strerror(errno)));
+  const int out = ::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (out < 0) {
+    const int error = errno;
+    ::close(in);
+    return Internal(fmt::format("making {}: {}", to.string(), std::strerror(error)));
+  }
+  auto failed = [&](const char* doing, int error) {
+    ::close(in);
+    ::close(out);
+    return Internal(fmt::format("copying {} to {}: {}: {}", from.string(), to.string(), doing,
+                                std::strerror(error)));
+  };
+  std::vector<char> buffer(kBackupCopyChunkBytes);
+  while (true) {
+    if (cancel.load()) {
+      ::close(in);
+      ::close(out);
+      return Unavailable("syncd is stopping: the backup was abandoned");
+    }
+    const ssize_t got = ::read(in, buffer.data(), buffer.size());
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) return failed("reading", errno);
+    if (got == 0) break;
+    for (size_t done = 0; done < static_cast<size_t>(got);) {
+      const size_t left = static_cast<size_t>(got) - done;
+      if (faults.fail_after_bytes > 0 && copied + left > faults.fail_after_bytes) {
+        return failed("writing", ENOSPC);  // TEST_BackupCopy: a full disk
+      }
+      const ssize_t put = ::write(out, buffer.data() + done, left);
+      if (put < 0 && errno == EINTR) continue;
+      if (put < 0) return failed("writing", errno);
+      done += static_cast<size_t>(put);
+      copied += static_cast<uint64_t>(put);
+    }
+    if (faults.pause_after_bytes > 0 && copied >= faults.pause_after_bytes) {
+      // TEST_BackupCopy: a copy that takes long, until the daemon stops (or the bound).
+      spdlog::warn("backup: TEST copy paused after {} bytes", copied);
+      for (uint64_t waited_ms = 0; !cancel.load() && waited_ms < kTestBackupPauseMsMax;
+           waited_ms += 10) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+    }
+  }
+  if (::fsync(out) != 0) return failed("syncing", errno);
+  ::close(in);
+  if (::close(out) != 0) {
+    return Internal(fmt::format("closing {}: {}", to.string(), std::strerror(errno)));
+  }
+  return Status::Ok();
+}
+
 // The staged checkpoint as DIR/db: renamed on the same file system, else copied file by file
-// (each synced).
+// into DIR/db.partial, which becomes DIR/db once complete (invariant 5).
 Status MoveCheckpoint(const BackupJob& job, const std::atomic<bool>& cancel) {
   const fs::path db = job.target / "db";
   if (job.staging == db) return Status::Ok();
   std::error_code ec;
-  fs::rename(job.staging, db, ec);
-  if (!ec) return SyncPath(job.target);
-  if (ec != std::errc::cross_device_link) {
-    return Internal(fmt::format("moving the checkpoint to {}: {}", db.string(), ec.message()));
-  }
-  if (::mkdir(db.c_str(), 0700) != 0) {
-    return Internal(fmt::format("making {}: {}", db.string(), std::strerror(errno)));
-  }
-  for (const auto& entry : fs::directory_iterator(job.staging)) {
-    if (cancel.load()) return Unavailable("syncd is stopping: the backup was abandoned");
-    const fs::path to = db / entry.path().filename();
-    fs::copy_file(entry.path(), to, ec);
-    if (ec) {
-      return Internal(
-          fmt::format("copying {} to {}: {}", entry.path().string(), to.string(), ec.message()));
+  if (!job.test_copy.always_copy) {
+    fs::rename(job.staging, db, ec);
+    if (!ec) return SyncPath(job.target);
+    if (ec != std::errc::cross_device_link) {
+      return Internal(fmt::format("moving the checkpoint to {}: {}", db.string(), ec.message()));
     }
-    SS_RETURN_IF_ERROR(SyncPath(to));
   }
-  return SyncPath(db);
+  const fs::path partial = job.target / kPartialName;
+  if (::mkdir(partial.c_str(), 0700) != 0) {
+    return Internal(fmt::format("making {}: {}", partial.string(), std::strerror(errno)));
+  }
+  uint64_t copied = 0;
+  for (fs::directory_iterator entry(job.staging, ec), end; !ec && entry != end;
+       entry.increment(ec)) {
+    SS_RETURN_IF_ERROR(
+        CopyFile(entry->path(), partial / entry->path().filename(), job, cancel, copied));
+  }
+  if (ec) {
+    return Internal(
+        fmt::format("listing the checkpoint {}: {}", job.staging.string(), ec.message()));
+  }
+  SS_RETURN_IF_ERROR(SyncPath(partial));
+  fs::rename(partial, db, ec);
+  if (ec) {
+    return Internal(
+        fmt::format("renaming {} to {}: {}", partial.string(), db.string(), ec.message()));
+  }
+  return SyncPath(job.target);
 }
 
 // Every file under DIR and their sizes.
@@ -184,6 +258,34 @@ void AbandonBackup(const BackupJob& job) {
   Undo(job);
 }
 
+TEST_BackupCopy TEST_BackupCopyFromEnvironment() {
+  TEST_BackupCopy faults;
+  const char* value = std::getenv(kTestBackupCopyVariable);
+  if (value == nullptr) return faults;
+  std::string_view rest(value);
+  while (!rest.empty()) {
+    const std::string_view item = rest.substr(0, rest.find(','));
+    rest.remove_prefix(std::min(rest.size(), item.size() + 1));
+    const auto number = [&item](std::string_view name, uint64_t& into) {
+      if (!item.starts_with(name)) return false;
+      const std::string_view digits = item.substr(name.size());
+      const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), into);
+      return error == std::errc() && end == digits.data() + digits.size() && into > 0;
+    };
+    if (item == "copy" || number("pause_after=", faults.pause_after_bytes) ||
+        number("fail_after=", faults.fail_after_bytes)) {
+      faults.always_copy = true;
+    } else if (!item.empty()) {
+      spdlog::warn("{}: ignoring '{}' (copy, pause_after=BYTES, fail_after=BYTES)",
+                   kTestBackupCopyVariable, item);
+    }
+  }
+  if (faults.always_copy) {
+    spdlog::warn("{} is set: backups copy with test faults (tests only)", kTestBackupCopyVariable);
+  }
+  return faults;
+}
+
 void RemoveBackupStaging(const std::string& data_dir) {
   std::error_code ec;
   fs::remove_all(fs::path(data_dir) / kStagingName, ec);
@@ -201,6 +303,7 @@ Result<BackupJob> StartBackup(const Replica& replica, const BackupSource& source
   BackupJob job;
   job.target = *target;
   job.key_pair = source.key_pair;
+  job.test_copy = source.test_copy;
   if (Status prepared = PrepareTarget(job.target, job.made_target); !prepared.ok()) {
     return refuse(prepared);
   }

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "daemon/config_file.h"
+#include "sync/base/version.h"
 #include "sync/records/validate.h"
 
 namespace stationsync {
@@ -50,8 +51,8 @@ constexpr char kFooter[] = R"(
 Configuration: --config FILE reads a TOML file with one key per long flag, named without
 the dashes (data = "/var/lib/stationsync", hub-key = "@/etc/stationsync/hub.cert",
 http = "127.0.0.1:7780", insecure = false), plus role = "station" or "hub" when the command
-line names no role. A flag on the command line wins over the file. An unknown key is an
-error naming its line (exit 2). Example: /etc/stationsync/station.toml.
+line names no role. A flag on the command line wins over the file. An unknown key or a bad
+value is an error naming the key and its line (exit 2). Example: /etc/stationsync/station.toml.
 
 Files: DATA/db (the replica), DATA/node.cert and DATA/node.cert_secret (this node's CURVE key
 pair, made on first start), DATA/api.sock (the local API, for syncctl), DATA/syncd.lock.
@@ -96,6 +97,7 @@ void AddHub(CLI::App& app, NodeFlags& flags, CLI::App*& hub) {
 std::variant<SyncdCommand, int> ParseSyncdCommandLine(int argc, const char* const* argv) {
   CLI::App app{"syncd: the StationSync daemon, one per police station and one at the hub"};
   app.footer(kFooter);
+  app.set_version_flag("--version", std::string(Version()));
   app.require_subcommand(1);
   // Global flags may also follow the role: syncd hub --config FILE --log-format json.
   app.fallthrough();
@@ -113,7 +115,8 @@ std::variant<SyncdCommand, int> ParseSyncdCommandLine(int argc, const char* cons
                  "(default text)")
       ->check(CLI::IsMember({"text", "json"}));
   app.set_config("--config", "", "a TOML file with one key per long flag (flags win over it)");
-  app.config_formatter(std::make_shared<TomlFlagsConfig>(&app));
+  ConfigLines config_lines;
+  app.config_formatter(std::make_shared<TomlFlagsConfig>(&app, &config_lines));
   // Unknown keys are found by TomlFlagsConfig, which names their line.
   app.allow_config_extras(CLI::config_extras_mode::error);
 
@@ -129,14 +132,24 @@ std::variant<SyncdCommand, int> ParseSyncdCommandLine(int argc, const char* cons
   station_cmd->configurable();
   hub_cmd->configurable();
 
+  const auto config_file = [&app] {
+    const CLI::Option* config = app.get_config_ptr();
+    return config->empty() ? std::string() : config->as<std::string>();
+  };
   try {
     app.parse(argc, argv);
   } catch (const CLI::ConfigError& e) {
-    const CLI::Option* config = app.get_config_ptr();
-    const std::string file = config->empty() ? "" : config->as<std::string>();
-    std::fprintf(stderr, "syncd: --config %s: %s\n", file.c_str(), e.what());
+    std::fprintf(stderr, "syncd: --config %s: %s\n", config_file().c_str(), e.what());
     return 2;
   } catch (const CLI::ParseError& e) {
+    // A value CLI11's checks refused (log-format = "xml"): name the file's line if it came from
+    // there.
+    const std::string where = e.get_exit_code() == 0 ? "" : ConfigLineOf(config_lines, e.what());
+    if (!where.empty()) {
+      std::fprintf(stderr, "syncd: --config %s: %s%s\n", config_file().c_str(), where.c_str(),
+                   e.what());
+      return 2;
+    }
     const int code = app.exit(e);
     return code == 0 ? 0 : 2;
   }
@@ -144,10 +157,15 @@ std::variant<SyncdCommand, int> ParseSyncdCommandLine(int argc, const char* cons
   command.role = hub_cmd->parsed() ? SyncdRole::kHub : SyncdRole::kStation;
   command.log_level = log_level;
   command.log_format = log_format;
+  command.config_file = config_file();
+  command.config_lines = std::move(config_lines);
   return command;
 }
 
-Status ResolveSyncdCommand(SyncdCommand& command) {
+namespace {
+
+// ResolveSyncdCommand's checks; each message names its flag first (ConfigLineOf).
+Status CheckFlags(SyncdCommand& command) {
   auto http = MakeHttpConfig(command.http_address, command.http_token_file);
   if (!http.ok()) return http.status();
   command.flags.http = std::move(http).value();
@@ -164,6 +182,17 @@ Status ResolveSyncdCommand(SyncdCommand& command) {
         "test link");
   }
   return Status::Ok();
+}
+
+}  // namespace
+
+Status ResolveSyncdCommand(SyncdCommand& command) {
+  Status status = CheckFlags(command);
+  if (status.ok()) return status;
+  const std::string where = ConfigLineOf(command.config_lines, status.message());
+  if (where.empty()) return status;
+  return {status.code(),
+          fmt::format("--config {}: {}{}", command.config_file, where, status.message())};
 }
 
 }  // namespace stationsync

@@ -8,6 +8,7 @@
 #include <string>
 #include <variant>
 
+#include "daemon/config_file.h"
 #include "daemon/node_flags.h"
 #include "sync/base/status.h"
 
@@ -22,16 +23,19 @@ struct SyncdCommand {
   std::string http_token_file;      // --http-token-file as given ("" : none)
   std::string log_level = "info";   // --log-level: trace, debug, info, warn, error
   std::string log_format = "text";  // --log-format: text or json (daemon/json_log.h)
+  std::string config_file;          // --config as given ("" : none)
+  ConfigLines config_lines;         // the keys whose value the file gave, with their line
 };
 
 // Parses the command line and the config file it names. Returns the command, or the exit code
 // main should return at once: 0 after --help (printed on stdout), 2 after a usage error (printed
-// on stderr, naming the flag, or the config file's line).
+// on stderr, naming the flag; when the value came from the config file, also its key and line).
 std::variant<SyncdCommand, int> ParseSyncdCommandLine(int argc, const char* const* argv);
 
 // Checks what parsing alone cannot and fills command.flags.http: kInvalid naming the flag for a
 // bad --http or token file, a --unit that is not a unit code, a station's --hub without
-// --hub-key or --insecure.
+// --hub-key or --insecure. When the value came from the config file, the message starts with
+// "--config FILE: line N: key 'K': ".
 Status ResolveSyncdCommand(SyncdCommand& command);
 
 }  // namespace stationsync

@@ -1,6 +1,8 @@
 // See config_file.h.
 #include "daemon/config_file.h"
 
+#include <cctype>
+
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
@@ -30,6 +32,15 @@ std::vector<std::string> Inputs(const toml::node& node, const std::string& key) 
     inputs.push_back(ScalarText(node, key));
   }
   return inputs;
+}
+
+// Notes where the file gives `key` its value. CLI11 fills only options the command line left
+// empty (App::_parse_single_config), so a key the command line gave is not noted.
+void Record(ConfigLines* lines, const CLI::Option& option, const std::string& key,
+            const toml::source_region& where) {
+  if (lines != nullptr && option.empty()) {
+    (*lines)[key] = static_cast<int64_t>(where.begin.line);
+  }
 }
 
 // The subcommand called `name`, or nullptr.
@@ -85,6 +96,7 @@ std::vector<CLI::ConfigItem> TomlFlagsConfig::from_config(std::istream& input) c
     }
     if (option != nullptr) {
       global.push_back({{}, name, Inputs(node, name)});
+      Record(lines_, *option, name, key.source());
       continue;
     }
     if (role == nullptr) {
@@ -92,11 +104,13 @@ std::vector<CLI::ConfigItem> TomlFlagsConfig::from_config(std::istream& input) c
                                      "the file, or run syncd station|hub --config FILE",
                                      name));
     }
-    if (role->get_option_no_throw("--" + name) == nullptr) {
+    const CLI::Option* scoped_option = role->get_option_no_throw("--" + name);
+    if (scoped_option == nullptr) {
       Fail(key.source(), fmt::format("unknown key '{}': syncd {} has no --{} flag", name,
                                      role->get_name(), name));
     }
     scoped.push_back({{role->get_name()}, name, Inputs(node, name)});
+    Record(lines_, *scoped_option, name, key.source());
   }
   std::vector<CLI::ConfigItem> out = std::move(global);
   // A role named only by the file is entered as if given on the command line ("++"), and its
@@ -105,6 +119,20 @@ std::vector<CLI::ConfigItem> TomlFlagsConfig::from_config(std::istream& input) c
   out.insert(out.end(), scoped.begin(), scoped.end());
   if (role != nullptr && role_from_file) out.push_back({{role->get_name()}, "--", {}});
   return out;
+}
+
+std::string ConfigLineOf(const ConfigLines& lines, std::string_view message) {
+  const auto flag = message.find("--");
+  if (flag == std::string_view::npos) return "";
+  const auto begin = flag + 2;
+  auto end = begin;
+  while (end < message.size() && (std::isalnum(static_cast<unsigned char>(message[end])) != 0 ||
+                                  message[end] == '-' || message[end] == '_')) {
+    ++end;
+  }
+  const auto found = lines.find(message.substr(begin, end - begin));
+  if (found == lines.end()) return "";
+  return fmt::format("line {}: key '{}': ", found->second, found->first);
 }
 
 }  // namespace stationsync

@@ -94,7 +94,9 @@ Result<LinkSecurity> SecurityFor(const NodeFlags& flags) {
 // A backup holds the key pair the node runs with (its own or --key's), so that a node restored
 // from it keeps its identity.
 BackupSource BackupSourceFor(const NodeFlags& flags, const LinkSecurity& security) {
-  BackupSource source{.data_dir = flags.data, .key_pair = std::nullopt};
+  BackupSource source{.data_dir = flags.data,
+                      .key_pair = std::nullopt,
+                      .test_copy = TEST_BackupCopyFromEnvironment()};
   if (!security.insecure) source.key_pair = security.own;
   return source;
 }

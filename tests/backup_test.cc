@@ -1,9 +1,13 @@
 // syncctl backup and restore, with real syncd processes: a backup is a data directory (the store
 // as of one log position, and the node's key pair) that a daemon starts on with the same records
 // and the same identity, whether it was copied to another file system or moved within the
-// store's; a backup never writes into a directory that holds anything; and a hub
+// store's; a backup never writes into a directory that holds anything; a second backup is
+// refused while one copies, and a copy abandoned at stop or failing midway (forced through the
+// test-only STATIONSYNC_TEST_BACKUP_COPY) leaves neither DIR nor the staging; and a hub
 // restored from a backup taken under write load gets back from its stations every write that
 // was acknowledged after the backup (the epoch and offer logic of sync/protocol).
+#include "daemon/backup.h"
+
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -137,6 +141,154 @@ TEST(Backup, ADirectoryThatHoldsAnythingIsRefusedWithExit4AndLeftAsItWas) {
   EXPECT_GT(linked, 0u) << made.out;
   EXPECT_FALSE(fs::exists(station.data() + "/backup-staging"));
   EXPECT_TRUE(station.Client()->Ping().ok());
+}
+
+// A station run by the test itself, with STATIONSYNC_TEST_BACKUP_COPY=`faults` (backup.h's
+// TEST_BackupCopy), and 30 cases in its store.
+class FaultyCopyStation {
+ public:
+  explicit FaultyCopyStation(const std::string& faults)
+      : api_("ipc://" + dir_ / "api.sock"),
+        daemon_({BinPath("syncd"), "station", "--unit", "P01", "--data", dir_ / "data", "--api",
+                 api_, "--http", "off"},
+                dir_ / "syncd.log", {std::string(kTestBackupCopyVariable) + "=" + faults}),
+        client_(api_, std::chrono::seconds(5), "tester") {}
+
+  // Waits for the daemon and writes the cases.
+  bool Start() {
+    if (!testing::WaitUntil([&] { return client_.Ping().ok(); }, std::chrono::seconds(30))) {
+      return false;
+    }
+    for (int i = 0; i < 30; ++i) {
+      if (!client_.Put(Case(fmt::format("C{:03}", i))).ok()) return false;
+    }
+    return true;
+  }
+  testing::CommandResult Backup(const std::string& dir, const std::string& timeout_s = "60") {
+    return testing::RunCommand(
+        {BinPath("syncctl"), "--api", api_, "backup", dir, "--timeout", timeout_s}, "",
+        std::chrono::seconds(90));
+  }
+  std::string Log() const {
+    std::ifstream in(dir_ / "syncd.log");
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+  const TempDir& dir() const { return dir_; }
+  const std::string& api() const { return api_; }
+  testing::Process& daemon() { return daemon_; }
+  ApiClient& client() { return client_; }
+
+ private:
+  TempDir dir_;
+  std::string api_;
+  testing::Process daemon_;
+  ApiClient client_;
+};
+
+// Every case of FaultyCopyStation is still in the store at `data`, read by a fresh syncd.
+void ExpectTheCasesAt(const TempDir& scratch, const std::string& data) {
+  const std::string api = "ipc://" + scratch / "check.sock";
+  testing::Process daemon(
+      {BinPath("syncd"), "station", "--unit", "P01", "--data", data, "--api", api, "--http", "off"},
+      scratch / "check.log");
+  ApiClient client(api, std::chrono::seconds(5), "tester");
+  ASSERT_TRUE(testing::WaitUntil([&] { return client.Ping().ok(); }, std::chrono::seconds(30)));
+  for (int i = 0; i < 30; ++i) {
+    const std::string id = fmt::format("C{:03}", i);
+    auto read = client.Get(Table::kCase, id);
+    ASSERT_TRUE(read.ok()) << id << ": " << read.status().ToString();
+  }
+  daemon.Signal(SIGTERM);
+  EXPECT_EQ(daemon.Wait(std::chrono::seconds(30)), 0);
+}
+
+// The copy (forced, as if DIR were on another file system) stalls after its first chunk, so the
+// test acts while it is certainly in progress: a second backup is refused with exit 3 and writes
+// nothing; the node keeps serving; SIGTERM stops syncd cleanly (exit 0) mid-copy, and neither
+// the half-copied DIR nor the staged checkpoint is left behind; the store is whole.
+TEST(Backup, ASecondBackupIsRefusedWhileOneCopiesAndAStopMidCopyLeavesNothing) {
+  FaultyCopyStation station("pause_after=1");
+  ASSERT_TRUE(station.Start()) << station.Log();
+  TempDir scratch;
+  const std::string dir = scratch / "backup";
+  testing::Process first(
+      {BinPath("syncctl"), "--api", station.api(), "backup", dir, "--timeout", "120"},
+      scratch / "first.log");
+  ASSERT_TRUE(testing::WaitUntil(
+      [&] {
+        return fs::exists(dir + "/db.partial") &&
+               station.Log().find("TEST copy paused") != std::string::npos;
+      },
+      std::chrono::seconds(30)))
+      << station.Log();
+  EXPECT_FALSE(fs::exists(dir + "/db")) << "db appears only once the copy is complete";
+  EXPECT_TRUE(fs::exists(station.dir() / "data/backup-staging/db/CURRENT"));
+
+  const auto second = station.Backup(scratch / "second");
+  EXPECT_EQ(second.exit_code, 3) << second.err;
+  EXPECT_NE(second.err.find("a backup to " + dir + " is in progress"), std::string::npos)
+      << second.err;
+  EXPECT_FALSE(fs::exists(scratch / "second"));
+  EXPECT_TRUE(station.client().Put(Case("C-during")).ok()) << "the node serves during a copy";
+
+  station.daemon().Signal(SIGTERM);
+  EXPECT_EQ(station.daemon().Wait(std::chrono::seconds(30)), 0) << station.Log();
+  EXPECT_FALSE(fs::exists(dir)) << "the backup made DIR: it is removed with what it held";
+  EXPECT_FALSE(fs::exists(station.dir() / "data/backup-staging"));
+  EXPECT_NE(station.Log().find("failed, nothing kept: unavailable: syncd is stopping"),
+            std::string::npos)
+      << station.Log();
+  // The first syncctl had no answer: the daemon stopped.
+  first.Signal(SIGTERM);
+  first.Wait(std::chrono::seconds(10));
+  ExpectTheCasesAt(scratch, station.dir() / "data");
+}
+
+// A copy that fails midway (the destination's disk full): syncctl exits 5 naming the cause; an
+// empty DIR the operator made is left empty, a DIR the backup made is removed, the staging is
+// gone, and the node serves and writes as before.
+TEST(Backup, ACopyThatFailsMidwayLeavesNothingAndTheNodeServes) {
+  FaultyCopyStation station("fail_after=3000");
+  ASSERT_TRUE(station.Start()) << station.Log();
+  TempDir scratch;
+  for (const std::string& dir : {scratch / "made", scratch / "prepared"}) {
+    SCOPED_TRACE(dir);
+    if (dir.ends_with("prepared")) fs::create_directories(dir);
+    const auto failed = station.Backup(dir);
+    EXPECT_EQ(failed.exit_code, 5) << failed.err;
+    EXPECT_NE(failed.err.find("No space left on device"), std::string::npos) << failed.err;
+    EXPECT_TRUE(failed.out.empty()) << failed.out;
+    if (dir.ends_with("prepared")) {
+      ASSERT_TRUE(fs::is_directory(dir));
+      EXPECT_TRUE(fs::is_empty(dir)) << "the operator's directory is emptied, not removed";
+    } else {
+      EXPECT_FALSE(fs::exists(dir));
+    }
+    EXPECT_FALSE(fs::exists(station.dir() / "data/backup-staging"));
+  }
+  EXPECT_TRUE(station.client().Put(Case("C-after")).ok());
+  EXPECT_EQ(station.Backup(scratch / "again").exit_code, 5) << "the fault stays; no half backup";
+  EXPECT_FALSE(fs::exists(scratch / "again"));
+  station.daemon().Signal(SIGTERM);
+  EXPECT_EQ(station.daemon().Wait(std::chrono::seconds(30)), 0) << station.Log();
+  ExpectTheCasesAt(scratch, station.dir() / "data");
+}
+
+// The forced copy that succeeds: the same backup as a rename gives, restorable.
+TEST(Backup, AForcedCopyInChunksMakesAWholeBackup) {
+  FaultyCopyStation station("copy");
+  ASSERT_TRUE(station.Start()) << station.Log();
+  TempDir scratch;
+  const auto made = station.Backup(scratch / "backup");
+  ASSERT_EQ(made.exit_code, 0) << made.err << station.Log();
+  EXPECT_TRUE(fs::exists(scratch / "backup/db/CURRENT"));
+  EXPECT_FALSE(fs::exists(scratch / "backup/db.partial"));
+  for (const auto& entry : fs::directory_iterator(scratch / "backup/db")) {
+    EXPECT_EQ(fs::hard_link_count(entry.path()), 1u) << entry.path() << " was linked, not copied";
+  }
+  station.daemon().Signal(SIGTERM);
+  EXPECT_EQ(station.daemon().Wait(std::chrono::seconds(30)), 0) << station.Log();
+  ExpectTheCasesAt(scratch, scratch / "backup");
 }
 
 struct Acknowledged {

@@ -1,8 +1,8 @@
 // syncd --config FILE (daemon/config_file.h, daemon/command_line.h): a TOML file with one key
 // per long flag resolves to the same node as the flags themselves; a flag on the command line
-// wins over the file; an unknown key, a table or a contradicting role is a usage error (exit 2)
-// naming the line; and a real syncd started from a file serves as the same node as one started
-// with the flags.
+// wins over the file; an unknown key, a bad value, a table or a contradicting role is a usage
+// error (exit 2) naming the line; and a real syncd started from a file serves as the same node as
+// one started with the flags.
 #include <filesystem>
 #include <fstream>
 
@@ -181,6 +181,56 @@ TEST(ConfigFile, TablesBadSyntaxAndAContradictingRoleAreUsageErrorsNamingTheLine
   result = RunOn("role = \"hub\"\ndata = \"/x\"\nlisten = \"tcp://*:1\"\nlog-format = \"xml\"\n");
   EXPECT_EQ(result.exit_code, 2) << result.err;
   EXPECT_NE(result.err.find("--log-format"), std::string::npos) << result.err;
+}
+
+TEST(ConfigFile, ABadValueIsAUsageErrorNamingTheKeyAndItsLine) {
+  const std::string station = "role = \"station\"\nunit = \"P01\"\ndata = \"/x\"\n";
+  struct Case {
+    std::string line;      // the 4th line of the file
+    std::string expected;  // in syncd's stderr
+  };
+  const std::vector<Case> cases = {
+      {"http = 12", "line 4: key 'http': --http 12: expected HOST:PORT"},
+      {"http = \"127.0.0.1:70000\"", "line 4: key 'http': --http 127.0.0.1:70000: expected"},
+      {"http = \"0.0.0.0:7781\"", "line 4: key 'http': --http 0.0.0.0:7781 can be reached"},
+      {"http-token-file = \"/nonexistent/tokens\"",
+       "line 4: key 'http-token-file': --http-token-file /nonexistent/tokens: cannot be read"},
+      {"log-format = \"xml\"", "line 4: key 'log-format': --log-format"},
+      {"max-clock-ahead = \"soon\"", "line 4: key 'max-clock-ahead':"},
+      {"max-clock-ahead = -5", "line 4: key 'max-clock-ahead':"},
+      {"hub = \"tcp://hq:7700\"", "line 4: key 'hub': --hub needs the hub's public key"},
+  };
+  for (const Case& c : cases) {
+    const auto result = RunOn(station + c.line + "\n");
+    EXPECT_EQ(result.exit_code, 2) << c.line << "\n" << result.err;
+    EXPECT_NE(result.err.find(c.expected), std::string::npos) << c.line << "\n" << result.err;
+    EXPECT_NE(result.err.find("bad.toml"), std::string::npos) << c.line << "\n" << result.err;
+  }
+  // A unit code on line 2.
+  const auto result = RunOn("role = \"station\"\nunit = \"P 01\"\ndata = \"/x\"\n");
+  EXPECT_EQ(result.exit_code, 2) << result.err;
+  EXPECT_NE(result.err.find("line 2: key 'unit': --unit 'P 01' is not a unit code"),
+            std::string::npos)
+      << result.err;
+}
+
+TEST(ConfigFile, ABadValueOnTheCommandLineIsNotBlamedOnTheFile) {
+  TempDir dir;
+  const std::string file =
+      Write(dir, "station.toml", "role = \"station\"\nunit = \"P01\"\nhttp = \"127.0.0.1:7790\"\n");
+  // The flag wins, and its error names the flag only.
+  auto parsed = Parse({"station", "--config", file, "--data", "/x", "--http", "12"});
+  ASSERT_TRUE(std::holds_alternative<SyncdCommand>(parsed));
+  SyncdCommand command = std::get<SyncdCommand>(parsed);
+  EXPECT_EQ(command.config_lines.count("http"), 0U);
+  EXPECT_EQ(command.config_lines.at("unit"), 2);
+  const Status status = ResolveSyncdCommand(command);
+  EXPECT_EQ(status.code(), Code::kInvalid);
+  EXPECT_EQ(status.message().find("--http 12: expected HOST:PORT"), 0U) << status.message();
+  // A bad value in the file that a flag overrides is no error.
+  const std::string bad = Write(dir, "bad.toml", "role = \"station\"\nunit = \"P01\"\nhttp = 12\n");
+  EXPECT_FALSE(
+      Resolve({"station", "--config", bad, "--data", "/x", "--http", "off"}).flags.http.enabled);
 }
 
 TEST(ConfigFile, ARealStationFromAFileServesAsTheSameNodeAsFromFlags) {

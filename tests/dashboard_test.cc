@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "daemon/http/dashboard_json.h"
 #include "daemon/http/dashboard_page.h"
 #include "daemon/http/recent_events.h"
 #include "daemon/http/status_history.h"
@@ -92,6 +93,70 @@ TEST(DashboardPage, IsOneSelfContainedPage) {
   EXPECT_EQ(page.find("innerHTML"), std::string::npos) << "daemon text goes in as text only";
   EXPECT_EQ(page.find("EventSource"), std::string::npos) << "a held request never lets "
                                                             "--virtual-time-budget end";
+}
+
+// Chinese shows as boxes unless a CJK font the page names is on the machine (fonts-noto-cjk,
+// which tools/run installs): each CJK family the CSS names must be one fontconfig knows.
+TEST(DashboardPage, NamesCjkFontsTheMachineHas) {
+  const std::string page(DashboardPage());
+  const std::regex family("\"([^\"]*CJK[^\"]*)\"");
+  std::set<std::string> families;
+  for (auto m = std::sregex_iterator(page.begin(), page.end(), family); m != std::sregex_iterator();
+       ++m) {
+    families.insert((*m)[1].str());
+  }
+  EXPECT_TRUE(families.contains("Noto Sans CJK SC")) << "the body's font stack";
+  EXPECT_TRUE(families.contains("Noto Sans Mono CJK SC")) << "the audit lines' font stack";
+  for (const std::string& name : families) {
+    const auto listed = RunCommand({"/usr/bin/fc-list", name + ":lang=zh-cn", "family"});
+    EXPECT_EQ(listed.exit_code, 0) << listed.err;
+    EXPECT_NE(listed.out.find(name), std::string::npos)
+        << name << " is not installed (apt-get install fonts-noto-cjk): " << listed.out;
+  }
+}
+
+// /dashboard.json's links and /status's stations come from one function (StationLinkToJson):
+// each link holds the very object /status shows for its station, then the figures /status leaves
+// out.
+TEST(DashboardData, ALinkIsTheStatusStationPlusItsProgress) {
+  StationLink link;
+  link.unit = "P03";
+  link.connected = true;
+  link.last_seen_ms = 1200;
+  link.lag_records = 7;
+  link.pending_up = 2;
+  link.up_total = 30;
+  link.down_total = 40;
+  link.rejected_total = 1;
+  link.never_seen = false;
+  link.scope = {"P03", "P04"};
+  link.key = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";
+  link.refused_total = 3;
+  link.last_refusal = "clock ahead";
+  link.lag_ms = 4500;
+  link.snapshotting = true;
+  link.snapshot_records_total = 1000;
+  link.snapshot_records_left = 250;
+  DashboardInput input;
+  input.status.role = "hub";
+  input.status.stations = {link};
+  input.sync.stations = {link};
+  const nlohmann::ordered_json data = DashboardJson(input);
+  const nlohmann::ordered_json& station = data["status"]["stations"][0];
+  ASSERT_EQ(data["links"].size(), 1u);
+  nlohmann::ordered_json shown = data["links"][0];
+  EXPECT_EQ(shown["lag_ms"], 4500);
+  EXPECT_EQ(shown["snapshotting"], true);
+  EXPECT_EQ(shown["snapshot_records_total"], 1000);
+  EXPECT_EQ(shown["snapshot_records_left"], 250);
+  for (const char* extra :
+       {"lag_ms", "snapshotting", "snapshot_records_total", "snapshot_records_left"}) {
+    EXPECT_FALSE(station.contains(extra)) << extra << " is not part of /status";
+    shown.erase(extra);
+  }
+  EXPECT_EQ(shown.dump(), station.dump()) << "the same keys, values and order";
+  EXPECT_EQ(station["scope"], Json::array({"P03", "P04"}));
+  EXPECT_EQ(station["key"], link.key);
 }
 
 TEST(DashboardHistory, KeepsAnHourOfStepsAndAnswersWhatIsNewer) {

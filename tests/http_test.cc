@@ -1,7 +1,8 @@
 // syncd's HTTP server (daemon/http/): the Prometheus formatter and the flags as pure functions,
 // then a real hub and station on loopback: /healthz, /readyz, /status (the same object as
-// `syncctl status --json`), /metrics (accepted by `promtool check metrics`), bearer tokens, and
-// the exit codes for a taken port and for a non-loopback address without tokens.
+// `syncctl status --json`), /metrics (accepted by `promtool check metrics`), bearer tokens, the
+// Host check of a loopback server (DNS rebinding), and the exit codes for a taken port and for a
+// non-loopback address without tokens.
 #include <filesystem>
 #include <fstream>
 
@@ -17,6 +18,7 @@
 #include "daemon/http/metrics.h"
 #include "daemon/http/node_state.h"
 
+#include "tests/support/http_client.h"
 #include "tests/support/process.h"
 
 namespace stationsync {
@@ -396,6 +398,73 @@ TEST(HttpToken, EveryRouteNeedsTheBearerToken) {
   ASSERT_TRUE(status);
   EXPECT_EQ(status->status, 200);
   EXPECT_EQ(Json::parse(status->body)["unit"], "P01");
+}
+
+TEST(HttpHost, ALoopbackServerAcceptsOnlyLoopbacksNamesWithItsPort) {
+  auto v4 = MakeHttpConfig("127.0.0.1:7781", "");
+  ASSERT_TRUE(v4.ok());
+  EXPECT_EQ(AllowedHostHeaders(*v4),
+            (std::vector<std::string>{"localhost:7781", "127.0.0.1:7781", "[::1]:7781"}));
+  auto other = MakeHttpConfig("127.0.0.2:7781", "");
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(AllowedHostHeaders(*other).back(), "127.0.0.2:7781") << "the bound address too";
+  auto v6 = MakeHttpConfig("[::1]:80", "");
+  ASSERT_TRUE(v6.ok());
+  EXPECT_EQ(AllowedHostHeaders(*v6),
+            (std::vector<std::string>{"localhost:80", "localhost", "127.0.0.1:80", "127.0.0.1",
+                                      "[::1]:80", "[::1]"}));
+  // Not loopback: the token on every route protects it; any name the operators use is fine.
+  TempDir dir;
+  std::ofstream(dir / "tokens") << kToken << "\n";
+  auto open = MakeHttpConfig("0.0.0.0:7780", dir / "tokens");
+  ASSERT_TRUE(open.ok());
+  EXPECT_TRUE(AllowedHostHeaders(*open).empty());
+  EXPECT_TRUE(AllowedHostHeaders(*MakeHttpConfig("off", "")).empty());
+}
+
+// DNS rebinding: a page at http://evil.example:PORT/ whose name now resolves to 127.0.0.1 sends
+// Host: evil.example:PORT. Every route refuses it before anything else, with 421 and the JSON
+// error; loopback's own names are served.
+TEST(HttpHost, ALoopbackServerRefusesOtherHostsOnEveryRoute) {
+  DaemonRole role;
+  role.http = true;
+  StationDaemon node("P01", "", role);
+  ASSERT_TRUE(node.Start()) << node.Log();
+  ASSERT_EQ(
+      node.Ctl({"put", "personnel", "P01-001", R"({"name":"Li","role":"officer"})"}).exit_code, 0);
+  const std::string port = node.http_address().substr(node.http_address().rfind(':') + 1);
+  for (const char* path : {"/", "/dashboard.json", "/status", "/metrics", "/healthz",
+                           "/v1/records/personnel/P01-001", "/v1/records/personnel"}) {
+    SCOPED_TRACE(path);
+    for (const std::string& host : std::vector<std::string>{
+             "evil.example:" + port, "evil.example", "127.0.0.1", "localhost:1" + port,
+             "127.0.0.1.evil.example:" + port, std::string("")}) {
+      SCOPED_TRACE("Host: " + host);
+      auto refused = testing::HttpCall(node, "GET", path, "", {{"Host", host}});
+      ASSERT_TRUE(refused);
+      EXPECT_EQ(refused->status, 421) << refused->body;
+      const Json body = Json::parse(refused->body);
+      EXPECT_EQ(body["field"], "Host");
+      EXPECT_TRUE(Contains(body["error"].get<std::string>(), "is not this server's"))
+          << refused->body;
+    }
+    for (const std::string& host : std::vector<std::string>{
+             "127.0.0.1:" + port, "localhost:" + port, "LocalHost:" + port, "[::1]:" + port}) {
+      SCOPED_TRACE("Host: " + host);
+      auto served = testing::HttpCall(node, "GET", path, "", {{"Host", host}});
+      ASSERT_TRUE(served);
+      EXPECT_EQ(served->status, 200) << served->body;
+    }
+  }
+  // A write with a rebound name is refused too, and changes nothing.
+  auto write =
+      testing::HttpCall(node, "PUT", "/v1/records/personnel/P01-001", R"({"name":"Mallory"})",
+                        {{"Host", "evil.example:" + port}, {"X-Actor", "app"}});
+  ASSERT_TRUE(write);
+  EXPECT_EQ(write->status, 421);
+  auto read = testing::HttpCall(node, "GET", "/v1/records/personnel/P01-001");
+  ASSERT_TRUE(read);
+  EXPECT_TRUE(Contains(read->body, "\"Li\"")) << read->body;
 }
 
 TEST(HttpFlags, ANonLoopbackAddressWithoutTokensExits2) {

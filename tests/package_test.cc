@@ -1,13 +1,16 @@
 // The Debian package (tools/package/): CPack builds it from this build tree, dpkg-deb unpacks
 // it, and what it holds works: syncd and syncctl run from the unpacked tree (--help good enough
 // to read as a man page, a station that starts and answers), the unit files and example configs
-// are where the units expect them, and the maintainer scripts make the syncd user.
+// are where the units expect them, the maintainer scripts make the syncd user, and the package
+// and both binaries (--version) carry the one version of CMakeLists.txt.
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include <gtest/gtest.h>
 #include <signal.h>
+
+#include "sync/base/version.h"
 
 #include "tests/support/process.h"
 
@@ -55,6 +58,10 @@ TEST(Package, TheDebHoldsWorkingBinariesUnitsConfigsAndMakesTheSyncdUser) {
   const std::string control = ReadText(dir / "control/control");
   EXPECT_TRUE(Contains(control, "Package: stationsync")) << control;
   EXPECT_TRUE(Contains(control, "adduser")) << control;
+  // One version, CMake's project(... VERSION): the package's, the file name's, the binaries'.
+  const std::string version(Version());
+  EXPECT_TRUE(Contains(control, "\nVersion: " + version + "\n")) << control;
+  EXPECT_TRUE(Contains(deb, "stationsync_" + version + "_")) << deb;
   const std::string postinst = ReadText(dir / "control/postinst");
   EXPECT_TRUE(Contains(postinst, "adduser --system --group")) << postinst;
   EXPECT_TRUE(Contains(postinst, "syncd")) << postinst;
@@ -78,6 +85,11 @@ TEST(Package, TheDebHoldsWorkingBinariesUnitsConfigsAndMakesTheSyncdUser) {
   const auto ctl_help = RunCommand({syncctl, "--help"});
   EXPECT_EQ(ctl_help.exit_code, 0) << ctl_help.err;
   EXPECT_TRUE(Contains(ctl_help.out, "backup")) << ctl_help.out;
+  for (const std::string& binary : {syncd, syncctl}) {
+    const auto printed = RunCommand({binary, "--version"});
+    EXPECT_EQ(printed.exit_code, 0) << binary << ": " << printed.err;
+    EXPECT_EQ(printed.out, version + "\n") << binary;
+  }
 
   // A short start of the unpacked syncd, reached by the unpacked syncctl.
   const std::string api = "ipc://" + dir / "api.sock";

@@ -3,6 +3,8 @@
 
 #include <cassert>
 
+#include <fmt/format.h>
+
 namespace stationsync {
 
 ApiBridge::ApiBridge(zmq::context_t& context, std::string endpoint,
@@ -11,19 +13,41 @@ ApiBridge::ApiBridge(zmq::context_t& context, std::string endpoint,
 
 Result<ApiResponse> ApiBridge::Call(ApiRequest request) {
   std::unique_ptr<ApiClient> client = Borrow();
-  auto response = client->Call(std::move(request));
-  Return(std::move(client));
-  return response;
+  if (!client) {
+    if (stopping_.load()) return Unavailable("syncd is stopping; retry once it has restarted");
+    return Unavailable(fmt::format("all {} connections to the daemon's loop stayed busy for {} ms",
+                                   kBridgeClientsMax, timeout_.count()));
+  }
+  // Back to the pool however the call ends (invariant 3).
+  struct Returner {
+    ApiBridge& bridge;
+    std::unique_ptr<ApiClient>& client;
+    ~Returner() { bridge.Return(std::move(client)); }
+  } returner{*this, client};
+  return client->Call(std::move(request));
+}
+
+void ApiBridge::Shutdown() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_.store(true);
+  }
+  returned_.notify_all();
 }
 
 std::unique_ptr<ApiClient> ApiBridge::Borrow() {
   std::unique_lock lock(mutex_);
-  returned_.wait(lock, [this] { return !idle_.empty() || created_ < kBridgeClientsMax; });
+  const bool available = returned_.wait_for(lock, timeout_, [this] {
+    return stopping_.load() || !idle_.empty() || created_ < kBridgeClientsMax;
+  });
+  if (!available || stopping_.load()) return nullptr;
   if (idle_.empty()) {
     ++created_;
     assert(created_ <= kBridgeClientsMax);
     // The actor of each request comes from the request (X-Actor), never from the client.
-    return std::make_unique<ApiClient>(context_, endpoint_, timeout_, "");
+    auto client = std::make_unique<ApiClient>(context_, endpoint_, timeout_, "");
+    client->SetCancel(&stopping_);
+    return client;
   }
   std::unique_ptr<ApiClient> client = std::move(idle_.back());
   idle_.pop_back();
@@ -31,6 +55,7 @@ std::unique_ptr<ApiClient> ApiBridge::Borrow() {
 }
 
 void ApiBridge::Return(std::unique_ptr<ApiClient> client) {
+  assert(client != nullptr);
   {
     std::lock_guard lock(mutex_);
     idle_.push_back(std::move(client));

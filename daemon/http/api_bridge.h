@@ -7,11 +7,18 @@
 // Threads: Call() is safe from any thread. Each call borrows one ApiClient (a DEALER socket)
 // from a pool for its duration, so a socket is used by one thread at a time; the pool's mutex
 // hands sockets between threads with the memory barrier ZeroMQ asks for.
-// Invariants: 1. at most kBridgeClientsMax clients exist (a caller beyond that waits for one);
-// 2. a client whose call timed out has dropped its socket (ApiClient), so a late answer to it
-// is never read as the answer to a later request.
+// Invariants: 1. at most kBridgeClientsMax clients exist (a caller beyond that waits for one,
+// at most the timeout); 2. a client whose call timed out or was cancelled has dropped its socket
+// (ApiClient), so a late answer to it is never read as the answer to a later request; 3. a
+// borrowed client goes back to the pool however its call ends.
+//
+// Stop: the loop stops answering before the HTTP server joins its threads, so a call in flight
+// would hold the daemon's stop for up to the whole timeout. Shutdown() (the server's first step
+// when it stops) answers every call in flight and every later one with kUnavailable within
+// ApiClient::kCancelCheckMs.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <memory>
@@ -43,16 +50,22 @@ class ApiBridge {
   ApiBridge& operator=(const ApiBridge&) = delete;
 
   // The loop's answer to `request` (its id is assigned here), or kUnavailable when the loop did
-  // not answer within the timeout (a write may then still be applied: read it back).
+  // not answer within the timeout (a write may then still be applied: read it back), when every
+  // client stayed busy for the timeout, or once Shutdown() was called.
   Result<ApiResponse> Call(ApiRequest request);
 
+  // Cuts every call short from now on (see Stop above). Idempotent; from any thread.
+  void Shutdown();
+
  private:
+  // A pooled client, or null when none came free within the timeout or the bridge shut down.
   std::unique_ptr<ApiClient> Borrow();
   void Return(std::unique_ptr<ApiClient> client);
 
   zmq::context_t& context_;
   std::string endpoint_;
   std::chrono::milliseconds timeout_;
+  std::atomic<bool> stopping_{false};  // every client's cancel flag (ApiClient::SetCancel)
   std::mutex mutex_;
   std::condition_variable returned_;
   std::vector<std::unique_ptr<ApiClient>> idle_;  // under mutex_

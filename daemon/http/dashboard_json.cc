@@ -16,13 +16,7 @@ nlohmann::ordered_json DashboardJson(const DashboardInput& input) {
   out["now_ms"] = input.now_wall_ms;
   ordered_json links = ordered_json::array();
   for (const StationLink& link : input.sync.stations) {
-    ordered_json json;
-    json["unit"] = link.unit;
-    json["lag_ms"] = link.lag_ms;
-    json["snapshotting"] = link.snapshotting;
-    json["snapshot_records_total"] = link.snapshot_records_total;
-    json["snapshot_records_left"] = link.snapshot_records_left;
-    links.push_back(std::move(json));
+    links.push_back(StationLinkToJson(link, LinkFigures::kWithProgress));
   }
   out["links"] = std::move(links);
   out["conflicts_open"] = input.conflicts.size();

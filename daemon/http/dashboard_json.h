@@ -3,9 +3,10 @@
 //
 //   {"status": the object of GET /status (StatusJson; the binding contract, unchanged),
 //    "now_ms": the node's wall clock (ms since the Unix epoch),
-//    "links": [{"unit","lag_ms","snapshotting","snapshot_records_total",
-//               "snapshot_records_left"}]   hub: per station, what /status leaves out
-//                                           (empty at a station),
+//    "links": [StationLinkToJson(link, kWithProgress)]  hub: per station, the object of
+//                                 /status's "stations" followed by what /status leaves out
+//                                 ("lag_ms", snapshot progress), from the loop's one snapshot
+//                                 (empty at a station),
 //    "conflicts_open": N, "conflicts": [ConflictToJson, ..] the first kDashboardConflictsMax,
 //    "conflicts_by_node": {"NODE": N}  open conflicts with a side written by that node (a
 //                                      station's unit), over all of them,

@@ -2,6 +2,7 @@
 #include "daemon/http/http_config.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <fstream>
 
@@ -61,6 +62,22 @@ bool IsLoopbackHost(const std::string& host) {
   if (::inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
   in6_addr v6{};
   return ::inet_pton(AF_INET6, host.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
+}
+
+std::vector<std::string> AllowedHostHeaders(const HttpConfig& config) {
+  if (!config.enabled || !IsLoopbackHost(config.host)) return {};
+  std::vector<std::string> names{"localhost", "127.0.0.1", "[::1]"};
+  std::string bound = config.host;
+  std::transform(bound.begin(), bound.end(), bound.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  bound = bound.find(':') != std::string::npos ? "[" + bound + "]" : bound;
+  if (std::find(names.begin(), names.end(), bound) == names.end()) names.push_back(bound);
+  std::vector<std::string> allowed;
+  for (const std::string& name : names) {
+    allowed.push_back(fmt::format("{}:{}", name, config.port));
+    if (config.port == 80) allowed.push_back(name);  // a browser leaves out the default port
+  }
+  return allowed;
 }
 
 Result<HttpConfig> MakeHttpConfig(const std::string& http, const std::string& token_file) {

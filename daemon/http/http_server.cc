@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
@@ -66,6 +67,7 @@ HttpServer::HttpServer(HttpConfig config, const Replica& replica, std::string ro
       state_(state),
       events_(events),
       bridge_(context, kInProcessApiEndpoint),
+      allowed_hosts_(AllowedHostHeaders(config_)),
       server_(std::make_unique<httplib::Server>()) {
   for (const std::string& token : config_.tokens) {
     TokenHash& hash = token_hashes_.emplace_back();
@@ -76,6 +78,9 @@ HttpServer::HttpServer(HttpConfig config, const Replica& replica, std::string ro
 }
 
 HttpServer::~HttpServer() {
+  // The loop no longer answers: calls in flight end now instead of at the bridge's timeout, so
+  // stop() below does not wait for them (api_bridge.h).
+  bridge_.Shutdown();
   server_->stop();
   if (listener_.joinable()) listener_.join();
 }
@@ -91,13 +96,21 @@ Status HttpServer::Start() {
   // An answer's headers and body leave in two writes: with Nagle's algorithm the second waits
   // for the client's delayed ACK (40 ms), which capped one keep-alive client at ~12 requests/s.
   server.set_tcp_nodelay(true);
-  server.set_pre_routing_handler(
-      [this](const httplib::Request& request, httplib::Response& response) {
-        if (Authorized(request)) return httplib::Server::HandlerResponse::Unhandled;
-        response.set_header("WWW-Authenticate", "Bearer");
-        Json(response, 401, {{"error", "this route needs Authorization: Bearer <token>"}});
-        return httplib::Server::HandlerResponse::Handled;
-      });
+  server.set_pre_routing_handler([this](const httplib::Request& request,
+                                        httplib::Response& response) {
+    if (!HostAllowed(request)) {
+      Json(response, 421,
+           {{"error", fmt::format("Host {} is not this server's: ask for http://{}/ (a "
+                                  "loopback server answers only to loopback's names)",
+                                  Clip(request.get_header_value("Host"), 100), config_.address())},
+            {"field", "Host"}});
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    if (Authorized(request)) return httplib::Server::HandlerResponse::Unhandled;
+    response.set_header("WWW-Authenticate", "Bearer");
+    Json(response, 401, {{"error", "this route needs Authorization: Bearer <token>"}});
+    return httplib::Server::HandlerResponse::Handled;
+  });
   server.Get("/healthz", [this](const httplib::Request&, httplib::Response& r) { ServeHealth(r); });
   server.Get("/readyz", [this](const httplib::Request&, httplib::Response& r) { ServeReady(r); });
   server.Get("/status", [this](const httplib::Request&, httplib::Response& r) { ServeStatus(r); });
@@ -166,6 +179,14 @@ Status HttpServer::Start() {
       "API (/v1/records) on {}{}",
       config_.address(), token_hashes_.empty() ? "" : " (bearer tokens required)");
   return Status::Ok();
+}
+
+bool HttpServer::HostAllowed(const httplib::Request& request) const {
+  if (allowed_hosts_.empty()) return true;
+  std::string host = request.get_header_value("Host");
+  std::transform(host.begin(), host.end(), host.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return std::find(allowed_hosts_.begin(), allowed_hosts_.end(), host) != allowed_hosts_.end();
 }
 
 bool HttpServer::Authorized(const httplib::Request& request) const {

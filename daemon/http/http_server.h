@@ -15,6 +15,9 @@
 //   /         the dashboard (dashboard_page.h): one self-contained page, no outside assets.
 //   /dashboard.json  what the page polls (dashboard_json.h); ?history_after=N&events_after=N.
 //   /v1/records/...  the app API (record_routes.h).
+// Bound to loopback, every route first checks the Host header against loopback's names and the
+// bound port (AllowedHostHeaders, against DNS rebinding): any other Host, or none, answers 421
+// {"error","field":"Host"}. Bound elsewhere, the token rule below protects every route instead.
 // With tokens (HttpConfig::tokens), every route needs "Authorization: Bearer <token>", compared
 // in constant time (BLAKE2b of both, sodium_memcmp), or answers 401. Anything else answers 404.
 // Every error has a JSON body {"error": ...}.
@@ -55,6 +58,8 @@ namespace stationsync {
 
 // Eight app clients writing at once, and the dashboard and a scraper beside them.
 inline constexpr size_t kHttpThreads = 12;
+// Every request thread can hold a bridge client without waiting for another's.
+static_assert(kHttpThreads <= kBridgeClientsMax);
 inline constexpr int kHttpTimeoutSeconds = 5;
 inline constexpr size_t kHttpRequestBytesMax = 64 * 1024;
 inline constexpr uint64_t kTableCountsMaxAgeMs = 10'000;
@@ -78,6 +83,7 @@ class HttpServer {
  private:
   using TokenHash = std::array<unsigned char, 32>;
 
+  bool HostAllowed(const httplib::Request& request) const;
   bool Authorized(const httplib::Request& request) const;
   void ServeHealth(httplib::Response& response) const;
   void ServeReady(httplib::Response& response) const;
@@ -103,6 +109,7 @@ class HttpServer {
   const NodeState& state_;
   const RecentEventsSink* events_;
   ApiBridge bridge_;
+  std::vector<std::string> allowed_hosts_;  // AllowedHostHeaders; empty: any Host
   std::vector<TokenHash> token_hashes_;
   std::unique_ptr<httplib::Server> server_;
   std::thread listener_;

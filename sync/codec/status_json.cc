@@ -2,11 +2,10 @@
 #include "sync/codec/status_json.h"
 
 namespace stationsync {
-namespace {
 
 using nlohmann::ordered_json;
 
-ordered_json StationJson(const StationLink& link) {
+ordered_json StationLinkToJson(const StationLink& link, LinkFigures figures) {
   ordered_json out;
   out["unit"] = link.unit;
   out["connected"] = link.connected;
@@ -21,10 +20,14 @@ ordered_json StationJson(const StationLink& link) {
   out["key"] = link.key.empty() ? ordered_json(nullptr) : ordered_json(link.key);
   out["refused_total"] = link.refused_total;
   out["last_refusal"] = link.last_refusal;
+  if (figures == LinkFigures::kWithProgress) {
+    out["lag_ms"] = link.lag_ms;
+    out["snapshotting"] = link.snapshotting;
+    out["snapshot_records_total"] = link.snapshot_records_total;
+    out["snapshot_records_left"] = link.snapshot_records_left;
+  }
   return out;
 }
-
-}  // namespace
 
 ordered_json StatusJson(const NodeStatus& status) {
   ordered_json out;
@@ -33,7 +36,7 @@ ordered_json StatusJson(const NodeStatus& status) {
     out["records"] = status.records;
     out["conflicts_open"] = status.conflicts_open;
     out["stations"] = ordered_json::array();
-    for (const auto& link : status.stations) out["stations"].push_back(StationJson(link));
+    for (const auto& link : status.stations) out["stations"].push_back(StationLinkToJson(link));
     out["unit"] = status.unit;
     out["node"] = status.node;
     out["last_seq"] = status.last_seq;

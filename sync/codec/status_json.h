@@ -18,4 +18,14 @@ namespace stationsync {
 
 nlohmann::ordered_json StatusJson(const NodeStatus& status);
 
+// What StationLinkToJson writes: the object of /status's "stations" (kStatus, in the order
+// above), or that object followed by what /status leaves out, for the dashboard
+// (dashboard_json.h): "lag_ms", "snapshotting", "snapshot_records_total",
+// "snapshot_records_left" (kWithProgress).
+enum class LinkFigures { kStatus, kWithProgress };
+
+// One station's link at the hub, for /status and /dashboard.json alike, so they cannot drift.
+nlohmann::ordered_json StationLinkToJson(const StationLink& link,
+                                         LinkFigures figures = LinkFigures::kStatus);
+
 }  // namespace stationsync

@@ -1,5 +1,6 @@
 #include "sync/transport/api_client.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -42,6 +43,11 @@ Status ApiClient::Reconnect() {
 }
 
 Result<ApiResponse> ApiClient::Call(ApiRequest request) {
+  const auto cancelled = [this] {
+    socket_.reset();
+    return Unavailable(fmt::format("the call to {} was cancelled: syncd is stopping", endpoint_));
+  };
+  if (cancel_ != nullptr && cancel_->load()) return cancelled();
   if (!socket_) SS_RETURN_IF_ERROR(Reconnect());
   request.id = next_id_++;
   if (request.actor.empty()) request.actor = actor_;
@@ -52,11 +58,17 @@ Result<ApiResponse> ApiClient::Call(ApiRequest request) {
     while (true) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           deadline - std::chrono::steady_clock::now());
-      zmq::pollitem_t item{socket_->handle(), 0, ZMQ_POLLIN, 0};
-      if (left.count() <= 0 || zmq::poll(&item, 1, left) == 0) {
+      if (left.count() <= 0) {
         socket_.reset();
         return Unavailable(fmt::format("syncd at {} did not answer within {} s", endpoint_,
                                        static_cast<double>(timeout_.count()) / 1000.0));
+      }
+      zmq::pollitem_t item{socket_->handle(), 0, ZMQ_POLLIN, 0};
+      const auto slice =
+          cancel_ == nullptr ? left : std::min(left, std::chrono::milliseconds(kCancelCheckMs));
+      if (zmq::poll(&item, 1, slice) == 0) {
+        if (cancel_ != nullptr && cancel_->load()) return cancelled();
+        continue;  // the deadline is checked above
       }
       zmq::message_t reply;
       if (!socket_->recv(reply, zmq::recv_flags::none)) continue;

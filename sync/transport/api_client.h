@@ -7,7 +7,9 @@
 // daemon does not answer in time; otherwise the daemon's own status.
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -28,6 +30,13 @@ class ApiClient {
 
   // Sends the request (its id is assigned here) and waits for the matching response.
   Result<ApiResponse> Call(ApiRequest request);
+
+  // `cancel` (borrowed, may be null: none; it must outlive the client) lets another thread cut
+  // calls short: while it is true, Call returns kUnavailable at once, and a call waiting for its
+  // answer sees it within kCancelCheckMs and returns kUnavailable (dropping its socket, so a late
+  // answer is never read as another's). For the HTTP server's stop (daemon/http/api_bridge.h).
+  void SetCancel(const std::atomic<bool>* cancel) { cancel_ = cancel; }
+  static constexpr int64_t kCancelCheckMs = 20;
 
   Status Ping();
   Result<Record> Put(const RecordPatch& patch);
@@ -72,6 +81,7 @@ class ApiClient {
   zmq::context_t* context_;                      // own_context_, or the borrowed one
   std::unique_ptr<zmq::socket_t> socket_;
   uint64_t next_id_ = 1;
+  const std::atomic<bool>* cancel_ = nullptr;
 };
 
 }  // namespace stationsync

@@ -2,10 +2,8 @@
 // HTTP) with --clients concurrent clients, each answered only once its write is durable, beside
 // `syncctl import` of the same records into the same kind of node in the same run (the
 // baseline: the fastest way records enter a node today, batches of 1,000 per durable commit).
-#include <atomic>
 #include <fstream>
-#include <mutex>
-#include <thread>
+#include <memory>
 #include <vector>
 
 #include <fmt/format.h>
@@ -14,11 +12,10 @@
 
 #include "tools/syncbench/benches.h"
 #include "tools/syncbench/cluster.h"
+#include "tools/syncbench/concurrent_writes.h"
 
 namespace stationsync::bench {
 namespace {
-
-using Millis = std::chrono::duration<double, std::milli>;
 
 struct Put {
   std::string path;  // /v1/records/TABLE/ID?owner=OWNER
@@ -64,40 +61,25 @@ Status HttpWrites(const BenchOptions& options, size_t clients, size_t records, R
     if (!hub.ok()) return hub.status();
     const std::string address = (*hub)->http_address();
     const size_t colon = address.rfind(':');
-    std::vector<std::vector<double>> latencies(clients);
-    std::atomic<size_t> next = 0;
-    std::atomic<bool> failed = false;
-    std::string failure;
-    std::mutex failure_mutex;
-    const auto start = Clock::now();
-    std::vector<std::thread> threads;
-    for (size_t c = 0; c < clients; ++c) {
-      threads.emplace_back([&, c] {
-        // One keep-alive connection per client, as an application would hold.
-        httplib::Client client(address.substr(0, colon), std::stoi(address.substr(colon + 1)));
-        client.set_keep_alive(true);
-        client.set_tcp_nodelay(true);  // as curl and browsers do: headers and body go at once
-        client.set_read_timeout(30);
-        const httplib::Headers headers{{"X-Actor", fmt::format("bench-app-{}", c)}};
-        for (size_t i = next++; i < puts->size() && !failed; i = next++) {
-          const auto begin = Clock::now();
-          auto answer =
-              client.Put((*puts)[i].path.c_str(), headers, (*puts)[i].body, "application/json");
-          if (!answer || answer->status != 200) {
-            std::lock_guard lock(failure_mutex);
-            failure = answer
-                          ? fmt::format("{} {}: {}", (*puts)[i].path, answer->status, answer->body)
-                          : httplib::to_string(answer.error());
-            failed = true;
-            return;
-          }
-          latencies[c].push_back(Millis(Clock::now() - begin).count());
-        }
-      });
-    }
-    for (auto& thread : threads) thread.join();
-    const double seconds = SecondsSince(start);
-    if (failed) return Internal("an HTTP write failed: " + failure);
+    const std::string host = address.substr(0, colon);
+    const int port = std::stoi(address.substr(colon + 1));
+    auto timed = RunConcurrentWrites(clients, puts->size(), [&](size_t c) -> WriteOne {
+      // One keep-alive connection per client, as an application would hold.
+      auto client = std::make_shared<httplib::Client>(host, port);
+      client->set_keep_alive(true);
+      client->set_tcp_nodelay(true);  // as curl and browsers do: headers and body go at once
+      client->set_read_timeout(30);
+      const httplib::Headers headers{{"X-Actor", fmt::format("bench-app-{}", c)}};
+      return [&puts, client, headers](size_t i) {
+        const Put& put = (*puts)[i];
+        auto answer = client->Put(put.path.c_str(), headers, put.body, "application/json");
+        if (answer && answer->status == 200) return Status::Ok();
+        return Internal(answer ? fmt::format("{} {}: {}", put.path, answer->status, answer->body)
+                               : httplib::to_string(answer.error()));
+      };
+    });
+    if (!timed.ok()) return Internal("an HTTP write failed: " + timed.status().message());
+    const double seconds = timed->seconds;
     // Every acknowledged record is there (the count includes the units imported first).
     auto status = (*hub)->Client("syncbench")->GetStatus();
     if (!status.ok()) return status.status();
@@ -106,8 +88,7 @@ Status HttpWrites(const BenchOptions& options, size_t clients, size_t records, R
                                   status->records, puts->size()));
     }
     (*hub)->Stop();
-    std::vector<double> all;
-    for (const auto& some : latencies) all.insert(all.end(), some.begin(), some.end());
+    const std::vector<double>& all = timed->latencies_ms;
     Add(report, {"http_durable_write_rate", static_cast<double>(puts->size()) / seconds, "writes/s",
                  "syncctl_import_rate", import_rate});
     Add(report, {"http_durable_write_p50_ms", Quantile(all, 0.50), "ms", "", 0});

@@ -2,7 +2,7 @@
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
-#include <mutex>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -10,6 +10,7 @@
 
 #include "tools/syncbench/benches.h"
 #include "tools/syncbench/cluster.h"
+#include "tools/syncbench/concurrent_writes.h"
 #include "tools/syncbench/raw_limits.h"
 
 namespace stationsync::bench {
@@ -71,35 +72,17 @@ Status Writes(const BenchOptions& options, size_t writers, size_t writes, Report
     if (!raw.ok()) return raw.status();
     StationDaemon station("P01", dir + "/station");
     if (!station.Start()) return Internal("the station did not start: " + station.Log());
-    std::vector<std::vector<double>> latencies(writers);
-    std::atomic<size_t> next = 0;
-    std::atomic<bool> failed = false;
-    std::string failure;
-    std::mutex failure_mutex;
-    const auto start = Clock::now();
-    std::vector<std::thread> threads;
-    for (size_t w = 0; w < writers; ++w) {
-      threads.emplace_back([&, w] {
-        auto client = station.Client("syncbench");
-        for (size_t i = next++; i < writes && !failed; i = next++) {
-          const auto begin = Clock::now();
-          auto put = client->Put(NewPersonnel(fmt::format("W{:08}", i)));
-          if (!put.ok()) {
-            std::lock_guard lock(failure_mutex);
-            failure = put.status().ToString();
-            failed = true;
-            return;
-          }
-          latencies[w].push_back(Millis(Clock::now() - begin).count());
-        }
-      });
-    }
-    for (auto& thread : threads) thread.join();
-    const double seconds = SecondsSince(start);
+    auto timed = RunConcurrentWrites(writers, writes, [&station](size_t) -> WriteOne {
+      std::shared_ptr<ApiClient> client = station.Client("syncbench");
+      return [client](size_t i) {
+        auto put = client->Put(NewPersonnel(fmt::format("W{:08}", i)));
+        return put.ok() ? Status::Ok() : put.status();
+      };
+    });
     station.Stop();
-    if (failed) return Internal("a write failed: " + failure);
-    std::vector<double> all;
-    for (const auto& some : latencies) all.insert(all.end(), some.begin(), some.end());
+    if (!timed.ok()) return Internal("a write failed: " + timed.status().ToString());
+    const double seconds = timed->seconds;
+    const std::vector<double>& all = timed->latencies_ms;
     Add(report, {"durable_write_rate", static_cast<double>(writes) / seconds, "writes/s",
                  "raw_synced_write_rate", *raw});
     Add(report, {"durable_write_p50_ms", Quantile(all, 0.50), "ms", "", 0});
@@ -138,25 +121,20 @@ Status Latency(const BenchOptions& options, double rate, size_t writes, Report& 
 
     VisibilityWatch at_hub(**hub, writes), at_sibling(**sibling, writes);
     std::vector<Clock::time_point> scheduled(writes), acked(writes);
-    std::atomic<size_t> next = 0;
-    std::atomic<bool> failed = false;
     const auto period = std::chrono::duration<double>(1.0 / rate);
     const auto start = Clock::now() + std::chrono::milliseconds(100);
-    std::vector<std::thread> threads;
-    for (size_t w = 0; w < kWriters; ++w) {
-      threads.emplace_back([&] {
-        auto client = (*writer)->Client("syncbench");
-        for (size_t i = next++; i < writes && !failed; i = next++) {
-          scheduled[i] = start + std::chrono::duration_cast<Clock::duration>(period * i);
-          std::this_thread::sleep_until(scheduled[i]);
-          if (!client->Put(NewPersonnel(fmt::format("L{:08}", i))).ok()) failed = true;
-          acked[i] = Clock::now();
-        }
-      });
-    }
-    for (auto& thread : threads) thread.join();
+    auto timed = RunConcurrentWrites(kWriters, writes, [&](size_t) -> WriteOne {
+      std::shared_ptr<ApiClient> client = (*writer)->Client("syncbench");
+      return [&, client](size_t i) {
+        scheduled[i] = start + std::chrono::duration_cast<Clock::duration>(period * i);
+        std::this_thread::sleep_until(scheduled[i]);
+        auto put = client->Put(NewPersonnel(fmt::format("L{:08}", i)));
+        acked[i] = Clock::now();
+        return put.ok() ? Status::Ok() : put.status();
+      };
+    });
     const double write_rate = static_cast<double>(writes) / SecondsSince(start);
-    if (failed) return Internal("a write at the station failed");
+    if (!timed.ok()) return Internal("a write at the station failed: " + timed.status().ToString());
     at_hub.Finish();
     at_sibling.Finish();
     // Records become visible in the order the station committed them, which is the order of

@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "sync/base/version.h"
 #include "tools/syncctl/backup_command.h"
 #include "tools/syncctl/check_command.h"
 #include "tools/syncctl/commands.h"
@@ -31,6 +32,7 @@ std::string Env(const char* name) {
 int main(int argc, char** argv) {
   using namespace stationsync;
   CLI::App app{"syncctl: talk to a StationSync daemon"};
+  app.set_version_flag("--version", std::string(Version()));
   app.require_subcommand(1);
   app.fallthrough();  // global flags may also follow the command: syncctl status --json
   GlobalFlags flags;
