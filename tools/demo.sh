@@ -6,7 +6,8 @@
 # flowing both ways, a station offline catching up (lag back to 0), a conflict listed and
 # resolved, a rejected bad write, and the 2020 merge of the four stations into 城里 (all four
 # stations' digests equal to the hub's digest of the group), then `syncctl check` finding the
-# planted duplicates and broken references of the merged group. It ends with the dashboard's
+# planted duplicates and broken references of the merged group, and `syncctl verify` of a
+# member against the hub. It ends with the dashboard's
 # URL and, when stdin is a terminal, keeps the nodes running until Enter. Everything runs on this machine
 # (ipc:// sockets in a temporary directory) and is cleaned up. The hub serves HTTP on
 # 127.0.0.1:$DEMO_HTTP_PORT (default 7780); the stations run with --http off.
@@ -93,6 +94,7 @@ It shows, in order:
   5. a bad write rejected with nothing changed;
   6. the 2020 merge of the four stations into one with three sub-offices: every digest equal;
   7. admins' checks after the merge: persons registered twice, broken references;
+     and a station's replica verified against the hub (a hash tree, kilobytes exchanged);
   8. the hub's HTTP side: health, metrics and the operators' dashboard at http://$HTTP/
 INTRO
 
@@ -246,6 +248,13 @@ echo "   ..."
 sed -n '/^checked/,$p' "$WORK/check.out"
 echo "exit code $code (1: problems found)"
 [ "$code" -eq 1 ]
+
+step "Admins verify a station's replica against the hub's view of its scope (syncctl verify)"
+echo "-- 北关 compares hash-tree sums with the hub over the sync link and descends only where they"
+echo "   differ; --deep recomputes its sums from its stored records first (damage behind its back)"
+at beiguan verify --json
+at beiguan verify --deep --json
+echo "exit code 0: equal (1 would list each differing record with both versions; --repair fixes them)"
 
 step "The hub over HTTP: health, readiness and Prometheus metrics (syncd --http $HTTP)"
 if command -v curl >/dev/null; then

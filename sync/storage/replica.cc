@@ -106,6 +106,9 @@ Status CreateStore(const ReplicaOptions& options, const rocksdb::DBOptions& db_o
   batch.Put(families[kMetaFamily], kMetaUnit, options.unit);
   batch.Put(families[kMetaFamily], kMetaEpoch, NewEpoch());
   batch.Put(families[kMetaFamily], kMetaLastSeq, U64(0));
+  // An empty store keeps its digests and verify tree from the first record on: nothing to build.
+  batch.Put(families[kMetaFamily], kMetaDigestsKept, "1");
+  batch.Put(families[kMetaFamily], kMetaTreeKept, "1");
   rocksdb::WriteOptions write_options;
   write_options.sync = true;
   Status status = FromRocks(db->Write(write_options, &batch), what);

@@ -33,6 +33,9 @@ Status Restart(const BenchOptions& options, size_t records, size_t kills, Report
 // then `writes` writes at `rate` per second spread over the stations.
 Status HubLoad(const BenchOptions& options, size_t stations, size_t records, double rate,
                size_t writes, Report& report);
+// `syncctl verify` (and --deep) at a station whose `records`-record scope differs from the hub's
+// in `differences` records (bench_verify.cc).
+Status Verify(const BenchOptions& options, size_t records, size_t differences, Report& report);
 // initial-sync and import at each of the sizes, and how the per-record time grows.
 Status Scale(const BenchOptions& options, const std::vector<size_t>& sizes, Report& report);
 

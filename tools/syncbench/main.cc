@@ -69,6 +69,14 @@ constexpr const char* kFigures =
                                        all, until the hub holds them all
                 hub_peak_rss_bytes     the hub's peak resident memory over the run (VmHWM);
                                        the target is 512 MiB with 1M records, 100 stations
+  verify        verify_seconds, verify_deep_seconds   `syncctl verify` (and --deep) at a
+                                       station whose --records-record scope differs from the
+                                       hub's in --differences records (changed at the stopped
+                                       station without a log entry, as a sync bug would leave
+                                       them); set up once, each verify timed --runs times
+                verify_bytes_exchanged, verify_deep_bytes_exchanged   sync bytes both ways;
+                                       baseline scope_record_bytes: the scope's records as
+                                       JSON lines, what sending them all would cost at least
   scale         initial_sync_us_per_record_at_N, import_us_per_record_at_N   per-record time at
                                        each size; baseline: the same at the smallest size, so a
                                        ratio above 1 is a slowdown as the data grows
@@ -166,6 +174,14 @@ int main(int argc, char** argv) {
   hub->add_option("--writes", hub_writes, "steady writes in all")
       ->capture_default_str()
       ->check(CLI::Range(size_t{1}, size_t{10000000}));
+  size_t verify_differences = 10;
+  auto* verify = app.add_subcommand("verify", "syncctl verify of a scope with a few differences");
+  verify->add_option("--records", records, "records in the station's scope")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1000}, size_t{10000000}));
+  verify->add_option("--differences", verify_differences, "records that differ")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{10000}));
   std::string sizes = "100000,1000000,3000000";
   auto* scale = app.add_subcommand("scale", "initial-sync and import at growing sizes");
   scale->add_option("--sizes", sizes, "record counts, comma-separated")->capture_default_str();
@@ -190,6 +206,7 @@ int main(int argc, char** argv) {
   if (*merge) status = bench::Merge(options, members, per_member, report);
   if (*hub) status = bench::HubLoad(options, hub_stations, records, hub_rate, hub_writes, report);
   if (*restart) status = bench::Restart(options, records, kills, report);
+  if (*verify) status = bench::Verify(options, records, verify_differences, report);
   if (*scale) {
     std::vector<size_t> parsed;
     try {
