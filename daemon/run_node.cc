@@ -42,6 +42,27 @@ uint64_t NowMs() {
   return SteadyNowMs();
 }
 
+// Verify tokens of verifies the hub ordered (the others are the API's).
+constexpr uint64_t kHubOrderedVerify = uint64_t{1} << 63;
+// How long the hub waits for a station's report of a verify it ordered.
+constexpr uint64_t kVerifyOrderTimeoutMs = 15 * 60 * 1000;
+
+VerifyResult ToVerifyResult(uint64_t request, const Result<VerifyReport>& result) {
+  VerifyResult out;
+  out.request = request;
+  if (!result.ok()) {
+    out.error = result.status().message();
+    return out;
+  }
+  out.report = *result;
+  out.difference_count = out.report.differences.size();
+  if (out.report.differences.size() > kVerifyResultDifferencesMax) {
+    out.report.differences.resize(kVerifyResultDifferencesMax);
+    out.report.truncated = true;
+  }
+  return out;
+}
+
 int Fail(const Status& status) {
   spdlog::critical("{}", status.ToString());
   return ExitCode(status.code());
@@ -223,19 +244,30 @@ int RunStation(const NodeFlags& flags, const std::atomic<bool>& stop) {
     });
   }
   // `syncctl verify`: its queries go over the sync link like look-ups.
+  // A verify the hub ordered (`syncctl verify --station` there) reports back over the link;
+  // its token is the hub's request with kHubOrderedVerify set.
   VerifyRunner verifier(
       replica, session,
       [&](const VerifyQuery& query) { carry_out(session.StartVerify(query, NowMs())); },
       [&](uint64_t token, const Result<VerifyReport>& result) {
-        api.CompleteVerify(token, result);
+        if ((token & kHubOrderedVerify) == 0) return api.CompleteVerify(token, result);
+        carry_out(
+            session.SendVerifyResult(ToVerifyResult(token & ~kHubOrderedVerify, result), NowMs()));
       });
   if (with_hub) {
     api.SetVerifyStarter([&](uint64_t token, const VerifyRequest& request) {
+      if (!request.station.empty()) {
+        return api.CompleteVerify(token, Invalid("--station is for the hub: a station verifies "
+                                                 "itself (syncctl verify)"));
+      }
       verifier.Start(token, request, NowMs());
     });
   }
   auto finish_lookups = [&] {
     for (const VerifyReply& reply : session.TakeVerifyReplies()) verifier.OnReply(reply, NowMs());
+    for (const VerifyOrder& order : session.TakeVerifyOrders()) {
+      verifier.Start(kHubOrderedVerify | order.request, {order.deep, order.repair, ""}, NowMs());
+    }
     verifier.Tick(NowMs());
     for (LookupReply& reply : session.TakeLookupReplies()) {
       if (lookup_deadlines.erase(reply.request) == 0) continue;  // too late: already answered
@@ -381,6 +413,41 @@ int RunHub(const NodeFlags& flags, const std::atomic<bool>& stop) {
     hub.Queue(from, *message, NowMs(), out);
     carry_out(out);
   };
+  // `syncctl verify --station CODE`: the station verifies and reports over the link.
+  std::map<uint64_t, uint64_t> verify_deadlines;  // token -> when to give up
+  api.SetVerifyStarter([&](uint64_t token, const VerifyRequest& request) {
+    if (request.station.empty()) {
+      api.CompleteVerify(token, Invalid("verify compares a station's replica with the hub: at the "
+                                        "hub, name the station (syncctl verify --station CODE)"));
+      return;
+    }
+    std::vector<Outgoing> out;
+    if (Status ordered = hub.OrderVerify(request.station, token, request, NowMs(), out);
+        !ordered.ok()) {
+      api.CompleteVerify(token, ordered);
+      return;
+    }
+    carry_out(out);
+    verify_deadlines[token] = NowMs() + kVerifyOrderTimeoutMs;
+  });
+  auto finish_verifies = [&] {
+    for (VerifyResult& result : hub.TakeVerifyResults()) {
+      if (verify_deadlines.erase(result.request) == 0) continue;
+      if (!result.error.empty()) {
+        api.CompleteVerify(result.request, Unavailable("the station: " + result.error));
+      } else {
+        api.CompleteVerify(result.request, std::move(result.report));
+      }
+    }
+    for (auto it = verify_deadlines.begin(); it != verify_deadlines.end();) {
+      if (NowMs() < it->second) {
+        ++it;
+        continue;
+      }
+      api.CompleteVerify(it->first, Unavailable("the station did not report its verify in time"));
+      it = verify_deadlines.erase(it);
+    }
+  };
   uint64_t last_tick = 0;
   while (!stop.load()) {
     const auto [api_ready, sync_ready, zap_ready] =
@@ -401,6 +468,7 @@ int RunHub(const NodeFlags& flags, const std::atomic<bool>& stop) {
     std::vector<Outgoing> flushed;
     hub.Flush(NowMs(), flushed);
     carry_out(flushed);
+    finish_verifies();
     hub.CountHandshakeFailures(transport.handshake_failures(), transport.last_handshake_failure());
     if (NowMs() - last_tick >= static_cast<uint64_t>(kTickMs)) {
       last_tick = NowMs();

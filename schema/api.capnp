@@ -80,6 +80,19 @@ struct Request {
 struct VerifyRequest {
   deep @0 :Bool;                   # recompute the station's sums from its stored records
   repair @1 :Bool;                 # make the differing records equal to the hub's, then verify again
+  station @2 :Text;                # at the hub: the station unit that is to verify ("" at a station)
+}
+
+# A station's last verify, as the hub keeps it (sync/protocol/verify_report.h LastVerify).
+struct LastVerify {
+  atMs @0 :Int64;                  # the hub's wall clock when the station reported
+  deep @1 :Bool;
+  repair @2 :Bool;
+  records @3 :UInt64;
+  differences @4 :UInt64;
+  repaired @5 :UInt64;
+  remaining @6 :UInt64;
+  error @7 :Text;                  # why it failed ("" if it did not)
 }
 
 # One record that differs between a station and the hub.
@@ -177,6 +190,8 @@ struct StationLink {
   key @10 :Text;                   # its enrolled CURVE public key ("" if none)
   refusedTotal @11 :UInt64;        # its links or batches refused since the hub started
   lastRefusal @12 :Text;           # the newest refusal, in words
+  lastVerify @13 :LastVerify;      # with hasLastVerify: its last verify since the hub started
+  hasLastVerify @14 :Bool;
 }
 
 struct BatchError {

@@ -170,6 +170,37 @@ struct VerifyReply {
   records @5 :List(FetchedRecord);  # fetch: one per key
 }
 
+# Hub -> station: run a verify now and report it (`syncctl verify --station CODE` at the hub).
+struct VerifyOrder {
+  request @0 :UInt64;   # chosen by the hub; repeated in the result
+  deep @1 :Bool;
+  repair @2 :Bool;
+}
+
+struct VerifyDifference {
+  table @0 :Store.Table;
+  id @1 :Text;
+  station @2 :Text;
+  hasStation @3 :Bool;
+  hub @4 :Text;
+  hasHub @5 :Bool;
+}
+
+# Station -> hub: what the ordered verify found (at most kVerifyResultDifferencesMax listed).
+struct VerifyResult {
+  request @0 :UInt64;
+  error @1 :Text;       # why the verify failed ("" if it did not)
+  records @2 :UInt64;
+  differences @3 :List(VerifyDifference);
+  differenceCount @4 :UInt64;  # all it found, listed or not
+  bytesExchanged @5 :UInt64;
+  ms @6 :UInt64;
+  truncated @7 :Bool;
+  repair @8 :Bool;
+  repaired @9 :UInt64;
+  remaining @10 :UInt64;
+}
+
 struct DownAck {
   cursor @0 :UInt64;   # the station holds the hub's log up to here
   page @1 :UInt32;     # snapshot: pages up to this one are stored (with snapshotAck)
@@ -199,5 +230,7 @@ struct SyncMessage {
     lookupReply @10 :LookupReply;
     verifyQuery @11 :VerifyQuery;
     verifyReply @12 :VerifyReply;
+    verifyOrder @13 :VerifyOrder;
+    verifyResult @14 :VerifyResult;
   }
 }

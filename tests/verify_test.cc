@@ -462,6 +462,29 @@ TEST_F(VerifyCommandTest, WritesInFlightDuringAVerifyAreNeverReported) {
   writers.join();
 }
 
+TEST_F(VerifyCommandTest, TheHubAsksAStationToVerifyAndKeepsItsLastVerifyInStatus) {
+  const auto before = Json::parse(hub_->Ctl({"status", "--json"}).out);
+  EXPECT_TRUE(before["stations"][0]["last_verify"].is_null()) << before;
+  const auto asked = hub_->Ctl({"verify", "--station", "S1", "--json"});
+  EXPECT_EQ(asked.exit_code, 0) << asked.err << station_->Log();
+  const Json summary = Json::parse(asked.out.substr(asked.out.rfind('{')));
+  EXPECT_EQ(summary["records"], kRecords);
+  EXPECT_EQ(summary["differences"], 0);
+  const auto after = Json::parse(hub_->Ctl({"status", "--json"}).out);
+  const Json& last = after["stations"][0]["last_verify"];
+  ASSERT_TRUE(last.is_object()) << after;
+  EXPECT_EQ(last["records"], kRecords);
+  EXPECT_EQ(last["differences"], 0);
+  EXPECT_EQ(last["error"], "");
+  EXPECT_GT(last["at_ms"].get<int64_t>(), 0);
+
+  EXPECT_EQ(hub_->Ctl({"verify", "--station", "S9"}).exit_code, 2) << "no such station";
+  EXPECT_EQ(station_->Ctl({"verify", "--station", "S1"}).exit_code, 2) << "--station at a station";
+  ASSERT_EQ(station_->Stop(), 0);
+  const auto away = hub_->Ctl({"verify", "--station", "S1"});
+  EXPECT_EQ(away.exit_code, 3) << away.err;
+}
+
 TEST_F(VerifyCommandTest, WithoutALinkToTheHubVerifyExits3AndTheHubRefusesIt) {
   const auto at_hub = hub_->Ctl({"verify"});
   EXPECT_EQ(at_hub.exit_code, 2) << at_hub.err;

@@ -253,7 +253,10 @@ step "Admins verify a station's replica against the hub's view of its scope (syn
 echo "-- 北关 compares hash-tree sums with the hub over the sync link and descends only where they"
 echo "   differ; --deep recomputes its sums from its stored records first (damage behind its back)"
 at beiguan verify --json
-at beiguan verify --deep --json
+echo "-- the hub can ask a station to verify (here --deep) and keeps the result in its status:"
+at hub verify --station "${UNIT[beiguan]}" --deep --json
+printf '\033[2m[hub]$ syncctl status --json | grep -o last_verify...\033[0m\n'
+ctl hub status --json | grep -o '"last_verify":{[^}]*}' | head -1
 echo "exit code 0: equal (1 would list each differing record with both versions; --repair fixes them)"
 
 step "The hub over HTTP: health, readiness and Prometheus metrics (syncd --http $HTTP)"

@@ -25,17 +25,10 @@
 #include <vector>
 
 #include "sync/protocol/sync_message.h"
+#include "sync/protocol/verify_report.h"
 #include "sync/storage/verify_tree.h"
 
 namespace stationsync {
-
-struct VerifyDifference {
-  Table table = Table::kUnit;
-  std::string id;
-  std::optional<std::string> station;  // the station's version (VersionString); nullopt: none
-  std::optional<std::string> hub;      // the hub's version; nullopt: none
-  bool operator==(const VerifyDifference&) const = default;
-};
 
 struct VerifyWalkOptions {
   size_t nodes_per_query = 256;    // sums and children queries

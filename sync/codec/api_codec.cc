@@ -131,6 +131,19 @@ void WriteNodeStatus(const NodeStatus& status, schema::NodeStatus::Builder out) 
     station.setKey(link.key);
     station.setRefusedTotal(link.refused_total);
     station.setLastRefusal(link.last_refusal);
+    station.setHasLastVerify(link.last_verify.has_value());
+    if (link.last_verify) {
+      const LastVerify& v = *link.last_verify;
+      auto last = station.initLastVerify();
+      last.setAtMs(v.at_ms);
+      last.setDeep(v.deep);
+      last.setRepair(v.repair);
+      last.setRecords(v.records);
+      last.setDifferences(v.differences);
+      last.setRepaired(v.repaired);
+      last.setRemaining(v.remaining);
+      last.setError(v.error);
+    }
   }
   WriteTexts(status.scope, out.initScope(static_cast<unsigned>(status.scope.size())));
   out.setPublicKey(status.public_key);
@@ -167,6 +180,12 @@ NodeStatus ReadNodeStatus(schema::NodeStatus::Reader in) {
     link.key = station.getKey().cStr();
     link.refused_total = station.getRefusedTotal();
     link.last_refusal = station.getLastRefusal().cStr();
+    if (station.getHasLastVerify()) {
+      auto v = station.getLastVerify();
+      link.last_verify =
+          LastVerify{v.getAtMs(),        v.getDeep(),     v.getRepair(),    v.getRecords(),
+                     v.getDifferences(), v.getRepaired(), v.getRemaining(), v.getError().cStr()};
+    }
     status.stations.push_back(std::move(link));
   }
   status.scope = ReadTexts(in.getScope());
@@ -294,7 +313,8 @@ Status ReadRequestBody(schema::Request::Reader in, ApiRequest& out) {
       return Status::Ok();
     case schema::Request::VERIFY:
       out.kind = ApiKind::kVerify;
-      out.verify = {in.getVerify().getDeep(), in.getVerify().getRepair()};
+      out.verify = {in.getVerify().getDeep(), in.getVerify().getRepair(),
+                    in.getVerify().getStation().cStr()};
       return Status::Ok();
     case schema::Request::GET_REMOTE:
       out.kind = ApiKind::kGetRemote;
@@ -448,6 +468,7 @@ std::string EncodeRequest(const ApiRequest& request) {
       auto verify = out.initVerify();
       verify.setDeep(request.verify.deep);
       verify.setRepair(request.verify.repair);
+      verify.setStation(request.verify.station);
       break;
     }
     case ApiKind::kMerge: {

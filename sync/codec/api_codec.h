@@ -11,9 +11,9 @@
 #include <string_view>
 #include <vector>
 
-#include "sync/admin/verify_walk.h"
 #include "sync/base/status.h"
 #include "sync/protocol/sync_status.h"
+#include "sync/protocol/verify_report.h"
 #include "sync/records/merge.h"
 #include "sync/records/record.h"
 #include "sync/storage/conflict_resolution.h"
@@ -39,26 +39,7 @@ enum class ApiKind {
   kTransfer,   // hub write; ApiRequest::transfer
   kGetRemote,  // read; patch.table and patch.id, as kGet
   kBackup,     // ApiRequest::path: a consistent copy of the data directory (daemon/backup.h)
-  kVerify,     // station: ApiRequest::verify (sync/admin/verify_walk.h)
-};
-
-struct VerifyRequest {
-  bool deep = false;
-  bool repair = false;
-  bool operator==(const VerifyRequest&) const = default;
-};
-
-// What a verify found (schema/api.capnp VerifyReport).
-struct VerifyReport {
-  std::vector<VerifyDifference> differences;  // as found, before any repair
-  uint64_t records = 0;
-  uint64_t bytes_exchanged = 0;
-  uint64_t ms = 0;
-  bool truncated = false;
-  bool repair = false;     // the fields below are set
-  uint64_t repaired = 0;   // records made equal to the hub's
-  uint64_t remaining = 0;  // differences the verify after the repair found
-  bool operator==(const VerifyReport&) const = default;
+  kVerify,     // ApiRequest::verify: at a station, or at the hub for verify.station
 };
 
 struct MergeRequest {

@@ -20,6 +20,19 @@ ordered_json StationLinkToJson(const StationLink& link, LinkFigures figures) {
   out["key"] = link.key.empty() ? ordered_json(nullptr) : ordered_json(link.key);
   out["refused_total"] = link.refused_total;
   out["last_refusal"] = link.last_refusal;
+  if (link.last_verify) {
+    const LastVerify& v = *link.last_verify;
+    out["last_verify"] = {{"at_ms", v.at_ms},
+                          {"deep", v.deep},
+                          {"repair", v.repair},
+                          {"records", v.records},
+                          {"differences", v.differences},
+                          {"repaired", v.repaired},
+                          {"remaining", v.remaining},
+                          {"error", v.error}};
+  } else {
+    out["last_verify"] = nullptr;
+  }
   if (figures == LinkFigures::kWithProgress) {
     out["lag_ms"] = link.lag_ms;
     out["snapshotting"] = link.snapshotting;

@@ -157,6 +157,37 @@ void Write(const VerifyReply& m, Builder out) {
   }
 }
 
+void Write(const VerifyOrder& m, Builder out) {
+  auto b = out.initVerifyOrder();
+  b.setRequest(m.request);
+  b.setDeep(m.deep);
+  b.setRepair(m.repair);
+}
+
+void Write(const VerifyResult& m, Builder out) {
+  auto b = out.initVerifyResult();
+  b.setRequest(m.request);
+  b.setError(m.error);
+  const VerifyReport& r = m.report;
+  b.setRecords(r.records);
+  auto differences = b.initDifferences(static_cast<unsigned>(r.differences.size()));
+  for (unsigned i = 0; i < differences.size(); ++i) {
+    differences[i].setTable(static_cast<schema::Table>(r.differences[i].table));
+    differences[i].setId(r.differences[i].id);
+    differences[i].setHasStation(r.differences[i].station.has_value());
+    differences[i].setStation(r.differences[i].station.value_or(""));
+    differences[i].setHasHub(r.differences[i].hub.has_value());
+    differences[i].setHub(r.differences[i].hub.value_or(""));
+  }
+  b.setDifferenceCount(m.difference_count);
+  b.setBytesExchanged(r.bytes_exchanged);
+  b.setMs(r.ms);
+  b.setTruncated(r.truncated);
+  b.setRepair(r.repair);
+  b.setRepaired(r.repaired);
+  b.setRemaining(r.remaining);
+}
+
 void Write(const DownAck& m, Builder out) {
   auto b = out.initDownAck();
   b.setCursor(m.cursor);
@@ -274,6 +305,33 @@ Result<SyncBody> ReadBody(Reader in) {
         reply.records.push_back(std::move(out));
       }
       return SyncBody(std::move(reply));
+    }
+    case schema::SyncMessage::VERIFY_ORDER: {
+      auto r = in.getVerifyOrder();
+      return SyncBody(VerifyOrder{r.getRequest(), r.getDeep(), r.getRepair()});
+    }
+    case schema::SyncMessage::VERIFY_RESULT: {
+      auto r = in.getVerifyResult();
+      VerifyResult result;
+      result.request = r.getRequest();
+      result.error = r.getError();
+      result.report.records = r.getRecords();
+      for (auto d : r.getDifferences()) {
+        auto table = ReadTable(d.getTable());
+        if (!table.ok()) return table.status();
+        result.report.differences.push_back(
+            {*table, d.getId(),
+             d.getHasStation() ? std::optional<std::string>(d.getStation()) : std::nullopt,
+             d.getHasHub() ? std::optional<std::string>(d.getHub()) : std::nullopt});
+      }
+      result.difference_count = r.getDifferenceCount();
+      result.report.bytes_exchanged = r.getBytesExchanged();
+      result.report.ms = r.getMs();
+      result.report.truncated = r.getTruncated();
+      result.report.repair = r.getRepair();
+      result.report.repaired = r.getRepaired();
+      result.report.remaining = r.getRemaining();
+      return SyncBody(std::move(result));
     }
     case schema::SyncMessage::DOWN_ACK: {
       auto r = in.getDownAck();

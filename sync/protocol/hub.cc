@@ -249,6 +249,25 @@ std::vector<Outgoing> Hub::Pump(uint64_t now_ms) {
   return out;
 }
 
+Status Hub::OrderVerify(const std::string& unit, uint64_t request, const VerifyRequest& verify,
+                        uint64_t now_ms, std::vector<Outgoing>& out) {
+  if (!std::binary_search(station_units_.begin(), station_units_.end(), unit)) {
+    return Invalid(fmt::format("{} is not a station unit of the registry", unit));
+  }
+  if (!SessionFor(unit).OrderVerify(request, verify, now_ms, out)) {
+    return Unavailable(fmt::format("station {} is not linked to the hub", unit));
+  }
+  return Status::Ok();
+}
+
+std::vector<VerifyResult> Hub::TakeVerifyResults() {
+  std::vector<VerifyResult> results;
+  for (auto& [unit, session] : sessions_) {
+    for (auto& result : session->TakeVerifyResults()) results.push_back(std::move(result));
+  }
+  return results;
+}
+
 SyncStatus Hub::Report(uint64_t now_ms) const {
   SyncStatus status;
   for (const auto& unit : station_units_) {

@@ -74,6 +74,13 @@ class Hub {
 
   SyncStatus Report(uint64_t now_ms) const;
 
+  // `syncctl verify --station UNIT`: orders that station to verify. kInvalid for a unit that is
+  // no station of the registry, kUnavailable when it is not linked.
+  Status OrderVerify(const std::string& unit, uint64_t request, const VerifyRequest& verify,
+                     uint64_t now_ms, std::vector<Outgoing>& out);
+  // The stations' reports of ordered verifies since the last call.
+  std::vector<VerifyResult> TakeVerifyResults();
+
  private:
   void OnHello(const Sender& from, const SyncMessage& message, uint64_t now_ms,
                std::vector<Outgoing>& out);

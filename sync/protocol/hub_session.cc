@@ -150,6 +150,7 @@ uint64_t HubSession::Lag() const {
 StationLink HubSession::Report(uint64_t now_ms) const {
   StationLink link;
   link.unit = unit_;
+  link.last_verify = last_verify_;
   link.connected = connected_;
   link.never_seen = !ever_connected_;
   link.last_seen_ms = ever_connected_ ? now_ms - std::min(now_ms, last_heard_ms_) : 0;
@@ -301,7 +302,40 @@ void HubSession::Receive(const SyncMessage& message, uint64_t now_ms, std::vecto
     OnLookup(*lookup, now_ms, out);
   } else if (const auto* verify = std::get_if<VerifyQuery>(&message.body)) {
     OnVerify(*verify, now_ms, out);
+  } else if (const auto* result = std::get_if<VerifyResult>(&message.body)) {
+    OnVerifyResult(*result);
   }
+}
+
+bool HubSession::OrderVerify(uint64_t request, const VerifyRequest& verify, uint64_t now_ms,
+                             std::vector<Outgoing>& out) {
+  if (!connected_) return false;
+  verify_orders_[request] = verify.deep;
+  Send(VerifyOrder{request, verify.deep, verify.repair}, now_ms, out);
+  return true;
+}
+
+void HubSession::OnVerifyResult(VerifyResult result) {
+  const auto order = verify_orders_.find(result.request);
+  if (order == verify_orders_.end()) {  // not asked for: nothing is kept of it
+    CountRefusal("a verify result the hub did not ask for");
+    return;
+  }
+  if (result.report.differences.size() > kVerifyResultDifferencesMax) {
+    result.report.differences.resize(kVerifyResultDifferencesMax);
+  }
+  last_verify_ = LastVerify{replica_.WallMs(),       order->second,
+                            result.report.repair,    result.report.records,
+                            result.difference_count, result.report.repaired,
+                            result.report.remaining, result.error};
+  verify_orders_.erase(order);
+  LogEvent(spdlog::level::info, "verify_result",
+           {{"station", unit_},
+            {"differences", std::to_string(result.difference_count)},
+            {"error", result.error}},
+           "station {} verified its replica: {} differences{}", unit_, result.difference_count,
+           result.error.empty() ? "" : " (failed: " + result.error + ")");
+  verify_results_.push_back(std::move(result));
 }
 
 void HubSession::OnVerify(const VerifyQuery& query, uint64_t now_ms, std::vector<Outgoing>& out) {

@@ -34,6 +34,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -121,6 +122,12 @@ class HubSession {
   // snapshot of the new scope; while away, the station gets it when it says hello.
   void SetScope(std::vector<std::string> scope, uint64_t now_ms, std::vector<Outgoing>& out);
 
+  // `syncctl verify --station`: orders the station to verify; false if it is not linked. Its
+  // result is kept for status (last_verify) and handed out by TakeVerifyResults.
+  bool OrderVerify(uint64_t request, const VerifyRequest& verify, uint64_t now_ms,
+                   std::vector<Outgoing>& out);
+  std::vector<VerifyResult> TakeVerifyResults() { return std::exchange(verify_results_, {}); }
+
   StationLink Report(uint64_t now_ms) const;
   bool connected() const { return connected_; }
   const std::string& peer() const { return peer_; }
@@ -144,6 +151,7 @@ class HubSession {
   void ReleaseSlot();
   void OnLookup(const Lookup& lookup, uint64_t now_ms, std::vector<Outgoing>& out);
   void OnVerify(const VerifyQuery& query, uint64_t now_ms, std::vector<Outgoing>& out);
+  void OnVerifyResult(VerifyResult result);
   void Scan();
   void OnUp(const Up& up, uint64_t now_ms, std::vector<Outgoing>& out);
   std::optional<StagedUp> StageUp(const Up& up, uint64_t now_ms, std::vector<Outgoing>& out);
@@ -191,6 +199,10 @@ class HubSession {
   // Verify queries: the same.
   uint64_t verify_window_ms_ = 0;
   uint32_t verifies_in_window_ = 0;
+  // Verify orders sent and not yet reported (request -> deep), their results, the last one.
+  std::map<uint64_t, bool> verify_orders_;
+  std::vector<VerifyResult> verify_results_;
+  std::optional<LastVerify> last_verify_;
 
   // Down stream. scope_entries_: log entries for the station in (down_acked_, scanned_].
   uint64_t down_acked_ = 0;

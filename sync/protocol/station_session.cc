@@ -210,6 +210,8 @@ StationStep StationSession::Receive(const SyncMessage& message, uint64_t now_ms)
     lookup_replies_.push_back(*reply);
   } else if (auto* verify = std::get_if<VerifyReply>(&message.body)) {
     verify_replies_.push_back(std::move(*verify));
+  } else if (const auto* order = std::get_if<VerifyOrder>(&message.body)) {
+    if (verify_orders_.size() < 16) verify_orders_.push_back(*order);  // the runner refuses more
   }
   return step;
 }
@@ -233,6 +235,16 @@ StationStep StationSession::StartVerify(const VerifyQuery& query, uint64_t now_m
 
 std::vector<VerifyReply> StationSession::TakeVerifyReplies() {
   return std::exchange(verify_replies_, {});
+}
+
+std::vector<VerifyOrder> StationSession::TakeVerifyOrders() {
+  return std::exchange(verify_orders_, {});
+}
+
+StationStep StationSession::SendVerifyResult(const VerifyResult& result, uint64_t now_ms) {
+  StationStep step;
+  if (linked()) Send(result, now_ms, step);
+  return step;
 }
 
 void StationSession::OnWelcome(const Welcome& welcome, uint64_t now_ms, StationStep& step) {

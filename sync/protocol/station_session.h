@@ -63,6 +63,9 @@ class StationSession {
   // linked; replies arrive through TakeVerifyReplies.
   StationStep StartVerify(const VerifyQuery& query, uint64_t now_ms);
   std::vector<VerifyReply> TakeVerifyReplies();
+  // The hub's orders to verify (`syncctl verify --station`), and the report of one.
+  std::vector<VerifyOrder> TakeVerifyOrders();
+  StationStep SendVerifyResult(const VerifyResult& result, uint64_t now_ms);
   // Whether the link is up and carries the log streams (no offer of whole states under way), so
   // that what is in flight is exactly the station's log after up_acked().
   bool streaming() const { return linked() && !offering_; }
@@ -137,6 +140,7 @@ class StationSession {
                                                     uint64_t up_covered) const;
   std::vector<LookupReply> lookup_replies_;
   std::vector<VerifyReply> verify_replies_;
+  std::vector<VerifyOrder> verify_orders_;
   uint64_t lag_records_ = 0;
 };
 

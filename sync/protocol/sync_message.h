@@ -8,6 +8,7 @@
 #include <variant>
 #include <vector>
 
+#include "sync/protocol/verify_report.h"
 #include "sync/records/record.h"
 #include "sync/storage/replica.h"  // RecordRef
 #include "sync/storage/verify_tree.h"
@@ -142,8 +143,27 @@ struct VerifyReply {
   bool operator==(const VerifyReply&) const = default;
 };
 
+// Hub -> station: verify now and report (`syncctl verify --station CODE`).
+struct VerifyOrder {
+  uint64_t request = 0;
+  bool deep = false;
+  bool repair = false;
+  bool operator==(const VerifyOrder&) const = default;
+};
+
+// Station -> hub: the ordered verify's report (report.differences: the first
+// kVerifyResultDifferencesMax; difference_count: all).
+inline constexpr size_t kVerifyResultDifferencesMax = 1000;
+struct VerifyResult {
+  uint64_t request = 0;
+  std::string error;  // "" = it ran
+  VerifyReport report;
+  uint64_t difference_count = 0;
+  bool operator==(const VerifyResult&) const = default;
+};
+
 using SyncBody = std::variant<Hello, Welcome, Refusal, Up, UpAck, Down, DownAck, Heartbeat, Lookup,
-                              LookupReply, VerifyQuery, VerifyReply>;
+                              LookupReply, VerifyQuery, VerifyReply, VerifyOrder, VerifyResult>;
 
 struct SyncMessage {
   uint64_t link = 0;  // chosen by the station per connection; see sync.capnp

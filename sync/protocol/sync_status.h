@@ -3,8 +3,11 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "sync/protocol/verify_report.h"
 
 namespace stationsync {
 
@@ -24,6 +27,7 @@ struct StationLink {
   uint64_t refused_total = 0;      // links or batches refused for it since start (wrong unit in
                                    // Hello, clock ahead, protocol, revoked key, ...)
   std::string last_refusal{};      // the newest such refusal, in words ("" if none)
+  std::optional<LastVerify> last_verify{};  // its last verify reported since the hub started
   // For metrics (not in `syncctl status`'s JSON):
   uint64_t rejected_out_of_scope_total = 0;  // of rejected_total: outside its scope or not its own
   uint64_t rejected_invalid_total = 0;       // of rejected_total: invalid, or an invalid merge

@@ -136,7 +136,7 @@ int main(int argc, char** argv) {
       "at a station: compare the replica with the hub's view of its scope over the sync link, "
       "descending a hash tree only where they differ; one line per record that differs, then a "
       "JSON summary {records, differences, bytes_exchanged, ms}. Writes in flight are not "
-      "differences. Exit 0 equal, 1 differences, 3 not linked to the hub");
+      "differences. At the hub: --station CODE. Exit 0 equal, 1 differences, 3 not linked");
   verify->add_flag("--deep", verify_request.deep,
                    "recompute the station's hashes from its stored records instead of trusting "
                    "the ones it keeps (finds damage made behind the daemon's back)");
@@ -144,6 +144,9 @@ int main(int argc, char** argv) {
                    "make the differing records equal to the hub's (durably, with history), then "
                    "verify again; exit 0 when equal afterwards");
   verify->add_flag("--json", verify_json, "differences as JSON lines");
+  verify->add_option("--station", verify_request.station,
+                     "at the hub: ask this station unit to verify (and --repair) and wait for its "
+                     "report; the result is kept in its status (last_verify)");
   auto* verify_timeout =
       verify->add_option("--timeout", verify_wait_s, "seconds to wait (default 600)")
           ->check(CLI::PositiveNumber);
