@@ -1,6 +1,7 @@
 // See verify_runner.h.
 #include "daemon/verify_runner.h"
 
+#include <algorithm>
 #include <set>
 #include <utility>
 
@@ -23,6 +24,11 @@ constexpr size_t kLocalInFlightMax = 100000;
 
 constexpr char kRepairActor[] = "syncctl verify --repair";
 
+// The station paces its queries below the hub's limit (hub_session.cc: 240 a minute): a burst
+// of 60, then 2 a second, so at most 180 in any minute.
+constexpr double kQueryBurst = 60;
+constexpr double kQueriesPerMs = 2.0 / 1000;
+
 size_t WireBytes(SyncBody body) {
   return EncodeSyncMessage(SyncMessage{0, std::move(body)}).size();
 }
@@ -44,6 +50,9 @@ struct VerifyRunner::Job {
   uint64_t next_request = 1;
   uint64_t awaiting = 0;  // the request id of the query in flight (0: none)
   uint64_t deadline_ms = 0;
+  double tokens = kQueryBurst;      // queries that may be sent now
+  uint64_t refilled_ms = 0;         // when tokens was last topped up
+  std::optional<VerifyQuery> held;  // waiting for a token (awaiting is set already)
   std::set<std::pair<Table, std::string>> local_in_flight;
 };
 
@@ -97,9 +106,21 @@ bool VerifyRunner::LocalInFlight(Table table, const std::string& id) {
 void VerifyRunner::SendQuery(VerifyQuery query, uint64_t now_ms) {
   query.request = job_->next_request++;
   job_->awaiting = query.request;
+  job_->held = std::move(query);
+  SendHeld(now_ms);
+}
+
+void VerifyRunner::SendHeld(uint64_t now_ms) {
+  if (job_->refilled_ms == 0) job_->refilled_ms = now_ms;
+  job_->tokens = std::min(
+      kQueryBurst, job_->tokens + static_cast<double>(now_ms - job_->refilled_ms) * kQueriesPerMs);
+  job_->refilled_ms = now_ms;
+  if (job_->tokens < 1) return;  // Tick sends it
+  job_->tokens -= 1;
   job_->deadline_ms = now_ms + kVerifyStepTimeoutMs;
-  job_->report.bytes_exchanged += WireBytes(query);
-  send_(query);
+  job_->report.bytes_exchanged += WireBytes(*job_->held);
+  send_(*job_->held);
+  job_->held.reset();
 }
 
 void VerifyRunner::Advance(uint64_t now_ms) {
@@ -188,6 +209,7 @@ void VerifyRunner::Tick(uint64_t now_ms) {
   if (!session_.linked()) {
     return Finish(Unavailable("the link to the hub dropped during the verify; retry when linked"));
   }
+  if (job_->held) return SendHeld(now_ms);
   if (job_->awaiting != 0 && now_ms > job_->deadline_ms) {
     Finish(Unavailable("the hub did not answer a verify query in time"));
   }

@@ -3,7 +3,8 @@
 // of the differing records, their repair (Replica::Repair, one durable batch per fetch), the
 // rebuild of the kept sums after a deep repair, and a second walk.
 //
-// One verify at a time; a second is refused (kUnavailable). Every query waits at most
+// One verify at a time; a second is refused (kUnavailable). Queries are paced below the hub's
+// limit (a burst of 60, then 2 a second). Every query waits at most
 // kVerifyStepTimeoutMs for its reply; the link dropping or the hub refusing a query ends the
 // verify with kUnavailable (exit 3). A record the station changed since the walk, or that the
 // hub marks in flight, is never repaired: it is still syncing, and overwriting it could lose an
@@ -45,6 +46,8 @@ class VerifyRunner {
   // Sends the job's next query, or finishes the phase it is in.
   void Advance(uint64_t now_ms);
   void SendQuery(VerifyQuery query, uint64_t now_ms);
+  // Sends the query held for pacing if a token is free (else Tick tries again).
+  void SendHeld(uint64_t now_ms);
   // Starts a walk over the scope, deep or not (a deep one reads every record first).
   Status StartWalk();
   Status Repair(const VerifyReply& reply);

@@ -168,6 +168,8 @@ struct VerifyReply {
   inFlight @4 :List(RecordRef);   # entries: records under the nodes that the hub changed and
                                   # the station has not acknowledged yet (not differences)
   records @5 :List(FetchedRecord);  # fetch: one per key
+  overBudget @6 :Bool;            # refused because answering would read too many records: ask
+                                  # about fewer nodes at once
 }
 
 # Hub -> station: run a verify now and report it (`syncctl verify --station CODE` at the hub).

@@ -93,7 +93,8 @@ class VerifyTreeTest : public ::testing::Test {
   };
   Outcome Walk(Replica& station, const Replica& hub, const std::vector<std::string>& scope,
                bool deep, const std::set<std::string>& local_in_flight = {},
-               const std::vector<RecordRef>& hub_in_flight = {}) {
+               const std::vector<RecordRef>& hub_in_flight = {},
+               uint64_t record_reads_max = kVerifyRecordReadsMax) {
     std::unique_ptr<TreeSource> tree;
     if (deep) {
       auto built = RecomputedTree::Build(station);
@@ -108,7 +109,8 @@ class VerifyTreeTest : public ::testing::Test {
     while (auto query = walk.Next()) {
       ++outcome.queries;
       outcome.bytes += EncodeSyncMessage({1, *query}).size();
-      const VerifyReply reply = AnswerVerifyQuery(hub, *query, scope, hub_in_flight);
+      const VerifyReply reply =
+          AnswerVerifyQuery(hub, *query, scope, hub_in_flight, record_reads_max);
       outcome.bytes += EncodeSyncMessage({1, reply}).size();
       outcome.status = walk.OnReply(reply);
       if (!outcome.status.ok()) break;
@@ -280,6 +282,25 @@ TEST_F(VerifyTreeTest, TenDifferencesInAHundredThousandRecordsCostKilobytes) {
   EXPECT_LT(outcome.bytes, 64u * 1024) << outcome.queries << " queries";
   std::cout << "[ figures ] verify of 100000 records with 10 differences: " << outcome.bytes
             << " bytes in " << outcome.queries << " queries\n";
+}
+
+// A hub that may read only a few records a query answers over_budget, and the walk asks about
+// fewer nodes at once until it may: it still finds every difference.
+TEST_F(VerifyTreeTest, AHubOverItsReadBudgetMakesTheWalkAskAboutFewerNodesAtOnce) {
+  auto hub = Open("hub", "hub");
+  const std::vector<Record> records = WriteOfficers(*hub, "P01", 3000);
+  auto station = CopyOf(std::vector<Record>(records.begin(), records.begin() + 2000), "P01");
+  std::set<std::string> missing;
+  for (size_t i = 2000; i < records.size(); ++i) missing.insert(records[i].id);
+  VerifyQuery query{0, VerifyWhat::kEntries, {}, {}};
+  for (uint32_t i = 0; i < 64; ++i) {  // leaves under 64 different level-12 nodes
+    query.nodes.push_back(
+        TreeNodeOf("P01", Table::kPersonnel, static_cast<uint16_t>(i << 10), kTreeLeafLevel));
+  }
+  EXPECT_TRUE(AnswerVerifyQuery(*hub, query, {"P01"}, {}, 16).over_budget);
+  const Outcome outcome = Walk(*station, *hub, {"P01"}, false, {}, {}, /*record_reads_max=*/16);
+  ASSERT_TRUE(outcome.status.ok()) << outcome.status.ToString();
+  EXPECT_EQ(Ids(outcome.differences), missing);
 }
 
 TEST_F(VerifyTreeTest, TheHubAnswersOnlyAboutTheStationsScopeAndWithinItsBudgets) {

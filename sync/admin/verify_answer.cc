@@ -48,15 +48,31 @@ std::string WhyRefused(const VerifyQuery& query, const std::vector<std::string>&
 
 VerifyReply AnswerVerifyQuery(const Replica& replica, const VerifyQuery& query,
                               const std::vector<std::string>& scope,
-                              const std::vector<RecordRef>& in_flight) {
+                              const std::vector<RecordRef>& in_flight, uint64_t record_reads_max) {
   VerifyReply reply;
   reply.request = query.request;
   reply.error = WhyRefused(query, scope);
   if (!reply.error.empty()) return reply;
-  StoredTree tree(replica);
   const auto failed = [&query](const Status& status) {
-    return VerifyReply{query.request, status.message(), {}, {}, {}, {}};
+    return VerifyReply{query.request, status.message(), {}, {}, {}, {}, false};
   };
+  if (query.what == VerifyWhat::kChildren || query.what == VerifyWhat::kEntries) {
+    uint64_t reads = 0;  // the records under the level-12 node above each node asked about
+    for (const TreeNode& node : query.nodes) {
+      if (node.level + kTreeFanoutBits < kTreeLeafLevel) continue;  // kept sums only
+      auto above = replica.TreeNodeSum(
+          TreeNodeOf(node.owner, node.table, node.prefix, kTreeLeafLevel - kTreeFanoutBits));
+      if (!above.ok()) return failed(above.status());
+      reads += above->records;
+    }
+    if (reads > record_reads_max) {
+      reply.error = fmt::format("answering would read {} records (at most {} a query)", reads,
+                                record_reads_max);
+      reply.over_budget = true;
+      return reply;
+    }
+  }
+  StoredTree tree(replica);
   switch (query.what) {
     case VerifyWhat::kSums:
       for (const TreeNode& node : query.nodes) {

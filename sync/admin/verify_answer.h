@@ -13,8 +13,12 @@
 
 namespace stationsync {
 
-inline constexpr size_t kVerifyNodesMax = 256;      // per sums, children or entries query
-inline constexpr size_t kVerifyKeysMax = 256;       // per fetch query
+inline constexpr size_t kVerifyNodesMax = 256;  // per sums, children or entries query
+inline constexpr size_t kVerifyKeysMax = 256;   // per fetch query
+// Records one query may make the hub read (the children of level-12 nodes, the entries of
+// leaves), counted from the hub's kept sums before anything is read; over it, the reply says
+// over_budget and the station asks about fewer nodes at once.
+inline constexpr uint64_t kVerifyRecordReadsMax = 8192;
 inline constexpr size_t kVerifyEntriesMax = 65536;  // records listed in one reply
 
 // `scope`: the station's group (sorted). `in_flight`: the records the hub changed in the
@@ -22,6 +26,7 @@ inline constexpr size_t kVerifyEntriesMax = 65536;  // records listed in one rep
 // stream brings them). The reply's request id is the query's.
 VerifyReply AnswerVerifyQuery(const Replica& replica, const VerifyQuery& query,
                               const std::vector<std::string>& scope,
-                              const std::vector<RecordRef>& in_flight);
+                              const std::vector<RecordRef>& in_flight,
+                              uint64_t record_reads_max = kVerifyRecordReadsMax);
 
 }  // namespace stationsync

@@ -1,6 +1,7 @@
 // See verify_walk.h.
 #include "sync/admin/verify_walk.h"
 
+#include <algorithm>
 #include <set>
 
 #include <fmt/format.h>
@@ -10,7 +11,10 @@ namespace stationsync {
 VerifyWalk::VerifyWalk(TreeSource& local, const std::vector<std::string>& scope,
                        std::function<bool(Table, const std::string&)> local_in_flight,
                        VerifyWalkOptions options)
-    : local_(local), local_in_flight_(std::move(local_in_flight)), options_(options) {
+    : local_(local),
+      local_in_flight_(std::move(local_in_flight)),
+      options_(options),
+      leaves_per_query_(options.leaves_per_query) {
   for (const auto& owner : scope) {
     for (Table table : kAllTables) roots_.push_back(TreeNode{owner, table, 0, 0});
   }
@@ -18,9 +22,16 @@ VerifyWalk::VerifyWalk(TreeSource& local, const std::vector<std::string>& scope,
 
 namespace {
 
+// Whether answering about the node makes the hub read records (verify_answer.h).
+bool ReadsRecords(const TreeNode& node) {
+  return node.level + kTreeFanoutBits >= kTreeLeafLevel;
+}
+
+// Up to `max` nodes from the front, all alike in whether they make the hub read records.
 std::vector<TreeNode> Take(std::deque<TreeNode>& from, size_t max) {
   std::vector<TreeNode> taken;
-  while (!from.empty() && taken.size() < max) {
+  while (!from.empty() && taken.size() < max &&
+         (taken.empty() || ReadsRecords(from.front()) == ReadsRecords(taken.front()))) {
     taken.push_back(std::move(from.front()));
     from.pop_front();
   }
@@ -37,10 +48,11 @@ std::optional<VerifyQuery> VerifyWalk::Next() {
     query.nodes = Take(roots_, options_.nodes_per_query);
   } else if (!inner_.empty()) {
     query.what = VerifyWhat::kChildren;
-    query.nodes = Take(inner_, options_.nodes_per_query);
+    query.nodes =
+        Take(inner_, ReadsRecords(inner_.front()) ? leaves_per_query_ : options_.nodes_per_query);
   } else if (!leaves_.empty()) {
     query.what = VerifyWhat::kEntries;
-    query.nodes = Take(leaves_, options_.leaves_per_query);
+    query.nodes = Take(leaves_, leaves_per_query_);
   } else {
     return std::nullopt;
   }
@@ -50,6 +62,13 @@ std::optional<VerifyQuery> VerifyWalk::Next() {
 
 Status VerifyWalk::OnReply(const VerifyReply& reply) {
   if (!sent_) return Invalid("a verify reply to no query");
+  if (reply.over_budget && sent_->nodes.size() > 1) {  // ask again, about half as many at once
+    auto& queue = sent_->what == VerifyWhat::kEntries ? leaves_ : inner_;
+    queue.insert(queue.begin(), sent_->nodes.begin(), sent_->nodes.end());
+    leaves_per_query_ = std::max<size_t>(1, sent_->nodes.size() / 2);
+    sent_.reset();
+    return Status::Ok();
+  }
   Status status = reply.error.empty() ? Status::Ok() : Unavailable("the hub: " + reply.error);
   if (status.ok()) {
     switch (sent_->what) {

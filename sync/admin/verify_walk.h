@@ -31,8 +31,9 @@
 namespace stationsync {
 
 struct VerifyWalkOptions {
-  size_t nodes_per_query = 256;    // sums and children queries
-  size_t leaves_per_query = 64;    // entries queries
+  size_t nodes_per_query = 256;    // sums, and children above level 12 (kept sums)
+  size_t leaves_per_query = 32;    // queries that make the hub read records (the children of
+                                   // level-12 nodes, entries); halved while it says over_budget
   size_t max_differences = 10000;  // then the walk stops, truncated: resync instead
 };
 
@@ -71,6 +72,7 @@ class VerifyWalk {
   std::deque<TreeNode> inner_;       // step 2: nodes whose children to compare
   std::deque<TreeNode> leaves_;      // step 3
   std::optional<VerifyQuery> sent_;  // the query awaiting its reply
+  size_t leaves_per_query_;          // options_.leaves_per_query, halved on over_budget
   std::vector<VerifyDifference> differences_;
   bool truncated_ = false;
   bool failed_ = false;

@@ -134,6 +134,7 @@ void Write(const VerifyReply& m, Builder out) {
   auto b = out.initVerifyReply();
   b.setRequest(m.request);
   b.setError(m.error);
+  b.setOverBudget(m.over_budget);
   auto sums = b.initSums(static_cast<unsigned>(m.sums.size()));
   for (unsigned i = 0; i < sums.size(); ++i) {
     sums[i].setRecords(m.sums[i].records);
@@ -285,6 +286,7 @@ Result<SyncBody> ReadBody(Reader in) {
       VerifyReply reply;
       reply.request = r.getRequest();
       reply.error = r.getError();
+      reply.over_budget = r.getOverBudget();
       for (auto sum : r.getSums()) reply.sums.push_back({sum.getRecords(), sum.getFingerprint()});
       for (auto leaf : r.getLeaves()) {
         auto& entries = reply.leaves.emplace_back();

@@ -140,6 +140,7 @@ struct VerifyReply {
   std::vector<std::vector<TreeEntry>> leaves;  // kEntries: one per node
   std::vector<RecordRef> in_flight;            // kEntries
   std::vector<FetchedRecord> records;          // kFetch: one per key
+  bool over_budget = false;  // refused: too many records to read; ask about fewer nodes
   bool operator==(const VerifyReply&) const = default;
 };
 
