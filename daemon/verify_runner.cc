@@ -2,6 +2,8 @@
 #include "daemon/verify_runner.h"
 
 #include <algorithm>
+#include <chrono>
+#include <future>
 #include <set>
 #include <utility>
 
@@ -53,6 +55,12 @@ struct VerifyRunner::Job {
   double tokens = kQueryBurst;      // queries that may be sent now
   uint64_t refilled_ms = 0;         // when tokens was last topped up
   std::optional<VerifyQuery> held;  // waiting for a token (awaiting is set already)
+  VerifyQuery last_sent;            // resent if the link drops while it waits for its reply
+  uint64_t unlinked_since_ms = 0;   // the link is down since (0: it is up)
+  // The station's side of a step (reading its records: a deep walk reads every one) runs on a
+  // thread of its own, so that the loop keeps the link alive; nothing else touches the walk
+  // until it is done.
+  std::future<Status> local;
   std::set<std::pair<Table, std::string>> local_in_flight;
 };
 
@@ -81,8 +89,15 @@ void VerifyRunner::Start(uint64_t token, const VerifyRequest& request, uint64_t 
   job_->request = request;
   job_->started_ms = SteadyNowMs();  // the time of a deep verify's first read counts too
   job_->report.repair = request.repair;
-  if (Status started = StartWalk(); !started.ok()) return Finish(started);
-  Advance(now_ms);
+  RunLocal([this] { return StartWalk(); });
+}
+
+void VerifyRunner::RunLocal(std::function<Status()> work) {
+  try {
+    job_->local = std::async(std::launch::async, std::move(work));
+  } catch (const std::system_error& e) {  // no thread to be had
+    Finish(Unavailable(std::string("no thread for the verify: ") + e.what()));
+  }
 }
 
 Status VerifyRunner::StartWalk() {
@@ -120,6 +135,7 @@ void VerifyRunner::SendHeld(uint64_t now_ms) {
   job_->deadline_ms = now_ms + kVerifyStepTimeoutMs;
   job_->report.bytes_exchanged += WireBytes(*job_->held);
   send_(*job_->held);
+  job_->last_sent = std::move(*job_->held);
   job_->held.reset();
 }
 
@@ -156,12 +172,11 @@ void VerifyRunner::Advance(uint64_t now_ms) {
     if (Status rebuilt = replica_.RebuildDerived(); !rebuilt.ok()) return Finish(rebuilt);
   }
   job_->phase = Job::Phase::kRecheck;
-  if (Status started = StartWalk(); !started.ok()) return Finish(started);
-  Advance(now_ms);
+  RunLocal([this] { return StartWalk(); });
 }
 
 void VerifyRunner::OnReply(const VerifyReply& reply, uint64_t now_ms) {
-  if (!job_ || job_->awaiting == 0 || reply.request != job_->awaiting) return;  // stale
+  if (!job_ || job_->awaiting == 0 || reply.request != job_->awaiting || job_->held) return;
   job_->report.bytes_exchanged += WireBytes(reply);
   // What the station wrote and the hub has not acknowledged, as of this reply: the link is
   // ordered, so an acknowledgement the hub sent after this reply has not been taken into
@@ -180,10 +195,11 @@ void VerifyRunner::OnReply(const VerifyReply& reply, uint64_t now_ms) {
   if (job_->phase == Job::Phase::kFetch) {
     if (!reply.error.empty()) return Finish(Unavailable("the hub: " + reply.error));
     if (Status repaired = Repair(reply); !repaired.ok()) return Finish(repaired);
-  } else if (Status compared = job_->walk->OnReply(reply); !compared.ok()) {
-    return Finish(compared);
+    Advance(now_ms);
+  } else {
+    job_->awaiting = 0;
+    RunLocal([this, reply] { return job_->walk->OnReply(reply); });
   }
-  Advance(now_ms);
 }
 
 Status VerifyRunner::Repair(const VerifyReply& reply) {
@@ -206,8 +222,23 @@ Status VerifyRunner::Repair(const VerifyReply& reply) {
 
 void VerifyRunner::Tick(uint64_t now_ms) {
   if (!job_) return;
-  if (!session_.linked()) {
-    return Finish(Unavailable("the link to the hub dropped during the verify; retry when linked"));
+  if (job_->local.valid()) {
+    if (job_->local.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return;
+    if (Status done = job_->local.get(); !done.ok()) return Finish(done);
+    return Advance(now_ms);
+  }
+  // A link that drops (a repair's rebuild can hold the loop for seconds) is waited for, up to a
+  // step's timeout; the query it lost is sent again.
+  if (!session_.streaming()) {
+    if (job_->unlinked_since_ms == 0) job_->unlinked_since_ms = now_ms;
+    if (now_ms - job_->unlinked_since_ms > kVerifyStepTimeoutMs) {
+      Finish(Unavailable("the link to the hub dropped during the verify; retry when linked"));
+    }
+    return;
+  }
+  if (job_->unlinked_since_ms != 0) {
+    job_->unlinked_since_ms = 0;
+    if (job_->awaiting != 0 && !job_->held) job_->held = job_->last_sent;
   }
   if (job_->held) return SendHeld(now_ms);
   if (job_->awaiting != 0 && now_ms > job_->deadline_ms) {

@@ -5,10 +5,12 @@
 //
 // One verify at a time; a second is refused (kUnavailable). Queries are paced below the hub's
 // limit (a burst of 60, then 2 a second). Every query waits at most
-// kVerifyStepTimeoutMs for its reply; the link dropping or the hub refusing a query ends the
-// verify with kUnavailable (exit 3). A record the station changed since the walk, or that the
-// hub marks in flight, is never repaired: it is still syncing, and overwriting it could lose an
-// acknowledged write.
+// kVerifyStepTimeoutMs for its reply; the link down for as long, or the hub refusing a query, ends
+// the verify with kUnavailable (exit 3). Reading the station's records (the walk's comparisons, a
+// deep verify's full read) runs on a thread of its own, so the loop keeps syncing meanwhile; the
+// repair and the rebuild after a deep repair write, so they run on the loop. A record the station
+// changed since the walk, or that the hub marks in flight, is never repaired: it is still syncing,
+// and overwriting it could lose an acknowledged write.
 #pragma once
 
 #include <cstdint>
@@ -43,6 +45,8 @@ class VerifyRunner {
 
  private:
   struct Job;
+  // Runs the station's side of a step on a thread; Tick advances when it is done.
+  void RunLocal(std::function<Status()> work);
   // Sends the job's next query, or finishes the phase it is in.
   void Advance(uint64_t now_ms);
   void SendQuery(VerifyQuery query, uint64_t now_ms);

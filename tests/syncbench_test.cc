@@ -111,6 +111,16 @@ TEST_F(SyncbenchTest, MergeEndsWithEqualDigests) {
   EXPECT_GT(Value(figures, "merge_backfill_rate"), 0);
 }
 
+// syncbench verify fails unless verify finds exactly the differences it made; the bytes stay far
+// below the scope's size.
+TEST_F(SyncbenchTest, VerifyFindsTheDivergencesItMadeForLessThanTheData) {
+  const auto figures = Run({"verify", "--records", "2000", "--differences", "3"});
+  EXPECT_GT(Value(figures, "verify_seconds"), 0);
+  EXPECT_GT(Value(figures, "verify_deep_seconds"), 0);
+  EXPECT_LT(figures.at("verify_bytes_exchanged")["ratio"].get<double>(), 0.5);
+  EXPECT_GT(Value(figures, "verify_deep_bytes_exchanged"), 0);
+}
+
 TEST_F(SyncbenchTest, OneHubServesAFleetOfStationsAndReportsItsCost) {
   // 14 stations: more than the county's 12, so made-up ones take part too.
   const auto figures =
