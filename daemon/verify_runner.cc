@@ -73,7 +73,7 @@ VerifyRunner::VerifyRunner(Replica& replica, const StationSession& session, Send
 
 VerifyRunner::~VerifyRunner() = default;
 
-void VerifyRunner::Start(uint64_t token, const VerifyRequest& request, uint64_t now_ms) {
+void VerifyRunner::Start(uint64_t token, const VerifyRequest& request, uint64_t /*now_ms*/) {
   if (job_) {
     complete_(token, Unavailable("a verify is already running at this station; retry once it "
                                  "is done"));
