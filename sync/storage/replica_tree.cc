@@ -40,6 +40,17 @@ class DigestSum final : public rocksdb::AssociativeMergeOperator {
   const char* Name() const override { return "stationsync.DigestSum"; }
 };
 
+// Adds (or takes out) a record's hash to the sums of the kept nodes above its leaf (levels 0-12),
+// keyed by TreeNodeKey.
+void CountInTree(std::map<std::string, DigestBucket>& sums, const Record& record,
+                 std::string_view record_key, const RecordHash& hash, bool add) {
+  const uint16_t slot = TreeSlot(record_key);
+  for (uint8_t level = 0; level < kTreeLeafLevel; level += kTreeFanoutBits) {
+    DigestBucket& node = sums[TreeNodeKey(TreeNodeOf(record.owner, record.table, slot, level))];
+    add ? node.Add(hash) : node.Remove(hash);
+  }
+}
+
 // Records rewritten per batch by RebuildDerived: bounds its memory, not its atomicity (the
 // rebuilding flag makes a cut-short rebuild run again).
 constexpr size_t kRebuildBatchRecords = 10000;
@@ -56,12 +67,7 @@ void Replica::TallyRecord(Tally& tally, const Record& record, std::string_view e
   const RecordHash hash = HashRecordBytes(encoded);
   DigestBucket& owner = BucketFor(tally, record.owner);
   add ? owner.Add(hash) : owner.Remove(hash);
-  const uint16_t slot = TreeSlot(RecordKey(record.table, record.id));
-  for (uint8_t level = 0; level < kTreeLeafLevel; level += kTreeFanoutBits) {
-    DigestBucket& node =
-        tally.tree[TreeNodeKey(TreeNodeOf(record.owner, record.table, slot, level))];
-    add ? node.Add(hash) : node.Remove(hash);
-  }
+  CountInTree(tally.tree, record, RecordKey(record.table, record.id), hash, add);
 }
 
 Status Replica::LoadTree() {
@@ -193,10 +199,7 @@ Status Replica::RebuildDerived() {
     for (const auto& index_key : IndexKeys(*record)) batch.Put(h.index, index_key, "");
     const RecordHash hash = HashRecordBytes(encoded);
     owners[record->owner].Add(hash);
-    const uint16_t slot = TreeSlot(key);
-    for (uint8_t level = 0; level < kTreeLeafLevel; level += kTreeFanoutBits) {
-      tree[TreeNodeKey(TreeNodeOf(record->owner, record->table, slot, level))].Add(hash);
-    }
+    CountInTree(tree, *record, key, hash, true);
     if (++in_batch < kRebuildBatchRecords) return Status::Ok();
     in_batch = 0;
     SS_RETURN_IF_ERROR(FromRocks(h.db->Write({}, &batch), "rebuilding the indexes"));
@@ -243,11 +246,7 @@ Status Replica::CheckTreeSums() const {
   SS_RETURN_IF_ERROR(ForEachStoredRecord([&](std::string_view key, std::string_view encoded) {
     auto record = DecodeRecord(encoded);
     if (!record.ok()) return Internal(fmt::format("record {} is unreadable", key));
-    const RecordHash hash = HashRecordBytes(encoded);
-    const uint16_t slot = TreeSlot(key);
-    for (uint8_t level = 0; level < kTreeLeafLevel; level += kTreeFanoutBits) {
-      expected[TreeNodeKey(TreeNodeOf(record->owner, record->table, slot, level))].Add(hash);
-    }
+    CountInTree(expected, *record, key, HashRecordBytes(encoded), true);
     return Status::Ok();
   }));
   std::unique_ptr<rocksdb::Iterator> it(h.db->NewIterator({}, h.index));
