@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "daemon/node_status.h"
+#include "sync/admin/person_merge.h"
 #include "sync/codec/capnp_io.h"
 #include "sync/protocol/registry.h"
 #include "sync/protocol/regroup.h"
@@ -124,6 +125,8 @@ void ApiServer::ServeTurn() {
     if (IsRegroup(request->kind)) {
       writes.push_back({std::move(frames[0]), std::move(request).value()});
       FlushWrites(writes);
+    } else if (request->kind == ApiKind::kPersonMerge || request->kind == ApiKind::kPersonUnmerge) {
+      Reply(frames[0], HandlePersonMerge(*request));
     } else if (request->kind == ApiKind::kGetRemote && !is_hub()) {
       StartLookup(frames[0], *request);
     } else if (request->kind == ApiKind::kBackup) {
@@ -145,8 +148,9 @@ void ApiServer::FlushWrites(std::vector<Pending>& writes) {
   for (const auto& pending : writes) {
     responses.push_back(ResponseTo(pending.request));
     size_t failed_op = SIZE_MAX;
-    auto write = IsRegroup(pending.request.kind) ? ToRegroup(pending.request)
-                                                 : ToWrite(pending.request, failed_op);
+    auto write = IsRegroup(pending.request.kind)
+                     ? ToRegroup(pending.request)
+                     : ToWrite(pending.request, failed_op, responses.back().redirected_from);
     if (!write.ok()) {
       ApiResponse& response = responses.back();
       response.status = write.status();
@@ -188,7 +192,8 @@ void ApiServer::FlushWrites(std::vector<Pending>& writes) {
   writes.clear();
 }
 
-Result<WriteRequest> ApiServer::ToWrite(const ApiRequest& request, size_t& failed_op) const {
+Result<WriteRequest> ApiServer::ToWrite(const ApiRequest& request, size_t& failed_op,
+                                        std::string& redirected_from) const {
   if (!IsCode(request.actor)) {
     return Invalid(
         "a write needs an actor (1 to 40 letters, digits, '-' or '_'): pass --actor "
@@ -217,8 +222,64 @@ Result<WriteRequest> ApiServer::ToWrite(const ApiRequest& request, size_t& faile
     default:
       write.ops.push_back({request.kind == ApiKind::kDelete, request.patch});
   }
+  SS_RETURN_IF_ERROR(RedirectMergedPersons(write, failed_op, redirected_from));
   if (!is_hub()) SS_RETURN_IF_ERROR(CheckStationWrite(replica_, write, &failed_op));
   return write;
+}
+
+Status ApiServer::RedirectMergedPersons(WriteRequest& write, size_t& failed_op,
+                                        std::string& redirected_from) const {
+  for (size_t i = 0; i < write.ops.size(); ++i) {
+    WriteOp& op = write.ops[i];
+    if (op.patch.table != Table::kRegistration) continue;
+    failed_op = i;
+    if (op.patch.fields.contains("merged_into")) {
+      return Invalid(fmt::format(
+          "registration {}: merged_into is set by `syncctl person merge` only", op.patch.id));
+    }
+    if (op.remove) continue;  // deleting a merged registration deletes nothing more
+    auto kept = FollowMerged(replica_, op.patch.id);
+    if (!kept.ok()) {
+      return Refused(fmt::format("{}: write to it at the hub", kept.status().message()));
+    }
+    if (!*kept) continue;
+    redirected_from = op.patch.id;
+    op.patch.id = (*kept)->id;
+  }
+  failed_op = SIZE_MAX;
+  return Status::Ok();
+}
+
+ApiResponse ApiServer::HandlePersonMerge(const ApiRequest& request) {
+  ApiResponse response = ResponseTo(request);
+  if (!is_hub()) {
+    response.status = Refused("person merges and unmerges are made at the hub");
+    return response;
+  }
+  if (!IsCode(request.actor)) {
+    response.status = Invalid(
+        "a write needs an actor (1 to 40 letters, digits, '-' or '_'): pass --actor "
+        "or set SYNCD_ACTOR");
+    return response;
+  }
+  auto plan =
+      request.kind == ApiKind::kPersonMerge
+          ? PlanPersonMerge(replica_, request.person.keep, request.person.duplicate, request.actor)
+          : PlanPersonUnmerge(replica_, request.person.duplicate, request.actor);
+  if (!plan.ok()) {
+    response.status = plan.status();
+    return response;
+  }
+  response.person_merge = {plan->keep, plan->duplicate, request.person.dry_run, plan->edits};
+  if (request.person.dry_run) return response;
+  const auto outcomes = replica_.Write({plan->write});
+  response.status = outcomes.front().status;
+  if (response.status.ok()) {
+    spdlog::info("{} by {}: {} into {}, {} records changed",
+                 request.kind == ApiKind::kPersonMerge ? "person merge" : "person unmerge",
+                 request.actor, plan->duplicate, plan->keep, plan->edits.size());
+  }
+  return response;
 }
 
 Result<WriteRequest> ApiServer::ToRegroup(const ApiRequest& request) const {
@@ -424,6 +485,18 @@ ApiResponse ApiServer::HandleRead(const ApiRequest& request) {
     case ApiKind::kGet:
     case ApiKind::kGetRemote: {  // at the hub, a remote look-up is a local one
       auto record = replica_.Get(request.patch.table, request.patch.id);
+      if (record.ok() && *record && (*record)->deleted &&
+          request.patch.table == Table::kRegistration) {
+        auto kept = FollowMerged(replica_, request.patch.id);
+        if (!kept.ok()) {
+          response.status = kept.status();
+          break;
+        }
+        if (*kept) {
+          response.redirected_from = (*record)->id;
+          record = std::move(kept);
+        }
+      }
       if (!record.ok()) {
         response.status = record.status();
       } else if (!*record || (*record)->deleted) {

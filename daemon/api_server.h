@@ -132,7 +132,15 @@ class ApiServer {
   void FlushWrites(std::vector<Pending>& writes);
   // The write a request asks for, or why it may not be made (for a batch, `failed_op` names the
   // item refused).
-  Result<WriteRequest> ToWrite(const ApiRequest& request, size_t& failed_op) const;
+  // A put of a merged registration is redirected to the registration it was merged into
+  // (person_merge.h); `redirected_from` then names the id asked for.
+  Result<WriteRequest> ToWrite(const ApiRequest& request, size_t& failed_op,
+                               std::string& redirected_from) const;
+  // Redirects the registration puts of `write` (see ToWrite); refuses a put of merged_into.
+  Status RedirectMergedPersons(WriteRequest& write, size_t& failed_op,
+                               std::string& redirected_from) const;
+  // A person merge or unmerge (hub only): planned, and unless a dry run, committed on its own.
+  ApiResponse HandlePersonMerge(const ApiRequest& request);
   // A merge, unmerge or transfer, planned against the committed registry (hub only).
   Result<WriteRequest> ToRegroup(const ApiRequest& request) const;
   ApiResponse HandleRead(const ApiRequest& request);

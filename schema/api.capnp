@@ -10,9 +10,9 @@ $Cxx.namespace("stationsync::schema");
 
 using Store = import "store.capnp";
 
-const apiVersion :UInt32 = 6;  # 2: sync status, conflicts; 3: digests, merges, transfers,
+const apiVersion :UInt32 = 7;  # 2: sync status, conflicts; 3: digests, merges, transfers,
                                # remote look-ups, a station's scope; 4: keys and refusals in status;
-                               # 5: backups; 6: verify
+                               # 5: backups; 6: verify; 7: person merges, redirected reads
 
 # What went wrong, in terms of what the caller should do; tools map it to their exit code.
 enum Code {
@@ -74,7 +74,30 @@ struct Request {
                                    # the store and the node's key pair; answered with backup
     verify @18 :VerifyRequest;     # a station compares its replica with the hub's view of its
                                    # scope (sync/admin/verify_walk.h); answered with verify
+    personMerge @19 :PersonMergeRequest;    # hub only, a write unless dryRun
+                                            # (sync/admin/person_merge.h); answered with personMerge
+    personUnmerge @20 :PersonMergeRequest;  # hub only, the same; `keep` is not used
   }
+}
+
+struct PersonMergeRequest {
+  keep @0 :Text;                   # citizen id numbers
+  duplicate @1 :Text;
+  dryRun @2 :Bool;                 # plan and answer, write nothing
+}
+
+# What a person merge or unmerge changed (or, dry run, would change), record by record.
+struct PersonMergeReport {
+  keep @0 :Text;                   # canonical id numbers
+  duplicate @1 :Text;
+  dryRun @2 :Bool;
+  edits @3 :List(RecordEdit);
+}
+
+struct RecordEdit {
+  table @0 :Store.Table;
+  id @1 :Text;
+  changes @2 :List(Store.FieldChange);
 }
 
 struct VerifyRequest {
@@ -215,7 +238,10 @@ struct Response {
     digest @11 :ScopeDigest;       # digest
     backup @12 :BackupReport;      # backup
     verify @13 :VerifyReport;      # verify
+    personMerge @14 :PersonMergeReport;  # personMerge, personUnmerge
   }
+  redirectedFrom @15 :Text;        # get, put: the id number asked for, when it was merged into
+                                   # the registration answered with ("" otherwise)
 }
 
 # What a backup wrote (daemon/backup.h). Restoring is starting syncd on a copy of `path`.

@@ -81,6 +81,8 @@ struct Registration {
   address @6 :Text;
   area @7 :Text $required $format(areaCode);
   status @8 :Status;
+  mergedInto @9 :Text $format(idNumber);  # on a tombstone only: the registration this duplicate
+                                          # was merged into (syncctl person merge)
 
   enum Relation { head @0; spouse @1; child @2; parent @3; sibling @4; other @5; }
   enum Status { active @0; movedOut @1; deceased @2; cancelled @3; }

@@ -316,6 +316,14 @@ Status ReadRequestBody(schema::Request::Reader in, ApiRequest& out) {
       out.verify = {in.getVerify().getDeep(), in.getVerify().getRepair(),
                     in.getVerify().getStation().cStr()};
       return Status::Ok();
+    case schema::Request::PERSON_MERGE:
+    case schema::Request::PERSON_UNMERGE: {
+      const bool merge = in.which() == schema::Request::PERSON_MERGE;
+      out.kind = merge ? ApiKind::kPersonMerge : ApiKind::kPersonUnmerge;
+      auto person = merge ? in.getPersonMerge() : in.getPersonUnmerge();
+      out.person = {person.getKeep().cStr(), person.getDuplicate().cStr(), person.getDryRun()};
+      return Status::Ok();
+    }
     case schema::Request::GET_REMOTE:
       out.kind = ApiKind::kGetRemote;
       patch = ReadKey(in.getGetRemote());
@@ -365,6 +373,31 @@ Status ReadRequestBody(schema::Request::Reader in, ApiRequest& out) {
   if (!patch.ok()) return patch.status();
   out.patch = std::move(patch).value();
   return Status::Ok();
+}
+
+void WritePersonMergeReport(const PersonMergeReport& report,
+                            schema::PersonMergeReport::Builder out) {
+  out.setKeep(report.keep);
+  out.setDuplicate(report.duplicate);
+  out.setDryRun(report.dry_run);
+  auto edits = out.initEdits(static_cast<unsigned>(report.edits.size()));
+  for (unsigned i = 0; i < report.edits.size(); ++i) {
+    const RecordEdit& edit = report.edits[i];
+    edits[i].setTable(static_cast<schema::Table>(edit.table));
+    edits[i].setId(edit.id);
+    WriteFieldChanges(edit.changes,
+                      edits[i].initChanges(static_cast<unsigned>(edit.changes.size())));
+  }
+}
+
+Result<PersonMergeReport> ReadPersonMergeReport(schema::PersonMergeReport::Reader in) {
+  PersonMergeReport report{in.getKeep().cStr(), in.getDuplicate().cStr(), in.getDryRun(), {}};
+  for (auto edit : in.getEdits()) {
+    auto table = ReadTable(edit.getTable());
+    if (!table.ok()) return table.status();
+    report.edits.push_back({*table, edit.getId().cStr(), ReadFieldChanges(edit.getChanges())});
+  }
+  return report;
 }
 
 Status ReadResponseBody(schema::Response::Reader in, ApiResponse& out) {
@@ -422,6 +455,12 @@ Status ReadResponseBody(schema::Response::Reader in, ApiResponse& out) {
       out.verify = std::move(report).value();
       return Status::Ok();
     }
+    case schema::Response::PERSON_MERGE: {
+      auto report = ReadPersonMergeReport(in.getPersonMerge());
+      if (!report.ok()) return report.status();
+      out.person_merge = std::move(report).value();
+      return Status::Ok();
+    }
   }
   return Invalid("unknown response kind");
 }
@@ -464,6 +503,15 @@ std::string EncodeRequest(const ApiRequest& request) {
     case ApiKind::kBackup:
       out.setBackup(request.path);
       break;
+    case ApiKind::kPersonMerge:
+    case ApiKind::kPersonUnmerge: {
+      auto person =
+          request.kind == ApiKind::kPersonMerge ? out.initPersonMerge() : out.initPersonUnmerge();
+      person.setKeep(request.person.keep);
+      person.setDuplicate(request.person.duplicate);
+      person.setDryRun(request.person.dry_run);
+      break;
+    }
     case ApiKind::kVerify: {
       auto verify = out.initVerify();
       verify.setDeep(request.verify.deep);
@@ -533,6 +581,7 @@ std::string EncodeResponse(const ApiResponse& response) {
   out.setId(response.id);
   out.setCode(static_cast<schema::Code>(response.status.code()));
   out.setMessage(response.status.message());
+  out.setRedirectedFrom(response.redirected_from);
   switch (response.kind) {
     case ApiKind::kPut:
     case ApiKind::kGet:
@@ -551,6 +600,12 @@ std::string EncodeResponse(const ApiResponse& response) {
       break;
     case ApiKind::kVerify:
       if (response.status.ok()) WriteVerifyReport(response.verify, out.initVerify());
+      break;
+    case ApiKind::kPersonMerge:
+    case ApiKind::kPersonUnmerge:
+      if (response.status.ok()) {
+        WritePersonMergeReport(response.person_merge, out.initPersonMerge());
+      }
       break;
     case ApiKind::kMerge:
       if (response.status.ok()) {
@@ -615,6 +670,7 @@ Result<ApiResponse> DecodeResponse(std::string_view bytes) {
     const auto code = static_cast<int>(in.getCode());
     if (code > static_cast<int>(Code::kInternal)) return Invalid("unknown response code");
     if (code != 0) response.status = Status(static_cast<Code>(code), in.getMessage().cStr());
+    response.redirected_from = in.getRedirectedFrom().cStr();
     return ReadResponseBody(in, response);
   });
   if (!status.ok()) return status;

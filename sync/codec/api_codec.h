@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "sync/admin/person_merge.h"
 #include "sync/base/status.h"
 #include "sync/protocol/sync_status.h"
 #include "sync/protocol/verify_report.h"
@@ -33,13 +34,31 @@ enum class ApiKind {
   kStatus,
   kConflicts,
   kResolveConflict,
-  kDigest,     // read; ApiRequest::code: the unit whose group (empty: a station's own)
-  kMerge,      // hub write; ApiRequest::merge
-  kUnmerge,    // hub write; ApiRequest::code
-  kTransfer,   // hub write; ApiRequest::transfer
-  kGetRemote,  // read; patch.table and patch.id, as kGet
-  kBackup,     // ApiRequest::path: a consistent copy of the data directory (daemon/backup.h)
-  kVerify,     // ApiRequest::verify: at a station, or at the hub for verify.station
+  kDigest,         // read; ApiRequest::code: the unit whose group (empty: a station's own)
+  kMerge,          // hub write; ApiRequest::merge
+  kUnmerge,        // hub write; ApiRequest::code
+  kTransfer,       // hub write; ApiRequest::transfer
+  kGetRemote,      // read; patch.table and patch.id, as kGet
+  kBackup,         // ApiRequest::path: a consistent copy of the data directory (daemon/backup.h)
+  kVerify,         // ApiRequest::verify: at a station, or at the hub for verify.station
+  kPersonMerge,    // hub; ApiRequest::person: a write unless person.dry_run
+  kPersonUnmerge,  // hub; ApiRequest::person (keep unused): a write unless person.dry_run
+};
+
+struct PersonMergeRequest {
+  std::string keep;  // citizen id numbers, as the user typed them
+  std::string duplicate;
+  bool dry_run = false;
+  bool operator==(const PersonMergeRequest&) const = default;
+};
+
+// What a person merge or unmerge changed, or would change (schema/api.capnp).
+struct PersonMergeReport {
+  std::string keep;  // canonical
+  std::string duplicate;
+  bool dry_run = false;
+  std::vector<RecordEdit> edits;
+  bool operator==(const PersonMergeReport&) const = default;
 };
 
 struct MergeRequest {
@@ -69,6 +88,7 @@ struct ApiRequest {
   TransferRequest transfer;        // kTransfer
   std::string path;                // kBackup: the directory to write, absolute
   VerifyRequest verify;            // kVerify
+  PersonMergeRequest person;       // kPersonMerge, kPersonUnmerge
 };
 
 struct NodeStatus {
@@ -120,7 +140,9 @@ struct ApiResponse {
   ScopeDigest digest;                 // kDigest
   BackupReport backup;                // kBackup, when ok
   VerifyReport verify;                // kVerify, when ok
-  ApiKind kind = ApiKind::kPing;      // which of the above is filled
+  PersonMergeReport person_merge;     // kPersonMerge, kPersonUnmerge, when ok
+  std::string redirected_from;    // kGet, kPut: the id asked for, merged into the record answered
+  ApiKind kind = ApiKind::kPing;  // which of the above is filled
 };
 
 std::string EncodeRequest(const ApiRequest& request);

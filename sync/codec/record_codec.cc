@@ -98,24 +98,32 @@ Result<Record> ReadRecord(schema::Record::Reader in) {
   return record;
 }
 
-void WriteHistoryEntry(const HistoryEntry& entry, schema::HistoryEntry::Builder out) {
-  WriteStamp(entry.at, out.initAt());
-  out.setActor(entry.actor);
-  auto changes = out.initChanges(static_cast<unsigned>(entry.changes.size()));
-  for (unsigned i = 0; i < entry.changes.size(); ++i) {
-    changes[i].setName(entry.changes[i].name);
-    WriteValue(entry.changes[i].old_value, changes[i].initOld());
-    WriteValue(entry.changes[i].new_value, changes[i].initNew());
+void WriteFieldChanges(const std::vector<FieldChange>& changes,
+                       capnp::List<schema::FieldChange>::Builder out) {
+  for (unsigned i = 0; i < changes.size(); ++i) {
+    out[i].setName(changes[i].name);
+    WriteValue(changes[i].old_value, out[i].initOld());
+    WriteValue(changes[i].new_value, out[i].initNew());
   }
 }
 
-HistoryEntry ReadHistoryEntry(schema::HistoryEntry::Reader in) {
-  HistoryEntry entry{ReadStamp(in.getAt()), in.getActor().cStr(), {}};
-  for (auto change : in.getChanges()) {
-    entry.changes.push_back(
+std::vector<FieldChange> ReadFieldChanges(capnp::List<schema::FieldChange>::Reader in) {
+  std::vector<FieldChange> changes;
+  for (auto change : in) {
+    changes.push_back(
         {change.getName().cStr(), ReadValue(change.getOld()), ReadValue(change.getNew())});
   }
-  return entry;
+  return changes;
+}
+
+void WriteHistoryEntry(const HistoryEntry& entry, schema::HistoryEntry::Builder out) {
+  WriteStamp(entry.at, out.initAt());
+  out.setActor(entry.actor);
+  WriteFieldChanges(entry.changes, out.initChanges(static_cast<unsigned>(entry.changes.size())));
+}
+
+HistoryEntry ReadHistoryEntry(schema::HistoryEntry::Reader in) {
+  return {ReadStamp(in.getAt()), in.getActor().cStr(), ReadFieldChanges(in.getChanges())};
 }
 
 std::string EncodeRecord(const Record& record) {

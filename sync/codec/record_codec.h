@@ -28,6 +28,9 @@ Result<std::vector<Record>> ReadRecords(capnp::List<schema::Record>::Reader in);
 Result<Table> ReadTable(schema::Table table);
 void WriteTexts(const std::vector<std::string>& texts, capnp::List<capnp::Text>::Builder out);
 std::vector<std::string> ReadTexts(capnp::List<capnp::Text>::Reader in);
+void WriteFieldChanges(const std::vector<FieldChange>& changes,
+                       capnp::List<schema::FieldChange>::Builder out);  // out sized to fit
+std::vector<FieldChange> ReadFieldChanges(capnp::List<schema::FieldChange>::Reader in);
 void WriteHistoryEntry(const HistoryEntry& entry, schema::HistoryEntry::Builder out);
 HistoryEntry ReadHistoryEntry(schema::HistoryEntry::Reader in);
 

@@ -108,7 +108,7 @@ Status CreateStore(const ReplicaOptions& options, const rocksdb::DBOptions& db_o
   batch.Put(families[kMetaFamily], kMetaLastSeq, U64(0));
   // An empty store keeps its digests and verify tree from the first record on: nothing to build.
   batch.Put(families[kMetaFamily], kMetaDigestsKept, "1");
-  batch.Put(families[kMetaFamily], kMetaTreeKept, "1");
+  batch.Put(families[kMetaFamily], kMetaTreeKept, kDerivedLayout);
   rocksdb::WriteOptions write_options;
   write_options.sync = true;
   Status status = FromRocks(db->Write(write_options, &batch), what);
@@ -320,6 +320,18 @@ void Replica::StageCounters(rocksdb::WriteBatch& batch, const Tally& tally, uint
   }
 }
 
+void Replica::StageLocalPlan(rocksdb::WriteBatch& batch, const std::string& key,
+                             const std::optional<Record>& current, WritePlan& plan, Tally& tally,
+                             uint64_t& seq) const {
+  auto& h = *db_;
+  plan.change.seq = ++seq;
+  plan.change.owners = {plan.record.owner};
+  if (current && current->owner != plan.record.owner) plan.change.owners.push_back(current->owner);
+  StageRecord(batch, key, current, plan.record, plan.record.seen, tally);
+  batch.Put(h.log, SeqKey(plan.change.seq), EncodeChange(plan.change));
+  batch.Put(h.history, HistoryKey(key, plan.history.at), EncodeHistoryEntry(plan.history));
+}
+
 std::vector<WriteOutcome> Replica::Write(const std::vector<WriteRequest>& requests) {
   auto& h = *db_;
   std::vector<WriteOutcome> outcomes(requests.size());
@@ -361,20 +373,20 @@ std::vector<WriteOutcome> Replica::Write(const std::vector<WriteRequest>& reques
       }
       outcome.records.push_back(plan->record);
       if (!plan->changed) continue;
-      plan->change.seq = ++request_seq;
-      plan->change.owners = {plan->record.owner};
-      if (*current && (*current)->owner != plan->record.owner) {
-        plan->change.owners.push_back((*current)->owner);
-      }
-      StageRecord(batch, key, *current, plan->record, plan->record.seen, request_tally);
-      batch.Put(h.log, SeqKey(plan->change.seq), EncodeChange(plan->change));
-      batch.Put(h.history, HistoryKey(key, plan->history.at), EncodeHistoryEntry(plan->history));
+      StageLocalPlan(batch, key, *current, *plan, request_tally, request_seq);
       request_overlay[key] = std::move(plan->record);
     }
     if (!outcome.status.ok()) {
       outcome.records.clear();
       batch.RollbackToSavePoint().PermitUncheckedError();
       continue;
+    }
+    for (const auto& [name, value] : request.annotations) {
+      if (value) {
+        batch.Put(h.meta, kMetaAnnotationPrefix + name, *value);
+      } else {
+        batch.Delete(h.meta, kMetaAnnotationPrefix + name);
+      }
     }
     batch.PopSavePoint().PermitUncheckedError();
     for (auto& [key, record] : request_overlay) overlay[key] = std::move(record);
@@ -484,6 +496,31 @@ Result<std::vector<HistoryEntry>> Replica::History(Table table, std::string_view
   }
   SS_RETURN_IF_ERROR(FromRocks(it->status(), "reading history"));
   return entries;
+}
+
+Result<std::vector<RecordRef>> Replica::RecordsNaming(std::string_view id_number,
+                                                      size_t max) const {
+  const std::string prefix = IndexPrefix(kIdNumberIndex, id_number);
+  std::vector<RecordRef> refs;
+  std::unique_ptr<rocksdb::Iterator> it(db_->db->NewIterator({}, db_->index));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    if (refs.size() == max) {
+      return Refused(fmt::format("more than {} records name id number {}", max, id_number));
+    }
+    auto parts = ParseRecordKey(IndexTarget(it->key().ToStringView()));
+    if (!parts) return Internal("an id-number index key names no record");
+    refs.push_back({parts->table, std::move(parts->id)});
+  }
+  SS_RETURN_IF_ERROR(FromRocks(it->status(), "reading the id-number index"));
+  return refs;
+}
+
+Result<std::optional<std::string>> Replica::Annotation(const std::string& name) const {
+  std::string value;
+  const rocksdb::Status s = db_->db->Get({}, db_->meta, kMetaAnnotationPrefix + name, &value);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  SS_RETURN_IF_ERROR(FromRocks(s, "reading an annotation"));
+  return std::optional<std::string>(std::move(value));
 }
 
 Result<std::vector<Change>> Replica::ChangesAfter(uint64_t after, size_t max) const {

@@ -30,6 +30,7 @@
 #include "sync/base/status.h"
 #include "sync/records/clock_bound.h"
 #include "sync/records/hlc.h"
+#include "sync/records/local_write.h"
 #include "sync/records/merge.h"
 #include "sync/records/record.h"
 #include "sync/storage/digest.h"
@@ -59,6 +60,10 @@ struct WriteOp {
 struct WriteRequest {
   std::string actor;
   std::vector<WriteOp> ops;
+  // Stored with the ops, in the same batch, when the request commits (nullopt: removed); this
+  // node's own notes about a write that do not replicate, such as what undoes a person merge
+  // (sync/admin/person_merge.h). Read with Replica::Annotation.
+  std::map<std::string, std::optional<std::string>> annotations{};
 };
 
 struct WriteOutcome {
@@ -77,6 +82,10 @@ struct PeerPosition {
   Stamp stamp;
   bool operator==(const PeerPosition&) const = default;
 };
+
+// How many registration merged_into links a read or write follows (person_merge.h) before it
+// gives up: a chain this long means merges of merges, which nobody plans.
+inline constexpr int kMergedPersonHopsMax = 8;
 
 // A record by key.
 struct RecordRef {
@@ -157,6 +166,12 @@ class Replica {
   Result<std::optional<Record>> GetByKey(const std::string& key) const;
   // Oldest first.
   Result<std::vector<HistoryEntry>> History(Table table, std::string_view id) const;
+  // The live records that name the citizen id number `id_number` (canonical form): its
+  // registration, personnel whose id_number it is, and cases that list it in `involved`, in key
+  // order; kRefused if there are more than `max`. Reads the id-number index only.
+  Result<std::vector<RecordRef>> RecordsNaming(std::string_view id_number, size_t max) const;
+  // What a committed WriteRequest::annotations left under `name` (nullopt: nothing).
+  Result<std::optional<std::string>> Annotation(const std::string& name) const;
   // Up to `max` log entries with seq > after, in order.
   Result<std::vector<Change>> ChangesAfter(uint64_t after, size_t max) const;
   // The same entries decoded as heads only (DecodeChangeHead): for routing changes to scopes.
@@ -168,6 +183,15 @@ class Replica {
   // invalid change, or one whose merge would leave an invalid record, is skipped and reported in
   // `rejected`, so one bad record cannot stall a stream. The caller checks that the batch follows
   // the stored position (sessions do).
+  //
+  // At the hub (log_changes), a station's change that meets a merged person (person_merge.h)
+  // gets a follow-up write in the same batch, by the hub for the change's actor: fields written
+  // to a merged registration's tombstone are written to the registration its merged_into chain
+  // leads to (a station offline during the merge wrote to the old number), and a case's
+  // `involved` or a personnel `id_number` naming a merged registration is rewritten to name the
+  // kept one. A follow-up that cannot be applied (the kept record would become invalid) is
+  // reported in `rejected`; the station's write stays where it landed. A station may not write
+  // `merged_into` itself: such a change is rejected.
   Result<RemoteOutcome> ApplyRemote(const RemoteBatch& batch);
   // Several peers' batches in one durable write (the hub's group commit): as ApplyRemote for
   // each, in order (a later batch merges into what the earlier ones left), all or nothing.
@@ -291,6 +315,16 @@ class Replica {
   // Adds one peer batch of ApplyRemoteGroup to `batch` (log entries from seq + 1 on).
   Status StageRemote(const RemoteBatch& remote, rocksdb::WriteBatch& batch, Overlay& overlay,
                      Tally& tally, uint64_t& seq, RemoteOutcome& outcome);
+  // Adds a planned local write (local_write.h) to `batch`: the record (StageRecord), its log
+  // entry numbered ++seq, and its history entry.
+  void StageLocalPlan(rocksdb::WriteBatch& batch, const std::string& key,
+                      const std::optional<Record>& current, WritePlan& plan, Tally& tally,
+                      uint64_t& seq) const;
+  // At the hub, after a station's `change` merged into `merged`: the follow-up writes that
+  // ApplyRemote describes for merged persons. Adds them to the batch and the overlay.
+  Status StageMergedPersonFollowUps(const Record& change, const MergeResult& merged,
+                                    rocksdb::WriteBatch& batch, Overlay& overlay, Tally& tally,
+                                    uint64_t& seq, RemoteOutcome& outcome);
   // Adds to `batch` the replacement of `current` by `next` under `key`: the record, its index
   // entries, and the live-record count and digest buckets in `tally`.
   // Also closes the record's open conflicts that `next` overwrote by a write whose writer had

@@ -34,9 +34,14 @@ inline constexpr char kMetaPeerPrefix[] = "peer/";      // + peer: its PeerPosit
 inline constexpr char kMetaNotePrefix[] = "note/";      // + name: an advisory counter
 inline constexpr char kMetaDigestPrefix[] = "digest/";  // + owner: its DigestBucket
 inline constexpr char kMetaDigestsKept[] = "digests";   // present once buckets are maintained
-inline constexpr char kMetaScope[] = "scope";    // a station's group: unit codes joined by commas
-inline constexpr char kMetaTreeKept[] = "tree";  // present once the verify tree is maintained
-inline constexpr char kMetaRebuilding[] = "rebuilding";  // a RebuildDerived has not finished
+inline constexpr char kMetaScope[] = "scope";  // a station's group: unit codes joined by commas
+// The layout of what RebuildDerived builds (indexes, digests, the verify tree): a store whose
+// "tree" value differs was made before the current layout and is rebuilt at its first open.
+// 1: the verify tree; 2: case `involved` in the id-number index.
+inline constexpr char kMetaTreeKept[] = "tree";
+inline constexpr char kDerivedLayout[] = "2";
+inline constexpr char kMetaRebuilding[] = "rebuilding";         // a RebuildDerived has not finished
+inline constexpr char kMetaAnnotationPrefix[] = "annotation/";  // + name: WriteRequest::annotations
 
 // The index family's merge operator: a verify-tree node sum (DigestBucket) plus a delta
 // (replica_tree.cc).

@@ -1,5 +1,7 @@
 #include "sync/storage/replica_keys.h"
 
+#include <algorithm>
+
 namespace stationsync {
 
 std::string TablePrefix(Table table) {
@@ -79,6 +81,17 @@ std::vector<std::string> IndexKeys(const Record& record) {
   if (record.table == Table::kPersonnel) {
     if (const std::string* id_number = record.Text("id_number")) {
       keys.push_back(IndexPrefix(kIdNumberIndex, *id_number) + key);
+    }
+  }
+  if (record.table == Table::kCase) {
+    const auto involved = record.fields.find("involved");
+    if (involved != record.fields.end()) {
+      if (const auto* ids = std::get_if<std::vector<std::string>>(&involved->second.value)) {
+        std::vector<std::string> unique = *ids;
+        std::sort(unique.begin(), unique.end());
+        unique.erase(std::unique(unique.begin(), unique.end()), unique.end());
+        for (const auto& id : unique) keys.push_back(IndexPrefix(kIdNumberIndex, id) + key);
+      }
     }
   }
   return keys;

@@ -5,7 +5,8 @@
 //   history  "<table>/<id>" 0x00 hlc (8 bytes BE) node  -> HistoryEntry (oldest first)
 //   index    'o' owner 0x00 "<table>/<id>"         -> ""   every record, tombstones included
 //            'h' household 0x00 "<table>/<id>"     -> ""   live registrations
-//            'i' id_number 0x00 "<table>/<id>"     -> ""   live registrations and personnel
+//            'i' id_number 0x00 "<table>/<id>"     -> ""   live registrations, personnel (their
+//                id_number) and cases (each id number in `involved`): who names a citizen
 //            'v' owner 0x00 table slot(2 bytes BE) "<table>/<id>" -> ""   every record: the
 //                verify tree's leaves (verify_tree.h), tombstones included
 //            'n' owner 0x00 table level prefix(2 bytes BE) -> DigestBucket: the verify tree's

@@ -148,6 +148,12 @@ Status Replica::StageRemote(const RemoteBatch& remote, rocksdb::WriteBatch& batc
       outcome.rejected.push_back(fmt::format("{}: {}", Describe(change), valid.message()));
       continue;
     }
+    if (remote.log_changes && change.table == Table::kRegistration &&
+        change.fields.contains("merged_into")) {
+      outcome.rejected.push_back(fmt::format(
+          "{}: merged_into is written by the hub's person merge only", Describe(change)));
+      continue;
+    }
     const std::string key = RecordKey(change.table, change.id);
     auto current = Current(key, {&overlay});
     if (!current.ok()) return current.status();
@@ -189,8 +195,12 @@ Status Replica::StageRemote(const RemoteBatch& remote, rocksdb::WriteBatch& batc
       batch.Put(h.conflicts, ConflictKey(key, conflict.Key()), EncodeConflict(conflict));
       ++outcome.conflicts;
     }
-    overlay[key] = std::move(merged.record);
+    overlay[key] = merged.record;
     ++outcome.changed;
+    if (remote.log_changes) {
+      SS_RETURN_IF_ERROR(
+          StageMergedPersonFollowUps(change, merged, batch, overlay, tally, seq, outcome));
+    }
   }
   for (const RecordRef& ref : remote.evict) {
     auto id = NormalizeId(ref.table, ref.id);

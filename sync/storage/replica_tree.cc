@@ -74,8 +74,8 @@ Status Replica::LoadTree() {
   auto& h = *db_;
   std::string value;
   const bool rebuilding = h.db->Get({}, h.meta, kMetaRebuilding, &value).ok();
-  const bool kept = h.db->Get({}, h.meta, kMetaTreeKept, &value).ok();
-  if (kept && !rebuilding) return Status::Ok();
+  const bool current = h.db->Get({}, h.meta, kMetaTreeKept, &value).ok() && value == kDerivedLayout;
+  if (current && !rebuilding) return Status::Ok();
   if (rebuilding) spdlog::warn("store {}: finishing a rebuild of its indexes", options_.path);
   return RebuildDerived();
 }
@@ -221,7 +221,7 @@ Status Replica::RebuildDerived() {
   }
   batch.Put(h.meta, kMetaDigestsKept, "1");
   batch.Put(h.meta, kMetaRecords, U64(live));
-  batch.Put(h.meta, kMetaTreeKept, "1");
+  batch.Put(h.meta, kMetaTreeKept, kDerivedLayout);
   batch.Delete(h.meta, kMetaRebuilding);
   SS_RETURN_IF_ERROR(FromRocks(h.db->Write(write_options, &batch), "finishing a rebuild"));
   record_count_ = live;

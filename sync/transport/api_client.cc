@@ -125,8 +125,12 @@ Result<Record> ApiClient::Put(const RecordPatch& patch) {
   return Unwrap<Record>(Call(std::move(request)), TakeRecord);
 }
 
-Result<Record> ApiClient::Get(Table table, const std::string& id) {
-  return Unwrap<Record>(Call(KeyRequest(ApiKind::kGet, table, id)), TakeRecord);
+Result<Record> ApiClient::Get(Table table, const std::string& id, std::string* redirected_from) {
+  return Unwrap<Record>(Call(KeyRequest(ApiKind::kGet, table, id)),
+                        [redirected_from](ApiResponse& r) {
+                          if (redirected_from != nullptr) *redirected_from = r.redirected_from;
+                          return TakeRecord(r);
+                        });
 }
 
 Result<Record> ApiClient::Delete(Table table, const std::string& id) {
@@ -220,6 +224,22 @@ Result<VerifyReport> ApiClient::Verify(const VerifyRequest& verify) {
   request.verify = verify;
   return Unwrap<VerifyReport>(Call(std::move(request)),
                               [](ApiResponse& r) { return std::move(r.verify); });
+}
+
+Result<PersonMergeReport> ApiClient::PersonMerge(const PersonMergeRequest& person) {
+  ApiRequest request;
+  request.kind = ApiKind::kPersonMerge;
+  request.person = person;
+  return Unwrap<PersonMergeReport>(Call(std::move(request)),
+                                   [](ApiResponse& r) { return std::move(r.person_merge); });
+}
+
+Result<PersonMergeReport> ApiClient::PersonUnmerge(const PersonMergeRequest& person) {
+  ApiRequest request;
+  request.kind = ApiKind::kPersonUnmerge;
+  request.person = person;
+  return Unwrap<PersonMergeReport>(Call(std::move(request)),
+                                   [](ApiResponse& r) { return std::move(r.person_merge); });
 }
 
 Result<Record> ApiClient::GetRemote(Table table, const std::string& id) {

@@ -40,7 +40,9 @@ class ApiClient {
 
   Status Ping();
   Result<Record> Put(const RecordPatch& patch);
-  Result<Record> Get(Table table, const std::string& id);
+  // A registration merged into another (person_merge.h) answers with the kept one; then
+  // `redirected_from` (if given) receives the id asked for, else it is cleared.
+  Result<Record> Get(Table table, const std::string& id, std::string* redirected_from = nullptr);
   Result<Record> Delete(Table table, const std::string& id);
   Result<Page> List(const ListQuery& query);
   Result<std::vector<HistoryEntry>> History(Table table, const std::string& id);
@@ -59,6 +61,10 @@ class ApiClient {
   Result<Record> Unmerge(const std::string& code);
   // Hub only. The record as stored, owned by transfer.to.
   Result<Record> Transfer(const TransferRequest& transfer);
+  // Hub only. Merges person.duplicate into person.keep, or (unmerge) undoes the merge of
+  // person.duplicate; with person.dry_run only says what it would change (person_merge.h).
+  Result<PersonMergeReport> PersonMerge(const PersonMergeRequest& person);
+  Result<PersonMergeReport> PersonUnmerge(const PersonMergeRequest& person);
   // The hub's copy of a record (at a station, asked through its daemon's hub link).
   Result<Record> GetRemote(Table table, const std::string& id);
 

@@ -75,9 +75,17 @@ int CmdGet(const GlobalFlags& flags, const std::string& table_name, const std::s
   if (!table.ok()) return Report(table.status());
   auto client = MakeClient(flags);
   if (!client) return 2;
-  auto record = remote ? client->GetRemote(*table, id) : client->Get(*table, id);
+  std::string redirected_from;
+  auto record = remote ? client->GetRemote(*table, id) : client->Get(*table, id, &redirected_from);
   if (!record.ok()) return Report(record.status());
-  PrintLine(RecordToJson(*record));
+  nlohmann::ordered_json json = RecordToJson(*record);
+  if (!redirected_from.empty()) {
+    // The kept record, and a word that it is not the one asked for (person_merge.h).
+    json["redirected_from"] = redirected_from;
+    std::cerr << fmt::format("syncctl: {} {} was merged into {}; showing {}\n", table_name,
+                             redirected_from, record->id, record->id);
+  }
+  PrintLine(json);
   return 0;
 }
 

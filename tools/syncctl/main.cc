@@ -15,6 +15,7 @@
 #include "tools/syncctl/digest_command.h"
 #include "tools/syncctl/import_command.h"
 #include "tools/syncctl/keygen_command.h"
+#include "tools/syncctl/person_commands.h"
 #include "tools/syncctl/regroup_commands.h"
 #include "tools/syncctl/status_commands.h"
 #include "tools/syncctl/unit_commands.h"
@@ -200,6 +201,27 @@ int main(int argc, char** argv) {
   transfer->add_option("ID", id)->required();
   transfer->add_option("--to", to, "the new owner")->required();
   transfer->callback([&] { code = CmdTransfer(flags, table, id, to); });
+
+  std::string keep_id;
+  bool dry_run = false;
+  auto* person = app.add_subcommand("person", "duplicate persons (at the hub)");
+  person->require_subcommand(1);
+  auto* person_merge = person->add_subcommand(
+      "merge",
+      "make one person of two registrations: KEEP's empty fields filled from DUPLICATE's, every "
+      "reference to DUPLICATE (case involved, personnel id_number) rewritten to KEEP, DUPLICATE a "
+      "tombstone that reads and writes are redirected from; one atomic write with history");
+  person_merge->add_option("KEEP", keep_id, "the citizen id number that stays")->required();
+  person_merge->add_option("DUPLICATE", id, "the citizen id number merged into KEEP")->required();
+  person_merge->add_flag("--dry-run", dry_run, "print what would change, write nothing");
+  person_merge->callback([&] { code = CmdPersonMerge(flags, keep_id, id, dry_run); });
+  auto* person_unmerge = person->add_subcommand(
+      "unmerge",
+      "undo the merge of DUPLICATE: it is live again, KEEP's fields the merge filled are cleared "
+      "and the references it rewrote point at DUPLICATE again (unless changed since)");
+  person_unmerge->add_option("DUPLICATE", id, "the citizen id number merged away")->required();
+  person_unmerge->add_flag("--dry-run", dry_run, "print what would change, write nothing");
+  person_unmerge->callback([&] { code = CmdPersonUnmerge(flags, id, dry_run); });
 
   auto* digest = app.add_subcommand("digest", "the digest of a scope's records");
   digest->add_option("--scope", scope, "a unit: its group (required at the hub)");
