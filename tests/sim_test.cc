@@ -5,12 +5,18 @@
 // sessions (hub.h, station_session.h) and the real wire codec between them; the hub commits
 // the Ups of a loop turn together, as the daemon does, with turns of random length.
 //
+// Stations write personnel, registrations and cases (whose `involved` names registrations); the
+// hub also merges units, transfers records, and merges and unmerges duplicate persons
+// (sync/admin/person_merge.h) while stations are offline and writing to the old numbers.
+//
 // After the faults stop and the network heals, it checks:
 //  1. every station's replica equals the hub's records of its scope, record for record;
 //  2. every acknowledged write is present, or was overwritten by a write that had seen it, or is
 //     the lost side of an open conflict at the hub;
 //  3. no conflict pairs two writes of which one had seen the other;
-//  4. every replica passes CheckIntegrity.
+//  4. every replica passes CheckIntegrity;
+//  5. no live case names a merged registration whose merge leads to a live one (the merge, or
+//     the hub's follow-up to a station's late write, rewrote it).
 //
 // STATIONSYNC_SIM_SEEDS (default 1000) seeds are run, from STATIONSYNC_SIM_FIRST (default 1),
 // stopping after STATIONSYNC_SIM_MAX_FAILURES (default 5) failing seeds; STATIONSYNC_SIM_SEED=N
@@ -23,6 +29,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -31,11 +38,14 @@
 #include <gtest/gtest.h>
 #include <zmq.h>
 
+#include "sync/admin/person_merge.h"
 #include "sync/codec/record_codec.h"
 #include "sync/codec/sync_codec.h"
 #include "sync/protocol/hub.h"
 #include "sync/protocol/registry.h"
 #include "sync/protocol/station_session.h"
+#include "sync/records/id_number.h"
+#include "sync/records/validate.h"
 #include "sync/storage/replica.h"
 
 #include "tests/support/process.h"
@@ -250,6 +260,8 @@ class Sim {
       CrashHub();
     } else if (roll < 89) {
       Regroup(i, static_cast<int>(Chance(0, kStations - 1)));
+    } else if (roll < 92) {
+      PersonRegroup(i);
     } else {
       Advance(Chance(500, 3000));
     }
@@ -305,7 +317,89 @@ class Sim {
     }
   }
 
+  // The registrations station i writes: four of one person (same sex and birth date), so that
+  // the hub may merge any two of them.
+  static std::string ResidentId(int station, uint64_t k) {
+    return MakeIdNumber("370724", {1980, 1, 1 + station}, static_cast<int>(k), true);
+  }
+
+  // At the hub: merges two of station i's registrations, or undoes the merge of one.
+  void PersonRegroup(int i) {
+    const std::string keep = ResidentId(i, Chance(0, 3));
+    const std::string duplicate = ResidentId(i, Chance(0, 3));
+    const bool merge = Maybe(0.6);
+    auto plan = merge ? PlanPersonMerge(*hub_replica_, keep, duplicate, "admin")
+                      : PlanPersonUnmerge(*hub_replica_, duplicate, "admin");
+    if (!plan.ok()) return;  // not two live registrations, or not merged: nothing to do
+    Commit(kHub, plan->write);
+    Trace(fmt::format("hub {} {} {}", merge ? "merges person" : "unmerges person", duplicate,
+                      merge ? "into " + keep : ""));
+  }
+
   void StationWrite(int i) {
+    const uint64_t what = Chance(0, 9);
+    if (what < 6) {
+      PersonnelWrite(i);
+    } else if (what < 8) {
+      RegistrationWrite(i);
+    } else {
+      CaseWrite(i);
+    }
+  }
+
+  void RegistrationWrite(int i) {
+    Station& s = stations_[i];
+    const uint64_t k = Chance(0, 3);
+    std::string id = ResidentId(i, k);
+    // As the API server does: a write to a merged registration goes to the one it was merged
+    // into, and is refused when that one is not held here.
+    auto kept = FollowMerged(*s.replica, id);
+    if (!kept.ok()) return;
+    if (*kept) id = (*kept)->id;
+    auto current = s.replica->Get(Table::kRegistration, id);
+    const bool creating = !current.ok() || !*current;
+    const bool remove = !creating && !(*current)->deleted && Maybe(0.03);
+    std::map<std::string, Value> fields;
+    if (creating) {
+      fields = {{"name", Value(std::string("王伟"))},
+                {"sex", Value(std::string("male"))},
+                {"birth_date", Value(fmt::format("1980-01-{:02}", 1 + i))},
+                {"household", Value(fmt::format("H{}{}", i, k))},
+                {"relation", Value(std::string("head"))},
+                {"area", Value(std::string("370724001001"))}};
+    }
+    if (Maybe(0.7)) fields["address"] = Value(fmt::format("东关街{}号", Chance(1, 99)));
+    if (fields.empty() || Maybe(0.3)) fields["ethnicity"] = Value(Maybe(0.5) ? "汉族" : "回族");
+    Write(i, Table::kRegistration, id, "", remove ? std::map<std::string, Value>{} : fields,
+          remove);
+  }
+
+  void CaseWrite(int i) {
+    Station& s = stations_[i];
+    const std::string id = fmt::format("C{:02}{}", i, Chance(0, 3));
+    auto current = s.replica->Get(Table::kCase, id);
+    const bool creating = !current.ok() || !*current || (*current)->deleted;
+    std::map<std::string, Value> fields;
+    if (creating) {
+      fields = {{"kind", Value(std::string("criminal"))},
+                {"title", Value(std::string("盗窃案"))},
+                {"status", Value(std::string("filed"))},
+                {"reported_at", Value(std::string("2024-03-01T08:30:00Z"))}};
+    }
+    if (creating || Maybe(0.7)) {
+      std::vector<std::string> involved{ResidentId(i, Chance(0, 3))};
+      if (Maybe(0.5)) {
+        const std::string second = ResidentId(i, Chance(0, 3));
+        if (second != involved.front()) involved.push_back(second);
+      }
+      fields["involved"] = Value(std::move(involved));
+    } else {
+      fields["title"] = Value(fmt::format("盗窃案{}", Chance(1, 9)));
+    }
+    Write(i, Table::kCase, id, "", fields, false);
+  }
+
+  void PersonnelWrite(int i) {
     Station& s = stations_[i];
     const std::string id = PersonnelId(i);
     auto current = s.replica->Get(Table::kPersonnel, id);
@@ -332,28 +426,43 @@ class Sim {
 
   void Write(int node, Table table, const std::string& id, const std::string& owner,
              std::map<std::string, Value> fields, bool remove) {
-    Replica& replica = ReplicaOf(node);
     const std::string actor = node == kHub ? "admin" : fmt::format("officer{}", node);
-    auto before = replica.Get(table, id);
-    ASSERT_TRUE(before.ok());
-    WriteOp op{remove, RecordPatch{table, id, owner, fields}};
-    const auto outcome = replica.Write({WriteRequest{actor, {op}}});
+    Commit(node, WriteRequest{actor, {WriteOp{remove, RecordPatch{table, id, owner, fields}}}});
+    Trace(fmt::format("{} writes {} {}", ReplicaOf(node).node(), id, remove ? "(delete)" : ""));
+  }
+
+  // Commits one request at a node, enters every register it set in the ledger, and lets the
+  // node's session send it.
+  void Commit(int node, const WriteRequest& request) {
+    Replica& replica = ReplicaOf(node);
+    std::map<std::pair<Table, std::string>, std::optional<Record>> before;
+    for (const WriteOp& op : request.ops) {
+      auto id = NormalizeId(op.patch.table, op.patch.id);
+      ASSERT_TRUE(id.ok());
+      auto stored = replica.Get(op.patch.table, *id);
+      ASSERT_TRUE(stored.ok());
+      before.emplace(std::make_pair(op.patch.table, *id), *stored);
+    }
+    const auto outcome = replica.Write({request});
     if (!outcome.front().status.ok()) {
       ADD_FAILURE() << "seed " << seed_ << ": write refused: " << outcome.front().status.ToString();
       return;
     }
-    const Record& record = outcome.front().records.front();
-    // A register this write set: its stamp changed (a value equal to the stored one is skipped).
-    auto log = [&](const std::string& reg) {
-      const Stamp stamp = RegisterStamp(record, reg);
-      if (*before && RegisterStamp(**before, reg) == stamp) return;
-      if (stamp.IsZero()) return;  // clearing a field that never had a value writes nothing
-      ledger_.push_back({replica.node(), table, id, reg, stamp, record.seen});
-    };
-    log("owner");
-    log("deleted");
-    for (const auto& [name, state] : record.fields) log(name);
-    Trace(fmt::format("{} writes {} {}", replica.node(), id, remove ? "(delete)" : ""));
+    std::map<std::pair<Table, std::string>, const Record*> after;  // the last op's state wins
+    for (const Record& record : outcome.front().records) after[{record.table, record.id}] = &record;
+    for (const auto& [key, record] : after) {
+      const std::optional<Record>& was = before[key];
+      // A register this write set: its stamp changed (a value equal to the stored one is skipped).
+      auto log = [&](const std::string& reg) {
+        const Stamp stamp = RegisterStamp(*record, reg);
+        if (was && RegisterStamp(*was, reg) == stamp) return;
+        if (stamp.IsZero()) return;  // clearing a field that never had a value writes nothing
+        ledger_.push_back({replica.node(), key.first, key.second, reg, stamp, record->seen});
+      };
+      log("owner");
+      log("deleted");
+      for (const auto& [name, state] : record->fields) log(name);
+    }
     if (node == kHub) {
       if (hub_) Deliver(kHub, hub_->Pump(Now(kHub)));
     } else if (stations_[node].session) {
@@ -505,6 +614,25 @@ class Sim {
     return records;
   }
 
+  std::string AddFollowUpsToLedger() {
+    std::set<Stamp> known;
+    for (const auto& entry : ledger_) known.insert(entry.stamp);
+    for (uint64_t after = 0;;) {
+      auto changes = hub_replica_->ChangesAfter(after, 1000);
+      if (!changes.ok()) return changes.status().ToString();
+      if (changes->empty()) return "";
+      for (const Change& change : *changes) {
+        after = change.seq;
+        const Record& delta = change.delta;
+        if (change.origin != hub_replica_->node() || known.contains(delta.updated)) continue;
+        for (const auto& [name, state] : delta.fields) {
+          ledger_.push_back(
+              {"hub (follow-up)", delta.table, delta.id, name, state.stamp, delta.seen});
+        }
+      }
+    }
+  }
+
   std::string Check() {
     // 1. Each station holds exactly the hub's records of its scope (its group), byte for byte.
     for (auto& s : stations_) {
@@ -518,8 +646,12 @@ class Sim {
       }
       const auto at_station = All(*s.replica, "");
       if (at_hub.size() != at_station.size()) {
-        return fmt::format("{} holds {} records, the hub {} of its scope", s.unit,
-                           at_station.size(), at_hub.size());
+        std::vector<std::string> extra;
+        for (const auto& [key, record] : at_station) {
+          if (!at_hub.contains(key)) extra.push_back(key + " of " + record.owner);
+        }
+        return fmt::format("{} holds {} records, the hub {} of its scope; only at the station: {}",
+                           s.unit, at_station.size(), at_hub.size(), fmt::join(extra, ", "));
       }
       for (const auto& [key, record] : at_hub) {
         const auto it = at_station.find(key);
@@ -533,7 +665,10 @@ class Sim {
         return fmt::format("{}'s digest differs from the hub's digest of its group", s.unit);
       }
     }
-    // 2. and 3. Against the ledger of acknowledged writes.
+    // 2. and 3. Against the ledger of acknowledged writes, and of the hub's follow-ups to
+    // station writes that met a merged person (Replica::ApplyRemote), read from the hub's log:
+    // each carries the writes its writer had seen, as an acknowledged write does.
+    if (std::string missing = AddFollowUpsToLedger(); !missing.empty()) return missing;
     std::map<Stamp, const LedgerEntry*> by_stamp;
     for (const auto& entry : ledger_) by_stamp[entry.stamp] = &entry;
     auto conflicts = hub_replica_->OpenConflicts();
@@ -582,6 +717,27 @@ class Sim {
       return fmt::format("write of {}.{} at {} (hlc {}) is lost: the hub holds hlc {} from {}",
                          entry.id, entry.reg, entry.where, entry.stamp.hlc, now.hlc, now.node);
     }
+    // 5. References follow person merges.
+    ListQuery cases;
+    cases.table = Table::kCase;
+    do {
+      auto page = hub_replica_->List(cases);
+      if (!page.ok()) return page.status().ToString();
+      for (const Record& record : page->records) {
+        const auto it = record.fields.find("involved");
+        const auto* involved = it == record.fields.end()
+                                   ? nullptr
+                                   : std::get_if<std::vector<std::string>>(&it->second.value);
+        for (const std::string& person : involved ? *involved : std::vector<std::string>{}) {
+          auto kept = FollowMerged(*hub_replica_, person);
+          if (kept.ok() && *kept) {
+            return fmt::format("case {} still names {}, merged into {}", record.id, person,
+                               (*kept)->id);
+          }
+        }
+      }
+      cases.after = page->next;
+    } while (!cases.after.empty());
     // 4. Every store is sound.
     if (Status s = hub_replica_->CheckIntegrity(); !s.ok()) return "hub: " + s.ToString();
     for (auto& s : stations_) {

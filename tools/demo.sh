@@ -6,8 +6,8 @@
 # flowing both ways, a station offline catching up (lag back to 0), a conflict listed and
 # resolved, a rejected bad write, and the 2020 merge of the four stations into 城里 (all four
 # stations' digests equal to the hub's digest of the group), then `syncctl check` finding the
-# planted duplicates and broken references of the merged group, and `syncctl verify` of a
-# member against the hub. It ends with the dashboard's
+# planted duplicates and broken references of the merged group, `syncctl person merge` of one
+# planted duplicate, and `syncctl verify` of a member against the hub. It ends with the dashboard's
 # URL and, when stdin is a terminal, keeps the nodes running until Enter. Everything runs on this machine
 # (ipc:// sockets in a temporary directory) and is cleaned up. The hub serves HTTP on
 # 127.0.0.1:$DEMO_HTTP_PORT (default 7780); the stations run with --http off.
@@ -93,8 +93,9 @@ It shows, in order:
   4. a conflict (an officer's phone changed at two places), listed and resolved;
   5. a bad write rejected with nothing changed;
   6. the 2020 merge of the four stations into one with three sub-offices: every digest equal;
-  7. admins' checks after the merge: persons registered twice, broken references;
-     and a station's replica verified against the hub (a hash tree, kilobytes exchanged);
+  7. admins' checks after the merge: persons registered twice, broken references; one person
+     merged from two registrations; and a station's replica verified against the hub (a hash
+     tree, kilobytes exchanged);
   8. the hub's HTTP side: health, metrics and the operators' dashboard at http://$HTTP/
 INTRO
 
@@ -248,6 +249,28 @@ echo "   ..."
 sed -n '/^checked/,$p' "$WORK/check.out"
 echo "exit code $code (1: problems found)"
 [ "$code" -eq 1 ]
+
+step "Admins merge one duplicate person into one record (syncctl person merge)"
+set +e
+ctl hub check --scope "${UNIT[chengli]}" --json >"$WORK/check.json"
+set -e
+PAIR=$(grep -m1 '"kind":"duplicate_person"' "$WORK/check.json")
+KEEP=$(echo "$PAIR" | grep -o '"id":"[0-9X]*"' | sed -n 1p | cut -d'"' -f4)
+DUP=$(echo "$PAIR" | grep -o '"id":"[0-9X]*"' | sed -n 2p | cut -d'"' -f4)
+echo "$PAIR"
+echo "-- first what it would change: KEEP's empty fields filled from DUPLICATE's, every case and"
+echo "   officer naming DUPLICATE rewritten to KEEP, DUPLICATE a tombstone pointing at KEEP"
+at hub person merge "$KEEP" "$DUP" --dry-run
+at hub person merge "$KEEP" "$DUP"
+at beiguan wait-synced --timeout 60
+echo "-- a station asked for the old number answers with the kept record, and says so:"
+at beiguan get registration "$DUP"
+printf '[2m[hub]$ syncctl check --scope %s | tail -1[0m
+' "${UNIT[chengli]}"
+set +e
+ctl hub check --scope "${UNIT[chengli]}" | sed -n '/^checked/,$p'
+set -e
+echo "-- one duplicate_person fewer; \`syncctl person unmerge $DUP\` would undo the merge"
 
 step "Admins verify a station's replica against the hub's view of its scope (syncctl verify)"
 echo "-- 北关 compares hash-tree sums with the hub over the sync link and descends only where they"

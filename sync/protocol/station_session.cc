@@ -296,6 +296,7 @@ void StationSession::OnWelcome(const Welcome& welcome, uint64_t now_ms, StationS
   snapshot_id_ = 0;  // snapshot ids count within a link
   snapshot_next_page_ = 0;
   snapshot_done_ = false;
+  if (!welcome.snapshot) EvictAbandonedSnapshotPages();
   LogEvent(spdlog::level::info, "hub_linked",
            {{"hub_epoch", welcome.hub_epoch},
             {"up_cursor", welcome.up_cursor},
@@ -307,6 +308,24 @@ void StationSession::OnWelcome(const Welcome& welcome, uint64_t now_ms, StationS
            offering_ ? ", offering all" : "");
   StationStep pumped = Pump(now_ms);
   for (auto& m : pumped.out) step.out.push_back(std::move(m));
+}
+
+void StationSession::EvictAbandonedSnapshotPages() {
+  // Pages of a snapshot of a wider scope are stored as they arrive, and the scope only with the
+  // last page. A snapshot cut short (a crash, a dropped link) is never resumed: a new link gets
+  // a new snapshot if the scope is still wider, and none if the hub narrowed it back meanwhile
+  // (an unmerge). In that case the pages already stored lie outside the scope we hold: no one
+  // would remove them. We never wrote them (a station writes only inside its stored scope).
+  RemoteBatch batch;
+  batch.peer = "hub";
+  batch.new_scope = replica_.Scope();
+  auto outcome = replica_.ApplyRemote(batch);
+  if (!outcome.ok()) {
+    spdlog::error("removing an abandoned snapshot's records: {}", outcome.status().ToString());
+  } else if (outcome->evicted > 0) {
+    spdlog::info("removed {} records of a snapshot of a wider scope that was cut short",
+                 outcome->evicted);
+  }
 }
 
 void StationSession::OnUpAck(const UpAck& ack, uint64_t now_ms, StationStep& step) {

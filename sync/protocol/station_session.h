@@ -91,6 +91,8 @@ class StationSession {
 
  private:
   void OnWelcome(const Welcome& welcome, uint64_t now_ms, StationStep& step);
+  // At a link without a snapshot: removes records outside the stored scope (see the .cc).
+  void EvictAbandonedSnapshotPages();
   void OnUpAck(const UpAck& ack, uint64_t now_ms, StationStep& step);
   void OnDown(const Down& down, uint64_t now_ms, StationStep& step);
   void OnHeartbeat(const Heartbeat& heartbeat);
