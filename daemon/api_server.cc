@@ -459,6 +459,9 @@ void ApiServer::CompleteLookup(uint64_t token, const Result<std::optional<Record
                              TableName(lookup.table), lookup.id, TableName((*result)->table)));
   } else {
     response.record = **result;
+    // The hub answers for a merged person with the registration it was merged into.
+    auto asked = NormalizeId(lookup.table, lookup.id);
+    if (asked.ok() && *asked != response.record->id) response.redirected_from = *asked;
   }
   Reply(lookup.routing_id, response);
 }

@@ -262,6 +262,38 @@ TEST(ApiCodec, BackupRequestAndReportRoundTrip) {
   EXPECT_EQ(answer->backup, BackupReport{});
 }
 
+TEST(ApiCodec, PersonMergeRequestsReportsAndRedirectsRoundTrip) {
+  for (ApiKind kind : {ApiKind::kPersonMerge, ApiKind::kPersonUnmerge}) {
+    ApiRequest request;
+    request.kind = kind;
+    request.person = {"370724198005010011", "37072480050101", true};
+    auto decoded = DecodeRequest(EncodeRequest(request));
+    ASSERT_TRUE(decoded.ok()) << decoded.status().message();
+    EXPECT_EQ(decoded->kind, kind);
+    EXPECT_EQ(decoded->person, request.person);
+
+    ApiResponse response;
+    response.kind = kind;
+    response.person_merge = {"370724198005010011",
+                             "370724198005010029",
+                             false,
+                             {{Table::kCase,
+                               "C1",
+                               {{"involved", Value(std::vector<std::string>{"a", "b"}),
+                                 Value(std::vector<std::string>{"a"})}}},
+                              {Table::kRegistration, "370724198005010029", {}}}};
+    auto answer = DecodeResponse(EncodeResponse(response));
+    ASSERT_TRUE(answer.ok()) << answer.status().message();
+    EXPECT_EQ(answer->person_merge, response.person_merge);
+  }
+  ApiResponse get;
+  get.kind = ApiKind::kGet;
+  get.redirected_from = "370724198005010029";
+  auto answer = DecodeResponse(EncodeResponse(get));
+  ASSERT_TRUE(answer.ok());
+  EXPECT_EQ(answer->redirected_from, get.redirected_from);
+}
+
 TEST(ApiCodec, DigestAndMergeAnswersRoundTrip) {
   ApiResponse response;
   response.kind = ApiKind::kDigest;

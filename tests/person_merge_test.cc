@@ -362,6 +362,10 @@ TEST_F(PersonMergeCommandTest, AnOfflineStationsWriteToTheOldNumberLandsOnTheKep
     EXPECT_EQ(read["fields"]["ethnicity"], "汉族");
     EXPECT_EQ(Get(*node, "case", "C1")["fields"]["involved"], Json::array({kKeep}));
   }
+  const auto remote = station_->Ctl({"get", "registration", kDuplicate, "--remote"});
+  ASSERT_EQ(remote.exit_code, 0) << remote.err;
+  EXPECT_EQ(Json::parse(remote.out)["id"], kKeep);
+  EXPECT_EQ(Json::parse(remote.out)["redirected_from"], kDuplicate);
   // Online now, a write to the old number is redirected at the station itself.
   const auto online = station_->Ctl(
       {"--actor", "officer7", "put", "registration", kDuplicate, R"({"address":"新村4号"})"});

@@ -290,9 +290,13 @@ HttpAnswer ToHttpAnswer(const RecordRoute& route, const ApiRequest& request,
       }
       return {200, std::move(out)};
     }
-    default:
+    default: {
       if (!response->record) return ErrorAnswer(503, "the daemon's answer has no record");
-      return {200, RecordToJson(*response->record)};
+      ordered_json out = RecordToJson(*response->record);
+      // A merged person's old number answers with the kept record, and says so (as syncctl get).
+      if (!response->redirected_from.empty()) out["redirected_from"] = response->redirected_from;
+      return {200, std::move(out)};
+    }
   }
 }
 

@@ -7,6 +7,7 @@
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
+#include "sync/admin/person_merge.h"
 #include "sync/admin/verify_answer.h"
 #include "sync/base/json_log.h"
 #include "sync/base/log_guard.h"
@@ -385,6 +386,10 @@ void HubSession::OnLookup(const Lookup& lookup, uint64_t now_ms, std::vector<Out
     reply.error = record.status().message();
   } else if (*record && !(*record)->deleted) {
     reply.record = std::move(**record);
+  } else if (*record && lookup.table == Table::kRegistration) {
+    // A merged person: the registration it was merged into (person_merge.h), as a local get.
+    auto kept = FollowMerged(replica_, lookup.id);
+    if (kept.ok() && *kept) reply.record = std::move(**kept);
   }
   const std::string line =
       fmt::format("audit: station {} (actor {}) looked up {} {} outside its scope: {}", unit_,

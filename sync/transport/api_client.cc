@@ -100,6 +100,14 @@ Result<Record> TakeRecord(ApiResponse& response) {
   return std::move(*response.record);
 }
 
+// TakeRecord, also noting (if asked) which id a redirected answer was asked for.
+auto TakeRecordNoting(std::string* redirected_from) {
+  return [redirected_from](ApiResponse& r) {
+    if (redirected_from != nullptr) *redirected_from = r.redirected_from;
+    return TakeRecord(r);
+  };
+}
+
 ApiRequest KeyRequest(ApiKind kind, Table table, const std::string& id) {
   ApiRequest request;
   request.kind = kind;
@@ -127,10 +135,7 @@ Result<Record> ApiClient::Put(const RecordPatch& patch) {
 
 Result<Record> ApiClient::Get(Table table, const std::string& id, std::string* redirected_from) {
   return Unwrap<Record>(Call(KeyRequest(ApiKind::kGet, table, id)),
-                        [redirected_from](ApiResponse& r) {
-                          if (redirected_from != nullptr) *redirected_from = r.redirected_from;
-                          return TakeRecord(r);
-                        });
+                        TakeRecordNoting(redirected_from));
 }
 
 Result<Record> ApiClient::Delete(Table table, const std::string& id) {
@@ -242,8 +247,10 @@ Result<PersonMergeReport> ApiClient::PersonUnmerge(const PersonMergeRequest& per
                                    [](ApiResponse& r) { return std::move(r.person_merge); });
 }
 
-Result<Record> ApiClient::GetRemote(Table table, const std::string& id) {
-  return Unwrap<Record>(Call(KeyRequest(ApiKind::kGetRemote, table, id)), TakeRecord);
+Result<Record> ApiClient::GetRemote(Table table, const std::string& id,
+                                    std::string* redirected_from) {
+  return Unwrap<Record>(Call(KeyRequest(ApiKind::kGetRemote, table, id)),
+                        TakeRecordNoting(redirected_from));
 }
 
 }  // namespace stationsync

@@ -66,7 +66,9 @@ class ApiClient {
   Result<PersonMergeReport> PersonMerge(const PersonMergeRequest& person);
   Result<PersonMergeReport> PersonUnmerge(const PersonMergeRequest& person);
   // The hub's copy of a record (at a station, asked through its daemon's hub link).
-  Result<Record> GetRemote(Table table, const std::string& id);
+  // As Get, for a registration merged at the hub.
+  Result<Record> GetRemote(Table table, const std::string& id,
+                           std::string* redirected_from = nullptr);
 
   // A consistent copy of the daemon's store and key pair in `dir` (absolute; new or empty), made
   // by the daemon (daemon/backup.h): what it wrote. kRefused if `dir` holds anything.

@@ -76,7 +76,8 @@ int CmdGet(const GlobalFlags& flags, const std::string& table_name, const std::s
   auto client = MakeClient(flags);
   if (!client) return 2;
   std::string redirected_from;
-  auto record = remote ? client->GetRemote(*table, id) : client->Get(*table, id, &redirected_from);
+  auto record = remote ? client->GetRemote(*table, id, &redirected_from)
+                       : client->Get(*table, id, &redirected_from);
   if (!record.ok()) return Report(record.status());
   nlohmann::ordered_json json = RecordToJson(*record);
   if (!redirected_from.empty()) {
