@@ -478,18 +478,28 @@ TEST(HttpFlags, ANonLoopbackAddressWithoutTokensExits2) {
   EXPECT_FALSE(std::filesystem::exists(dir / "data")) << "refused before opening anything";
 }
 
-TEST(HttpFlags, APortAlreadyTakenExits3NamingTheAddressAndTheFlag) {
-  // A listening socket of this test holds the port.
+// A listening socket on `port` (0: any free one) of loopback, and its "127.0.0.1:PORT"; -1 if the
+// port cannot be had.
+std::pair<int, std::string> HoldLoopbackPort(uint16_t port = 0) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_GE(fd, 0);
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
-  ASSERT_EQ(::listen(fd, 1), 0);
+  address.sin_port = htons(port);
   socklen_t length = sizeof address;
-  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length), 0);
-  const std::string taken = fmt::format("127.0.0.1:{}", ntohs(address.sin_port));
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      ::listen(fd, 1) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    if (fd >= 0) ::close(fd);
+    return {-1, ""};
+  }
+  return {fd, fmt::format("127.0.0.1:{}", ntohs(address.sin_port))};
+}
+
+TEST(HttpFlags, APortAlreadyTakenExits3NamingTheAddressAndTheFlag) {
+  // A listening socket of this test holds the port.
+  const auto [fd, taken] = HoldLoopbackPort();
+  ASSERT_GE(fd, 0);
   TempDir dir;
   const auto result = RunCommand(
       {BinPath("syncd"), "station", "--unit", "P01", "--data", dir / "data", "--http", taken}, "",
@@ -497,6 +507,25 @@ TEST(HttpFlags, APortAlreadyTakenExits3NamingTheAddressAndTheFlag) {
   ::close(fd);
   EXPECT_EQ(result.exit_code, 3) << result.err;
   EXPECT_TRUE(Contains(result.err, "--http " + taken)) << result.err;
+}
+
+// The test harness's daemons pick their HTTP port free a moment before syncd binds it; another
+// process may take it in between (as in a CI run, where a syncbench hub failed so).
+TEST(HttpFlags, ATestDaemonWhoseHttpPortWasTakenMeanwhileStartsOnAnother) {
+  DaemonRole role;
+  role.http = true;
+  StationDaemon station("P01", "", role);
+  const std::string picked = station.http_address();
+  const auto [fd, taken] =
+      HoldLoopbackPort(static_cast<uint16_t>(std::stoi(picked.substr(picked.rfind(':') + 1))));
+  ASSERT_GE(fd, 0) << "the picked port was taken before the test could hold it";
+  ASSERT_EQ(taken, picked);
+  const bool started = station.Start();
+  ::close(fd);
+  ASSERT_TRUE(started) << station.Log();
+  EXPECT_NE(station.http_address(), picked);
+  EXPECT_TRUE(Contains(station.Log(), "Address already in use"));  // the first start's log
+  EXPECT_EQ(station.Stop(), 0);
 }
 
 }  // namespace

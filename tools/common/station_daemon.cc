@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 #include <arpa/inet.h>
@@ -59,6 +60,26 @@ int StationDaemon::Enroll(const StationDaemon& hub) const {
 }
 
 bool StationDaemon::Start() {
+  // A port found free a moment ago may be taken by the time syncd binds it: the ephemeral range
+  // is shared with every outgoing connection of the machine (other tests' links among them). So
+  // until a start has held the HTTP port, a start refused for it tries a fresh port, 3 times.
+  for (int attempt = 1;; ++attempt) {
+    if (StartOnce()) {
+      http_port_held_ = true;
+      return true;
+    }
+    if (http_port_held_ || http_address_.empty() || attempt == 3) return false;
+    std::ifstream in(last_log_);
+    const std::string said((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (said.find("--http " + http_address_) == std::string::npos ||
+        said.find("Address already in use") == std::string::npos) {
+      return false;
+    }
+    http_address_ = "127.0.0.1:" + std::to_string(FreeTcpPort());
+  }
+}
+
+bool StationDaemon::StartOnce() {
   std::vector<std::string> argv{BinPath("syncd")};
   if (role_.hub) {
     argv.insert(argv.end(), {"hub", "--listen", role_.sync});
@@ -74,8 +95,8 @@ bool StationDaemon::Start() {
                            http_address_.empty() ? "off" : http_address_});
   argv.insert(argv.end(), role_.extra_args.begin(), role_.extra_args.end());
   // Each start logs to its own file, so a restart keeps what the last run said.
-  const std::string log = ++starts_ == 1 ? log_path_ : log_path_ + "." + std::to_string(starts_);
-  process_ = std::make_unique<Process>(argv, log);
+  last_log_ = ++starts_ == 1 ? log_path_ : log_path_ + "." + std::to_string(starts_);
+  process_ = std::make_unique<Process>(argv, last_log_);
   auto client = Client();
   return WaitUntil(
              [&] {

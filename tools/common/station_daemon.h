@@ -7,8 +7,8 @@
 // the hub with Enroll() once the unit is registered there. extra_args come last, so a test's own
 // --key wins.
 // HTTP is off (--http off: several daemons share the machine) unless DaemonRole::http asks for
-// it; then the daemon serves on a loopback port picked free at construction, kept across
-// restarts (http_address()).
+// it; then the daemon serves on a loopback port picked free at construction (or again, when a
+// first start finds that port taken meanwhile), kept across restarts (http_address()).
 #pragma once
 
 #include <chrono>
@@ -83,6 +83,8 @@ class StationDaemon {
                     std::chrono::milliseconds timeout = std::chrono::seconds(60)) const;
 
  private:
+  bool StartOnce();
+
   TempDir own_dir_;
   std::string unit_;
   DaemonRole role_;
@@ -93,6 +95,8 @@ class StationDaemon {
   std::string key_path_;
   std::string public_key_;
   std::string http_address_;
+  bool http_port_held_ = false;  // a start has served on http_address_: keep it from then on
+  std::string last_log_;         // the log file of the latest start
   std::unique_ptr<Process> process_;
 };
 
