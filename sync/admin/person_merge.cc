@@ -58,13 +58,9 @@ Result<std::string> CanonicalIdNumber(std::string_view id, std::string_view role
   return canonical;
 }
 
-Result<std::optional<Record>> Stored(const Replica& hub, Table table, const std::string& id) {
-  return hub.Get(table, id);
-}
-
 // The live registration `id`, or why there is none.
 Result<Record> LiveRegistration(const Replica& hub, const std::string& id) {
-  auto record = Stored(hub, Table::kRegistration, id);
+  auto record = hub.Get(Table::kRegistration, id);
   if (!record.ok()) return record.status();
   if (!*record) return NotFound(fmt::format("registration {} does not exist", id));
   if (IsMergedTombstone(**record)) {
@@ -146,7 +142,7 @@ Result<PersonMergePlan> PlanPersonMerge(const Replica& hub, std::string_view kee
   }
   auto duplicate = LiveRegistration(hub, *duplicate_number);
   if (!duplicate.ok()) return duplicate.status();
-  auto keep = Stored(hub, Table::kRegistration, *keep_number);
+  auto keep = hub.Get(Table::kRegistration, *keep_number);
   if (!keep.ok()) return keep.status();
   if (*keep && IsMergedTombstone(**keep)) {
     return Refused(fmt::format("registration {} was itself merged into {}: merge into that one",
@@ -182,7 +178,7 @@ Result<PersonMergePlan> PlanPersonMerge(const Replica& hub, std::string_view kee
   if (!references.ok()) return references.status();
   for (const RecordRef& ref : *references) {
     if (ref.table == Table::kRegistration) continue;  // the duplicate itself
-    auto record = Stored(hub, ref.table, ref.id);
+    auto record = hub.Get(ref.table, ref.id);
     if (!record.ok()) return record.status();
     if (!*record || (*record)->deleted) continue;
     if (ref.table == Table::kPersonnel) {
@@ -220,7 +216,7 @@ Result<PersonMergePlan> PlanPersonUnmerge(const Replica& hub, std::string_view d
                                           const std::string& actor) {
   auto duplicate_number = CanonicalIdNumber(duplicate_id, "DUPLICATE");
   if (!duplicate_number.ok()) return duplicate_number.status();
-  auto duplicate = Stored(hub, Table::kRegistration, *duplicate_number);
+  auto duplicate = hub.Get(Table::kRegistration, *duplicate_number);
   if (!duplicate.ok()) return duplicate.status();
   if (!*duplicate) {
     return NotFound(fmt::format("registration {} does not exist", *duplicate_number));
@@ -251,7 +247,7 @@ Result<PersonMergePlan> PlanPersonUnmerge(const Replica& hub, std::string_view d
   plan.write.ops.push_back(
       {false, RecordPatch{Table::kRegistration, plan.duplicate, "", {{kMergedInto, Value{}}}}});
 
-  auto keep = Stored(hub, Table::kRegistration, plan.keep);
+  auto keep = hub.Get(Table::kRegistration, plan.keep);
   if (!keep.ok()) return keep.status();
   if (*keep && !(*keep)->deleted) {
     std::map<std::string, Value> cleared;
@@ -262,13 +258,13 @@ Result<PersonMergePlan> PlanPersonUnmerge(const Replica& hub, std::string_view d
     AddPut(plan, **keep, std::move(cleared));
   }
   for (const std::string& id : undo->personnel) {
-    auto record = Stored(hub, Table::kPersonnel, id);
+    auto record = hub.Get(Table::kPersonnel, id);
     if (!record.ok()) return record.status();
     if (!*record || (*record)->deleted || Text(**record, "id_number") != plan.keep) continue;
     AddPut(plan, **record, {{"id_number", Value(plan.duplicate)}});
   }
   for (const auto& [id, had_keep] : undo->cases) {
-    auto record = Stored(hub, Table::kCase, id);
+    auto record = hub.Get(Table::kCase, id);
     if (!record.ok()) return record.status();
     if (!*record || (*record)->deleted) continue;
     const auto* involved = ListOf(**record, "involved");
