@@ -200,6 +200,29 @@ TEST(DashboardEvents, KeepsAuditLinesAndWarningsOnly) {
   EXPECT_EQ(capture.sink().Recent(events.back().seq - 1).size(), 1u);
 }
 
+// syncbench's fleet runs many stations in one process, each loop making its capture on its own
+// thread while the others log (an ASan double free in the logger's sink list, CI of stop 20).
+TEST(DashboardEvents, CapturesMadeOnManyThreadsAtOnceEachSeeTheirLines) {
+  RecentEventsCapture first;  // as in a process: the first before other threads log
+  constexpr size_t kThreads = 8;
+  constexpr size_t kRounds = 50;
+  std::vector<size_t> seen(kThreads, 0);
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < kThreads; ++t) {
+    threads.emplace_back([t, &seen] {
+      for (size_t round = 0; round < kRounds; ++round) {
+        RecentEventsCapture capture;
+        const std::string line = fmt::format("audit: thread {} round {}", t, round);
+        spdlog::warn("{}", line);
+        for (const RecentEvent& event : capture.sink().Recent()) seen[t] += event.text == line;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  for (size_t t = 0; t < kThreads; ++t) EXPECT_EQ(seen[t], kRounds) << "thread " << t;
+  EXPECT_EQ(first.sink().Recent().size(), kRecentEventsMax) << "the first saw every thread's";
+}
+
 // A hub with stations P01, P02 (syncing) and P03 (stopped, with changes waiting for it), HTTP on.
 class DashboardTest : public ::testing::Test {
  protected:

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include <spdlog/sinks/dist_sink.h>
 #include <spdlog/spdlog.h>
 
 #include "sync/base/log_guard.h"
@@ -40,14 +41,35 @@ std::vector<RecentEvent> RecentEventsSink::Recent(uint64_t after, size_t max) co
   return out;
 }
 
+namespace {
+
+// One per process. Every capture's sink hangs from it, so nodes running side by side in one
+// process (syncbench's station fleet, tests) add and remove their sinks under the router's own
+// mutex: the logger's sink list is unguarded, and is written only once, by the first capture.
+const std::shared_ptr<spdlog::sinks::dist_sink_mt>& Router() {
+  static const auto router = std::make_shared<spdlog::sinks::dist_sink_mt>();
+  return router;
+}
+
+// Puts the router in the default logger's sinks unless it is there (the default logger may have
+// been replaced since the last capture).
+void RouteDefaultLogger() {
+  static std::mutex mutex;
+  std::lock_guard lock(mutex);
+  auto& sinks = spdlog::default_logger()->sinks();
+  if (std::find(sinks.begin(), sinks.end(), Router()) == sinks.end()) sinks.push_back(Router());
+}
+
+}  // namespace
+
 RecentEventsCapture::RecentEventsCapture() : sink_(std::make_shared<RecentEventsSink>()) {
   sink_->set_level(spdlog::level::info);
-  spdlog::default_logger()->sinks().push_back(sink_);
+  RouteDefaultLogger();
+  Router()->add_sink(sink_);
 }
 
 RecentEventsCapture::~RecentEventsCapture() {
-  auto& sinks = spdlog::default_logger()->sinks();
-  sinks.erase(std::remove(sinks.begin(), sinks.end(), sink_), sinks.end());
+  Router()->remove_sink(sink_);
 }
 
 }  // namespace stationsync

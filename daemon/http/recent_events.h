@@ -50,8 +50,10 @@ class RecentEventsSink : public spdlog::sinks::base_sink<std::mutex> {
   uint64_t next_seq_ = 1;            // under events_mutex_
 };
 
-// Adds a RecentEventsSink to the default logger while it lives, and removes it after. Make it
-// before other threads log (the logger's sink list is not guarded).
+// Feeds a RecentEventsSink from the default logger while it lives. Captures may come and go on
+// any thread (nodes sharing a process each make one, and each sees all their lines): they hang
+// from one process-wide spdlog dist_sink, which the first capture adds to the default logger's
+// unguarded sink list. So make the first capture before other threads log, as syncd's loops do.
 class RecentEventsCapture {
  public:
   RecentEventsCapture();
