@@ -43,7 +43,7 @@ struct VerifyRunner::Job {
   VerifyRequest request;
   uint64_t started_ms = 0;
   Phase phase = Phase::kWalk;
-  std::unique_ptr<TreeSource> tree;
+  std::unique_ptr<ReplicaTreeSource> tree;
   std::unique_ptr<VerifyWalk> walk;
   VerifyReport report;
   std::vector<RecordRef> to_fetch;
@@ -192,6 +192,9 @@ void VerifyRunner::OnReply(const VerifyReply& reply, uint64_t now_ms) {
   for (const Change& change : *pending) {
     job_->local_in_flight.insert({change.delta.table, change.delta.id});
   }
+  // The walk reads the station's records on a thread of its own while the loop goes on writing
+  // (an app's writes, the hub's changes): it reads them as of now, with what is in flight now.
+  job_->tree->ReadAsOf(replica_.TakeReadPoint());
   if (job_->phase == Job::Phase::kFetch) {
     if (!reply.error.empty()) return Finish(Unavailable("the hub: " + reply.error));
     if (Status repaired = Repair(reply); !repaired.ok()) return Finish(repaired);

@@ -61,7 +61,7 @@ Result<std::vector<std::vector<TreeEntry>>> StoredTree::Entries(
     if (!IsValidTreeNode(leaf) || leaf.level != kTreeLeafLevel) {
       return Invalid("the entries of a node that is no leaf");
     }
-    auto records = replica_.TreeRecords(leaf, kVerifyLeafRecordsMax);
+    auto records = replica_.TreeRecords(leaf, kVerifyLeafRecordsMax, as_of_);
     if (!records.ok()) return records.status();
     auto& entries = out.emplace_back();
     for (auto& record : *records) {
@@ -122,8 +122,8 @@ Result<std::vector<std::vector<TreeEntry>>> RecomputedTree::Entries(
     wanted[leaves[i]] = i;
   }
   std::vector<std::vector<TreeEntry>> out(leaves.size());
-  Status status =
-      replica_.ForEachStoredRecord([&](std::string_view key, std::string_view encoded) -> Status {
+  Status status = replica_.ForEachStoredRecord(
+      [&](std::string_view key, std::string_view encoded) -> Status {
         auto record = DecodeRecord(encoded);
         if (!record.ok()) return Internal(fmt::format("stored record {} is unreadable", key));
         const auto at =
@@ -133,7 +133,8 @@ Result<std::vector<std::vector<TreeEntry>>> RecomputedTree::Entries(
         if (!entry.ok()) return entry.status();
         out[at->second].push_back(std::move(entry).value());
         return Status::Ok();
-      });
+      },
+      as_of_);
   if (!status.ok()) return status;
   for (auto& entries : out) SortById(entries);
   return out;

@@ -22,18 +22,29 @@ namespace stationsync {
 // owner's table: 15 for a million).
 inline constexpr size_t kVerifyLeafRecordsMax = 4096;
 
-class StoredTree final : public TreeSource {
+// A TreeSource over a replica's stored state.
+class ReplicaTreeSource : public TreeSource {
  public:
-  explicit StoredTree(const Replica& replica) : replica_(replica) {}
+  // Later reads of records (Entries) see the replica as of `point` (null: as it is when read).
+  // A station's walk compares records as of the moment it took the hub's reply, with what it
+  // had in flight then: a write landing while it reads cannot pass for a difference.
+  void ReadAsOf(Replica::ReadPoint point) { as_of_ = std::move(point); }
+
+ protected:
+  explicit ReplicaTreeSource(const Replica& replica) : replica_(replica) {}
+  const Replica& replica_;
+  Replica::ReadPoint as_of_;
+};
+
+class StoredTree final : public ReplicaTreeSource {
+ public:
+  explicit StoredTree(const Replica& replica) : ReplicaTreeSource(replica) {}
   Result<DigestBucket> Sum(const TreeNode& node) override;
   Result<std::array<DigestBucket, kTreeFanout>> Children(const TreeNode& node) override;
   Result<std::vector<std::vector<TreeEntry>>> Entries(const std::vector<TreeNode>& leaves) override;
-
- private:
-  const Replica& replica_;
 };
 
-class RecomputedTree final : public TreeSource {
+class RecomputedTree final : public ReplicaTreeSource {
  public:
   // Reads every stored record once.
   static Result<std::unique_ptr<RecomputedTree>> Build(const Replica& replica);
@@ -42,8 +53,7 @@ class RecomputedTree final : public TreeSource {
   Result<std::vector<std::vector<TreeEntry>>> Entries(const std::vector<TreeNode>& leaves) override;
 
  private:
-  explicit RecomputedTree(const Replica& replica) : replica_(replica) {}
-  const Replica& replica_;
+  explicit RecomputedTree(const Replica& replica) : ReplicaTreeSource(replica) {}
   // (owner, table) -> slot -> the sum of its records.
   std::map<std::pair<std::string, Table>, std::map<uint16_t, DigestBucket>> leaves_;
 };

@@ -212,6 +212,12 @@ class Replica {
   // (RemoteBatch::new_scope), at first only its own unit. Sorted.
   std::vector<std::string> Scope() const;
 
+  // A moment of this replica's stored state (a RocksDB snapshot, released with the last copy):
+  // reads given it see no write made after it was taken, from whichever thread they run. It must
+  // not outlive the replica.
+  using ReadPoint = std::shared_ptr<const rocksdb::Snapshot>;
+  ReadPoint TakeReadPoint() const;
+
   // The verify tree (verify_tree.h), as this replica keeps it in the same batches as the
   // records. A node's sum: maintained for levels 0-12, summed from its records for a leaf.
   Result<DigestBucket> TreeNodeSum(const TreeNode& node) const;
@@ -223,11 +229,14 @@ class Replica {
     RecordHash hash{};
     std::string version;  // VersionString
   };
-  Result<std::vector<TreeRecord>> TreeRecords(const TreeNode& node, size_t max) const;
+  // `as_of`: read the replica as it was at that read point (null: as it is now).
+  Result<std::vector<TreeRecord>> TreeRecords(const TreeNode& node, size_t max,
+                                              const ReadPoint& as_of = {}) const;
   // Every stored record's key and encoding, in key order, read from the records family itself
   // and not through any index or sum (`verify --deep`). Stops at the first error `visit` returns.
   Status ForEachStoredRecord(
-      const std::function<Status(std::string_view key, std::string_view encoded)>& visit) const;
+      const std::function<Status(std::string_view key, std::string_view encoded)>& visit,
+      const ReadPoint& as_of = {}) const;
   // Makes the stored records under the given keys equal to the given states (nullopt: none), in
   // one durable batch, with a history entry by `actor` for each record replaced; a record removed
   // goes with its history, as an eviction does, and so does a state owned outside this

@@ -97,14 +97,23 @@ Result<DigestBucket> Replica::TreeNodeSum(const TreeNode& node) const {
   return sum;
 }
 
-Result<std::vector<Replica::TreeRecord>> Replica::TreeRecords(const TreeNode& node,
-                                                              size_t max) const {
+Replica::ReadPoint Replica::TakeReadPoint() const {
+  rocksdb::DB* db = db_->db.get();
+  return ReadPoint(db->GetSnapshot(),
+                   [db](const rocksdb::Snapshot* snapshot) { db->ReleaseSnapshot(snapshot); });
+}
+
+Result<std::vector<Replica::TreeRecord>> Replica::TreeRecords(const TreeNode& node, size_t max,
+                                                              const ReadPoint& as_of) const {
   if (!IsValidTreeNode(node)) return Invalid("not a node of the verify tree");
   auto& h = *db_;
   const std::string limit = TreeIndexLimit(node);
   const rocksdb::Slice upper(limit);
   rocksdb::ReadOptions read;
   read.iterate_upper_bound = &upper;
+  read.snapshot = as_of.get();
+  rocksdb::ReadOptions get;
+  get.snapshot = as_of.get();
   std::vector<TreeRecord> records;
   std::unique_ptr<rocksdb::Iterator> it(h.db->NewIterator(read, h.index));
   for (it->Seek(TreeIndexStart(node)); it->Valid(); it->Next()) {
@@ -115,7 +124,7 @@ Result<std::vector<Replica::TreeRecord>> Replica::TreeRecords(const TreeNode& no
       return Invalid(fmt::format("more than {} records under one node of the verify tree", max));
     }
     std::string bytes;
-    const rocksdb::Status s = h.db->Get({}, h.records, key, &bytes);
+    const rocksdb::Status s = h.db->Get(get, h.records, key, &bytes);
     // Listed but not stored: damage behind the replica's back (CheckIntegrity names it). The
     // leaf then differs from the kept sums above it, so verify reports the record as missing.
     if (s.IsNotFound()) continue;
@@ -132,8 +141,11 @@ Result<std::vector<Replica::TreeRecord>> Replica::TreeRecords(const TreeNode& no
 }
 
 Status Replica::ForEachStoredRecord(
-    const std::function<Status(std::string_view key, std::string_view encoded)>& visit) const {
-  std::unique_ptr<rocksdb::Iterator> it(db_->db->NewIterator({}, db_->records));
+    const std::function<Status(std::string_view key, std::string_view encoded)>& visit,
+    const ReadPoint& as_of) const {
+  rocksdb::ReadOptions read;
+  read.snapshot = as_of.get();
+  std::unique_ptr<rocksdb::Iterator> it(db_->db->NewIterator(read, db_->records));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     SS_RETURN_IF_ERROR(visit(it->key().ToStringView(), it->value().ToStringView()));
   }
