@@ -59,6 +59,9 @@ struct Change {
   origin @2 :Text;          # the node that delivered it: the writer, or (at the hub) the station
   owners @3 :List(Text);    # the record's owner after the change, and before it if different:
                             # every unit whose scope the change touches (a transfer, two)
+  echo @4 :Bool;            # at the hub: a station's write that had not seen the record's
+                            # latest transfer, sent back to that station too (it may have
+                            # evicted the record since, and taken it back without this write)
 }
 
 struct FieldChange {

@@ -176,6 +176,7 @@ std::string EncodeChange(const Change& change) {
   WriteRecord(change.delta, out.initDelta());
   out.setOrigin(change.origin);
   WriteTexts(change.owners, out.initOwners(static_cast<unsigned>(change.owners.size())));
+  out.setEcho(change.echo);
   return MessageBytes(message);
 }
 
@@ -183,8 +184,8 @@ Result<Change> DecodeChange(std::string_view bytes) {
   return DecodeMessage<schema::Change>("change", bytes, [](schema::Change::Reader in) {
     auto delta = ReadRecord(in.getDelta());
     if (!delta.ok()) return Result<Change>(delta.status());
-    return Result<Change>(
-        Change{in.getSeq(), std::move(delta).value(), in.getOrigin(), ReadTexts(in.getOwners())});
+    return Result<Change>(Change{in.getSeq(), std::move(delta).value(), in.getOrigin(),
+                                 ReadTexts(in.getOwners()), in.getEcho()});
   });
 }
 
@@ -200,6 +201,7 @@ Result<Change> DecodeChangeHead(std::string_view bytes) {
     head.delta.owner = delta.getOwner().cStr();
     head.origin = in.getOrigin().cStr();
     head.owners = ReadTexts(in.getOwners());
+    head.echo = in.getEcho();
     return Result<Change>(std::move(head));
   });
 }

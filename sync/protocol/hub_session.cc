@@ -55,9 +55,10 @@ bool HubSession::ForStation(const Change& change) const {
     return false;
   }
   // The station's own change comes back only if the record changed hands around it: written
-  // concurrently with a transfer (the station must evict it), or created anew at the station
-  // after it had left (the station must get the hub's whole state).
-  return change.origin != unit_ || owners.size() > 1;
+  // concurrently with a transfer (the station must evict it, or it evicted the record and took
+  // it back without this write), or created anew at the station after it had left (the station
+  // must get the hub's whole state).
+  return change.origin != unit_ || owners.size() > 1 || change.echo;
 }
 
 bool HubSession::MayWrite(const Record& change) const {

@@ -111,6 +111,10 @@ struct Change {
   // The record's owner after the change, and before it if different (a transfer touches two
   // scopes). Empty in entries written before owners were kept: then delta.owner stands for it.
   std::vector<std::string> owners;
+  // At the hub: a station's write that had not seen the record's latest transfer. The station
+  // may have evicted the record since (and taken it back from the hub without this write), so
+  // the change goes back to it as to any other station of its scope.
+  bool echo = false;
   bool operator==(const Change&) const = default;
 };
 

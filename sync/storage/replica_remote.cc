@@ -189,6 +189,10 @@ Status Replica::StageRemote(const RemoteBatch& remote, rocksdb::WriteBatch& batc
       };
       if (*current) touch((*current)->owner);
       touch(change.owner);
+      // The record changed hands since the writer's view (a transfer away and back while it was
+      // offline leaves every owner the same): the writer may have evicted it meanwhile.
+      logged.echo = *current && !(*current)->owner_stamp.IsZero() &&
+                    !Includes(change.seen, (*current)->owner_stamp);
       batch.Put(h.log, SeqKey(seq), EncodeChange(logged));
     }
     for (const Conflict& conflict : merged.conflicts) {
