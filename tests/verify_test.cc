@@ -94,8 +94,8 @@ class VerifyTreeTest : public ::testing::Test {
   Outcome Walk(Replica& station, const Replica& hub, const std::vector<std::string>& scope,
                bool deep, const std::set<std::string>& local_in_flight = {},
                const std::vector<RecordRef>& hub_in_flight = {},
-               uint64_t record_reads_max = kVerifyRecordReadsMax) {
-    std::unique_ptr<TreeSource> tree;
+               uint64_t record_reads_max = kVerifyRecordReadsMax, Replica::ReadPoint as_of = {}) {
+    std::unique_ptr<ReplicaTreeSource> tree;
     if (deep) {
       auto built = RecomputedTree::Build(station);
       EXPECT_TRUE(built.ok());
@@ -103,6 +103,7 @@ class VerifyTreeTest : public ::testing::Test {
     } else {
       tree = std::make_unique<StoredTree>(station);
     }
+    tree->ReadAsOf(std::move(as_of));
     VerifyWalk walk(*tree, scope,
                     [&](Table, const std::string& id) { return local_in_flight.contains(id); });
     Outcome outcome;
@@ -256,6 +257,28 @@ TEST_F(VerifyTreeTest, WritesInFlightEitherWayAreNotDifferences) {
   const Outcome accounted = Walk(*station, *hub, scope, false, {records[3].id, records[4].id},
                                  {{Table::kPersonnel, records[5].id}});
   EXPECT_TRUE(accounted.differences.empty());
+}
+
+// syncd's walk reads the station's records on a thread of its own while the loop goes on writing:
+// it reads them as of the hub's reply, so a write landing meanwhile is no difference.
+TEST_F(VerifyTreeTest, RecordsReadAsOfAReadPointShowNoLaterWrite) {
+  auto hub = Open("hub", "hub");
+  const std::vector<Record> records = WriteOfficers(*hub, "P01", 500);
+  auto station = CopyOf(records, "P01");
+  const std::vector<std::string> scope{"P01"};
+  const Replica::ReadPoint reply_taken = station->TakeReadPoint();
+  clock_.Advance(10);
+  const auto later = station->Write({{"officer", {{false, Officer(records[7].id, "", "0536-1")}}}});
+  ASSERT_TRUE(later[0].status.ok()) << later[0].status.ToString();
+  for (const bool deep : {false, true}) {
+    EXPECT_EQ(Ids(Walk(*station, *hub, scope, deep).differences),
+              std::set<std::string>{records[7].id})
+        << "deep " << deep << ": read now, the write is a difference";
+    const Outcome as_of =
+        Walk(*station, *hub, scope, deep, {}, {}, kVerifyRecordReadsMax, reply_taken);
+    EXPECT_TRUE(as_of.status.ok()) << as_of.status.ToString();
+    EXPECT_TRUE(as_of.differences.empty()) << "deep " << deep << ": " << as_of.differences.size();
+  }
 }
 
 TEST_F(VerifyTreeTest, TenDifferencesInAHundredThousandRecordsCostKilobytes) {
