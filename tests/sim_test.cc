@@ -753,8 +753,34 @@ class Sim {
       if (accounted(entry)) continue;
       auto record = hub_replica_->Get(entry.table, entry.id);
       const Stamp now = record.ok() && *record ? RegisterStamp(**record, entry.reg) : Stamp{};
-      return fmt::format("write of {}.{} at {} (hlc {}) is lost: the hub holds hlc {} from {}",
-                         entry.id, entry.reg, entry.where, entry.stamp.hlc, now.hlc, now.node);
+      // What happened to the register: every write to it, and what each had seen.
+      std::vector<std::string> writes;
+      for (const LedgerEntry* other : by_register[entry.id + "." + entry.reg]) {
+        writes.push_back(fmt::format("{} {} saw {}", other->where, Show(other->stamp),
+                                     fmt::join(other->seen, ",")));
+      }
+      // And the hub's side: its history of the register, its conflicts on it.
+      std::vector<std::string> at_hub;
+      if (auto history = hub_replica_->History(entry.table, entry.id); history.ok()) {
+        for (const HistoryEntry& h : *history) {
+          for (const FieldChange& change : h.changes) {
+            if (change.name != entry.reg) continue;
+            at_hub.push_back(fmt::format("history {} by {}: {} -> {}", Show(h.at), h.actor,
+                                         ValueToJson(change.old_value).dump(),
+                                         ValueToJson(change.new_value).dump()));
+          }
+        }
+      }
+      for (const auto& conflict : *conflicts) {
+        if (conflict.id != entry.id || conflict.field != entry.reg) continue;
+        at_hub.push_back(fmt::format("conflict kept {} lost {}", Show(conflict.kept.stamp),
+                                     Show(conflict.lost.stamp)));
+      }
+      return fmt::format(
+          "write of {}.{} at {} (hlc {}) is lost: the hub holds hlc {} from {}\n  writes: {}"
+          "\n  at the hub: {}",
+          entry.id, entry.reg, entry.where, entry.stamp.hlc, now.hlc, now.node,
+          fmt::join(writes, "\n          "), fmt::join(at_hub, "\n          "));
     }
     // 5. References follow person merges.
     ListQuery cases;
