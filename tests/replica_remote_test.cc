@@ -154,6 +154,37 @@ TEST_F(RemoteTest, ConcurrentWritesConvergeAndTheLoserIsKept) {
   EXPECT_EQ(Get(*hub, Table::kUnit, "U1"), Get(*station, Table::kUnit, "U1"));
 }
 
+// A conflict closes only by a write to its own register that saw both sides. A write to another
+// field, even by a writer that saw everything, leaves it open while the register's value comes
+// from a write that never saw the losing side (simulation seeds 50121, 65588 and others lost the
+// hub's write that way).
+TEST_F(RemoteTest, AWriteToAnotherFieldClosesNoConflict) {
+  auto station = Open("P01", &station_clock_);
+  auto hub = Open("HUB", &hub_clock_);
+  Put(*station, kUnit);
+  ASSERT_TRUE(Ship(*station, *hub, 0, true).ok());
+  // Offline: both rename the unit; the station's clock is ahead, so its rename wins.
+  Put(*hub, {Table::kUnit, "U1", "", {{"name", Text("城关所")}}}, "admin");
+  station_clock_.Advance(1000);
+  Put(*station, {Table::kUnit, "U1", "", {{"name", Text("城里所")}}}, "372301");
+  ASSERT_TRUE(Ship(*station, *hub, 1, true).ok());
+  ASSERT_EQ(hub->OpenConflicts()->size(), 1u);
+  // The station renames again, still without having seen the hub's rename.
+  station_clock_.Advance(1000);
+  Put(*station, {Table::kUnit, "U1", "", {{"name", Text("城里派出所")}}}, "372301");
+  ASSERT_TRUE(Ship(*station, *hub, 2, true).ok());
+  ASSERT_EQ(hub->OpenConflicts()->size(), 1u) << "the new name never saw the hub's";
+  // The hub, which has seen every write, sets another field: the hub's rename is still lost.
+  hub_clock_.Advance(10);
+  Put(*hub, {Table::kUnit, "U1", "", {{"status", Text("active")}}}, "admin");
+  ASSERT_EQ(hub->OpenConflicts()->size(), 1u);
+  EXPECT_EQ(hub->OpenConflicts()->front().lost.value, Text("城关所"));
+  // A rename at the hub, which saw both sides, closes it.
+  hub_clock_.Advance(10);
+  Put(*hub, {Table::kUnit, "U1", "", {{"name", Text("城关派出所")}}}, "admin");
+  EXPECT_TRUE(hub->OpenConflicts()->empty());
+}
+
 TEST_F(RemoteTest, CursorsSurviveAReopen) {
   {
     auto station = Open("P01", &station_clock_);

@@ -276,7 +276,7 @@ Result<std::optional<Record>> Replica::Current(
 
 void Replica::StageRecord(rocksdb::WriteBatch& batch, const std::string& key,
                           const std::optional<Record>& current, const Record& next,
-                          const VersionVector& writer_seen, Tally& tally) const {
+                          const Record& written, Tally& tally) const {
   auto& h = *db_;
   const std::string encoded = EncodeRecord(next);
   batch.Put(h.records, key, encoded);
@@ -287,11 +287,11 @@ void Replica::StageRecord(rocksdb::WriteBatch& batch, const std::string& key,
   for (const auto& index_key : IndexKeys(next)) batch.Put(h.index, index_key, "");
   TallyRecord(tally, next, encoded, true);
   tally.live = tally.live + (next.deleted ? 0 : 1) - (IsLive(current) ? 1 : 0);
-  if (current) StageClosedConflicts(batch, key, next, writer_seen);
+  if (current) StageClosedConflicts(batch, key, next, written);
 }
 
 void Replica::StageClosedConflicts(rocksdb::WriteBatch& batch, const std::string& key,
-                                   const Record& next, const VersionVector& writer_seen) const {
+                                   const Record& next, const Record& written) const {
   auto& h = *db_;
   const std::string prefix = ConflictPrefix(key);
   std::unique_ptr<rocksdb::Iterator> it(h.db->NewIterator({}, h.conflicts));
@@ -299,9 +299,11 @@ void Replica::StageClosedConflicts(rocksdb::WriteBatch& batch, const std::string
     auto conflict = DecodeConflict(it->value().ToStringView());
     if (!conflict.ok()) continue;  // CheckIntegrity reports it; a write must not stall on it
     const Stamp newest = std::max(conflict->kept.stamp, conflict->lost.stamp);
-    const bool saw_both =
-        Includes(writer_seen, conflict->kept.stamp) && Includes(writer_seen, conflict->lost.stamp);
-    if (saw_both && RegisterStamp(next, conflict->field) > newest) {
+    const Stamp now = RegisterStamp(next, conflict->field);
+    const bool wrote_it = RegisterStamp(written, conflict->field) == now;
+    const bool saw_both = Includes(written.seen, conflict->kept.stamp) &&
+                          Includes(written.seen, conflict->lost.stamp);
+    if (wrote_it && saw_both && now > newest) {
       batch.Delete(h.conflicts, it->key());
     }
   }
@@ -327,7 +329,7 @@ void Replica::StageLocalPlan(rocksdb::WriteBatch& batch, const std::string& key,
   plan.change.seq = ++seq;
   plan.change.owners = {plan.record.owner};
   if (current && current->owner != plan.record.owner) plan.change.owners.push_back(current->owner);
-  StageRecord(batch, key, current, plan.record, plan.record.seen, tally);
+  StageRecord(batch, key, current, plan.record, plan.change.delta, tally);
   batch.Put(h.log, SeqKey(plan.change.seq), EncodeChange(plan.change));
   batch.Put(h.history, HistoryKey(key, plan.history.at), EncodeHistoryEntry(plan.history));
 }

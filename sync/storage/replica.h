@@ -336,11 +336,12 @@ class Replica {
                                     uint64_t& seq, RemoteOutcome& outcome);
   // Adds to `batch` the replacement of `current` by `next` under `key`: the record, its index
   // entries, and the live-record count and digest buckets in `tally`.
-  // Also closes the record's open conflicts that `next` overwrote by a write whose writer had
-  // seen both sides (`writer_seen`: its version vector).
+  // Also closes the record's open conflicts that `written` (the write as its writer made it: the
+  // registers it set, and in `seen` everything its writer had seen) overwrote, having seen both
+  // sides.
   void StageRecord(rocksdb::WriteBatch& batch, const std::string& key,
-                   const std::optional<Record>& current, const Record& next,
-                   const VersionVector& writer_seen, Tally& tally) const;
+                   const std::optional<Record>& current, const Record& next, const Record& written,
+                   Tally& tally) const;
   // Adds to `batch` the eviction of `current` (a record that left this replica's scope): the
   // record, its indexes, history and conflicts; no log entry.
   void StageEviction(rocksdb::WriteBatch& batch, const std::string& key, const Record& current,
@@ -350,9 +351,11 @@ class Replica {
   Result<size_t> StageEvictOutside(rocksdb::WriteBatch& batch,
                                    const std::vector<std::string>& scope, Overlay& overlay,
                                    Tally& tally) const;
-  // Adds to `batch` the removal of the open conflicts of `key` that `next` overwrote.
+  // Adds to `batch` the removal of the open conflicts of `key` whose register `written` set in
+  // `next`, above both sides, having seen both. A write to other registers closes none: the
+  // register's value may come from a write that never saw the conflict's losing side.
   void StageClosedConflicts(rocksdb::WriteBatch& batch, const std::string& key, const Record& next,
-                            const VersionVector& writer_seen) const;
+                            const Record& written) const;
   // Adds the counters every record-changing batch writes: HLC, live records, last sequence,
   // and the digest buckets it touched.
   void StageCounters(rocksdb::WriteBatch& batch, const Tally& tally, uint64_t seq) const;

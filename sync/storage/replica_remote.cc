@@ -175,7 +175,7 @@ Status Replica::StageRemote(const RemoteBatch& remote, rocksdb::WriteBatch& batc
       SS_RETURN_IF_ERROR(evict(key));  // it moved to a unit outside our scope
       continue;
     }
-    StageRecord(batch, key, *current, merged.record, change.seen, tally);
+    StageRecord(batch, key, *current, merged.record, change, tally);
     if (!merged.history.changes.empty()) {
       batch.Put(h.history, HistoryKey(key, merged.history.at), EncodeHistoryEntry(merged.history));
     }

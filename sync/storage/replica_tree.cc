@@ -176,7 +176,7 @@ Status Replica::Repair(const std::vector<std::pair<std::string, std::optional<Re
       overlay[key] = std::nullopt;
       continue;
     }
-    StageRecord(batch, key, *current, *state, state->seen, tally);
+    StageRecord(batch, key, *current, *state, *state, tally);
     HistoryEntry entry{Stamp{hlc_->Now(), node()}, actor, ChangesBetween(*current, *state)};
     batch.Put(h.history, HistoryKey(key, entry.at), EncodeHistoryEntry(entry));
     overlay[key] = *state;
