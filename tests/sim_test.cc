@@ -62,20 +62,16 @@ constexpr uint64_t kTickMs = 100;
 constexpr int64_t kSkewMaxMs = 2 * 60 * 1000;
 static_assert(2 * kSkewMaxMs < kMaxClockAheadMsDefault);
 
-std::string Show(const Stamp& stamp) {
-  return fmt::format("{}@{:x}", stamp.node, stamp.hlc);
-}
-
 // What differs between two states of one record, for a failure message.
 std::string DescribeDifference(const Record& a, const Record& b) {
   std::vector<std::string> parts;
   if (a.owner != b.owner || a.owner_stamp != b.owner_stamp) {
-    parts.push_back(fmt::format("owner {} {} / {} {}", a.owner, Show(a.owner_stamp), b.owner,
-                                Show(b.owner_stamp)));
+    parts.push_back(fmt::format("owner {} {} / {} {}", a.owner, StampString(a.owner_stamp), b.owner,
+                                StampString(b.owner_stamp)));
   }
   if (a.deleted != b.deleted || a.deleted_stamp != b.deleted_stamp) {
-    parts.push_back(fmt::format("deleted {} {} / {} {}", a.deleted, Show(a.deleted_stamp),
-                                b.deleted, Show(b.deleted_stamp)));
+    parts.push_back(fmt::format("deleted {} {} / {} {}", a.deleted, StampString(a.deleted_stamp),
+                                b.deleted, StampString(b.deleted_stamp)));
   }
   std::set<std::string> names;
   for (const auto& [name, state] : a.fields) names.insert(name);
@@ -85,13 +81,13 @@ std::string DescribeDifference(const Record& a, const Record& b) {
       const auto it = r.fields.find(name);
       if (it == r.fields.end()) return std::string("absent");
       return fmt::format("{} {} by {}", ValueToJson(it->second.value).dump(),
-                         Show(it->second.stamp), it->second.actor);
+                         StampString(it->second.stamp), it->second.actor);
     };
     if (show(a) != show(b)) parts.push_back(fmt::format("{}: {} / {}", name, show(a), show(b)));
   }
   if (a.updated != b.updated || a.actor != b.actor) {
-    parts.push_back(fmt::format("updated {} by {} / {} by {}", Show(a.updated), a.actor,
-                                Show(b.updated), b.actor));
+    parts.push_back(fmt::format("updated {} by {} / {} by {}", StampString(a.updated), a.actor,
+                                StampString(b.updated), b.actor));
   }
   if (a.seen != b.seen) {
     parts.push_back(fmt::format("seen {} / {}", fmt::join(a.seen, ","), fmt::join(b.seen, ",")));
@@ -756,7 +752,7 @@ class Sim {
       // What happened to the register: every write to it, and what each had seen.
       std::vector<std::string> writes;
       for (const LedgerEntry* other : by_register[entry.id + "." + entry.reg]) {
-        writes.push_back(fmt::format("{} {} saw {}", other->where, Show(other->stamp),
+        writes.push_back(fmt::format("{} {} saw {}", other->where, StampString(other->stamp),
                                      fmt::join(other->seen, ",")));
       }
       // And the hub's side: its history of the register, its conflicts on it.
@@ -765,7 +761,7 @@ class Sim {
         for (const HistoryEntry& h : *history) {
           for (const FieldChange& change : h.changes) {
             if (change.name != entry.reg) continue;
-            at_hub.push_back(fmt::format("history {} by {}: {} -> {}", Show(h.at), h.actor,
+            at_hub.push_back(fmt::format("history {} by {}: {} -> {}", StampString(h.at), h.actor,
                                          ValueToJson(change.old_value).dump(),
                                          ValueToJson(change.new_value).dump()));
           }
@@ -773,8 +769,8 @@ class Sim {
       }
       for (const auto& conflict : *conflicts) {
         if (conflict.id != entry.id || conflict.field != entry.reg) continue;
-        at_hub.push_back(fmt::format("conflict kept {} lost {}", Show(conflict.kept.stamp),
-                                     Show(conflict.lost.stamp)));
+        at_hub.push_back(fmt::format("conflict kept {} lost {}", StampString(conflict.kept.stamp),
+                                     StampString(conflict.lost.stamp)));
       }
       return fmt::format(
           "write of {}.{} at {} (hlc {}) is lost: the hub holds hlc {} from {}\n  writes: {}"

@@ -35,12 +35,11 @@ std::string StampTime(const Stamp& stamp) {
   return FormatUtcMs(static_cast<int64_t>(stamp.hlc >> 16));
 }
 
-namespace {
-
-// The same printable form as a record's "version" (VersionString), so the two compare by eye.
 std::string StampString(const Stamp& stamp) {
   return fmt::format("{:016x}-{}", stamp.hlc, stamp.node);
 }
+
+namespace {
 
 ordered_json SideToJson(const ConflictSide& side) {
   ordered_json out;
