@@ -1,6 +1,7 @@
 // Planning merges, unmerges and transfers at the hub (sync/protocol/regroup.h) against a real
 // replica: the exact unit fields a merge and an unmerge write, one request for all members, chains,
 // records keeping their owners, a transfer's new owner, and every refusal with its code.
+#include <fmt/ranges.h>
 #include <gtest/gtest.h>
 
 #include "sync/protocol/registry.h"
@@ -218,6 +219,45 @@ TEST_F(RegroupPlanTest, UnmergingTheMiddleOfAChainKeepsWhatMergedIntoIt) {
   Apply(PlanUnmerge(*hub_, "P02", "admin"));
   EXPECT_EQ(Group("P03"), (std::vector<std::string>{"P02", "P03"}));
   EXPECT_EQ(Group("P01"), (std::vector<std::string>{"P01"}));
+}
+
+// The groups a unit belonged to, replayed from the registry's history, each ended by the stamp
+// of the write that changed it: what the hub judges a write made under a lost scope by.
+TEST_F(RegroupPlanTest, GroupHistoryReplaysEveryGroupAUnitBelongedTo) {
+  auto unchanged = GroupHistory(*hub_, "P02");
+  ASSERT_TRUE(unchanged.ok()) << unchanged.status().ToString();
+  ASSERT_EQ(unchanged->size(), 1u);
+  EXPECT_EQ(unchanged->front().members, (std::vector<std::string>{"P02"}));
+  EXPECT_TRUE(unchanged->front().until.IsZero());
+
+  // One request for both members, but each unit's write has its own stamp: for an instant the
+  // group held P01 and P02 only.
+  Apply(PlanMerge(*hub_, "P01", {"P02", "P03"}, false, "admin"));
+  const Stamp merged = Get(Table::kUnit, "P02").updated;
+  const Stamp merged_p03 = Get(Table::kUnit, "P03").updated;
+  Apply(PlanUnmerge(*hub_, "P02", "admin"));
+  const Stamp unmerged = Get(Table::kUnit, "P02").updated;
+  Apply(PlanMerge(*hub_, "P04", {"P02"}, false, "admin"));
+  const Stamp merged_again = Get(Table::kUnit, "P02").updated;
+  Apply(PlanMerge(*hub_, "P05", {"P04"}, false, "admin"));  // a chain: P02's group grows
+  const Stamp chained = Get(Table::kUnit, "P04").updated;
+  AddUnit("P06", "station");  // no change to P02's group: no new spell
+
+  auto spells = GroupHistory(*hub_, "P02");
+  ASSERT_TRUE(spells.ok()) << spells.status().ToString();
+  const std::vector<std::pair<std::vector<std::string>, Stamp>> expected = {
+      {{"P02"}, merged},       {{"P01", "P02"}, merged_p03}, {{"P01", "P02", "P03"}, unmerged},
+      {{"P02"}, merged_again}, {{"P02", "P04"}, chained},    {{"P02", "P04", "P05"}, Stamp{}}};
+  std::string got;
+  for (const GroupSpell& spell : *spells) {
+    got += fmt::format("{{{}}} until {}\n", fmt::join(spell.members, ","), spell.until.hlc);
+  }
+  ASSERT_EQ(spells->size(), expected.size()) << got;
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ((*spells)[i].members, expected[i].first) << "spell " << i;
+    EXPECT_EQ((*spells)[i].until, expected[i].second) << "spell " << i;
+  }
+  EXPECT_EQ(spells->back().members, Group("P02")) << "the last spell is the group now";
 }
 
 TEST_F(RegroupPlanTest, UnmergeRefusals) {

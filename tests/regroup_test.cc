@@ -835,5 +835,44 @@ TEST_F(RegroupTest, Unmerge) {
   EXPECT_EQ(Owner(Get(At(kNanguan), "registration", chengli_resident)), kChengli);
 }
 
+// A member unmerged while it was offline and writing other members' records (issue 13): the
+// writes were acknowledged under the scope it held, so the hub keeps them and they reach the
+// records' owners; only then does the member drop those records.
+TEST_F(RegroupTest, AMemberUnmergedWhileOfflineKeepsItsWritesToOtherMembers) {
+  const std::vector<std::string> three{kChengli, kNanguan, kBeiguan};
+  ASSERT_NO_FATAL_FAILURE(StartLinqu(three));
+  ASSERT_NO_FATAL_FAILURE(Import(*hub_, RecordsFileOf(three)));
+  StartStations(three);
+  ASSERT_NO_FATAL_FAILURE(
+      Run(*hub_, {"merge", "--into", kChengli, kNanguan, kBeiguan, "--as", "suboffice"}));
+  ASSERT_NO_FATAL_FAILURE(WaitAllSynced());
+  const std::string chengli_resident = FirstRecord(kChengli, "registration")["id"];
+  const std::string nanguan_officer = FirstRecord(kNanguan, "personnel")["id"];
+  ASSERT_EQ(Owner(Get(At(kBeiguan), "registration", chengli_resident)), kChengli);
+
+  // 北关 writes 城里's and 南关's records while the hub is away; the hub unmerges it meanwhile.
+  ASSERT_EQ(hub_->Stop(), 0);
+  ASSERT_NO_FATAL_FAILURE(
+      Put(At(kBeiguan), "registration", chengli_resident, R"({"address":"离线时北关改的地址"})"));
+  ASSERT_NO_FATAL_FAILURE(
+      Put(At(kBeiguan), "personnel", nanguan_officer, R"({"phone":"0536-1234567"})"));
+  ASSERT_EQ(At(kBeiguan).Stop(), 0);
+  ASSERT_TRUE(hub_->Start()) << hub_->Log();
+  ASSERT_NO_FATAL_FAILURE(Run(*hub_, {"unmerge", kBeiguan}));
+  StartStation(kBeiguan);
+  ASSERT_NO_FATAL_FAILURE(WaitAllSynced());
+
+  for (const StationDaemon* node : {hub_.get(), &At(kChengli), &At(kNanguan)}) {
+    EXPECT_EQ(Field(Get(*node, "registration", chengli_resident), "address"), "离线时北关改的地址")
+        << node->unit() << " lacks 北关's acknowledged write to 城里's resident";
+    EXPECT_EQ(Field(Get(*node, "personnel", nanguan_officer), "phone"), "0536-1234567")
+        << node->unit() << " lacks 北关's acknowledged write to 南关's officer";
+  }
+  EXPECT_TRUE(Get(At(kBeiguan), "registration", chengli_resident).is_null())
+      << "北关 still holds 城里's records after the unmerge";
+  ExpectGroupConverged(kBeiguan, {kBeiguan}, {kBeiguan});
+  ExpectGroupConverged(kChengli, {kChengli, kNanguan}, {kChengli, kNanguan});
+}
+
 }  // namespace
 }  // namespace stationsync

@@ -64,20 +64,43 @@ bool HubSession::ForStation(const Change& change) const {
 bool HubSession::MayWrite(const Record& change) const {
   if (change.table == Table::kUnit) return false;
   // A station moves no record out of its scope (transfers are made at the hub).
-  if (!change.owner_stamp.IsZero() && !InScope(change.owner)) return false;
+  if (!change.owner_stamp.IsZero() && !HeldWhenWritten(change.owner, change.seen)) return false;
   auto held = replica_.Get(change.table, change.id);
   if (!held.ok()) return false;
-  if (!*held) return InScope(change.owner);
-  if (InScope((*held)->owner)) return true;
+  if (!*held) return HeldWhenWritten(change.owner, change.seen);
+  if (HeldWhenWritten((*held)->owner, change.seen)) return true;
   // Transferred out of the scope by a write the station had not seen when it wrote (it was
   // offline): its write was acknowledged there, so it is kept and goes to the new owner. Only a
   // record the scope once held qualifies: a station cannot reach a record it never had by
   // claiming it missed a transfer.
-  return InScope(change.owner) && !Includes(change.seen, (*held)->owner_stamp) &&
-         OnceInScope(change.table, change.id);
+  return HeldWhenWritten(change.owner, change.seen) &&
+         !Includes(change.seen, (*held)->owner_stamp) &&
+         OnceHeld(change.table, change.id, change.seen);
 }
 
-bool HubSession::OnceInScope(Table table, const std::string& id) const {
+bool HubSession::HeldWhenWritten(const std::string& owner, const VersionVector& seen) const {
+  if (InScope(owner)) return true;
+  // A write made offline after the station's group changed at the hub (an unmerge, or a merge
+  // into another group): acknowledged at the station under the scope it still held, so it is
+  // kept and goes to the record's owners; the station evicts the record when it takes its new
+  // scope. As with transfers, a station can claim to have missed a change of its scope, but
+  // only for units its scope really held once (the registry's history at the hub).
+  if (earlier_scopes_seq_ != replica_.last_seq()) {
+    auto spells = GroupHistory(replica_, unit_);
+    if (!spells.ok()) {
+      spdlog::error("reading the registry's history for {}: {}", unit_, spells.status().ToString());
+      return false;
+    }
+    earlier_scopes_ = std::move(*spells);
+    earlier_scopes_seq_ = replica_.last_seq();
+  }
+  return std::any_of(earlier_scopes_.begin(), earlier_scopes_.end(), [&](const GroupSpell& spell) {
+    return !spell.until.IsZero() && !Includes(seen, spell.until) &&
+           std::binary_search(spell.members.begin(), spell.members.end(), owner);
+  });
+}
+
+bool HubSession::OnceHeld(Table table, const std::string& id, const VersionVector& seen) const {
   auto history = replica_.History(table, id);  // a rare path: a write racing a transfer
   if (!history.ok()) return false;
   for (const HistoryEntry& entry : *history) {
@@ -85,7 +108,7 @@ bool HubSession::OnceInScope(Table table, const std::string& id) const {
       if (change.name != "owner") continue;
       for (const Value* owner : {&change.old_value, &change.new_value}) {
         const auto* text = std::get_if<std::string>(owner);
-        if (text != nullptr && InScope(*text)) return true;
+        if (text != nullptr && HeldWhenWritten(*text, seen)) return true;
       }
     }
   }

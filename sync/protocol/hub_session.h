@@ -40,6 +40,7 @@
 #include <vector>
 
 #include "sync/protocol/log_heads.h"
+#include "sync/protocol/registry.h"
 #include "sync/protocol/session_options.h"
 #include "sync/protocol/sync_message.h"
 #include "sync/protocol/sync_status.h"
@@ -139,10 +140,15 @@ class HubSession {
   // suffices: Replica::ChangeHeadsAfter.)
   bool ForStation(const Change& change) const;
   bool InScope(const std::string& owner) const;
-  // May the station write this change: a record of its scope (see OnUp)?
+  // May the station write this change: a record of the scope it held when it wrote?
   bool MayWrite(const Record& change) const;
-  // Did a unit of the station's scope ever own this record (its history at the hub)?
-  bool OnceInScope(Table table, const std::string& id) const;
+  // Did the station hold `owner` when it made a write that had seen `seen`: is `owner` in its
+  // scope now, or did it leave the scope by a registry write the writer had not seen (it was
+  // offline when its group changed)?
+  bool HeldWhenWritten(const std::string& owner, const VersionVector& seen) const;
+  // Did a unit the station held when it wrote (HeldWhenWritten) ever own this record (its
+  // history at the hub)?
+  bool OnceHeld(Table table, const std::string& id, const VersionVector& seen) const;
   void StartSnapshot(uint64_t now_ms);
   // The link is gone (or refused): nothing in flight, the snapshot slot given back.
   void LinkDown();
@@ -173,6 +179,9 @@ class HubSession {
   uint64_t slot_retry_ms_ = 0;      // after a stall: no new slot before this time
   uint64_t slot_progress_ms_ = 0;   // when the slot was taken or a page last acknowledged
   std::vector<std::string> scope_;  // sorted; starts as {unit_} until the hub sets it
+  // GroupHistory(unit_), read on the rare path of HeldWhenWritten, as of the log's last_seq.
+  mutable std::vector<GroupSpell> earlier_scopes_;
+  mutable uint64_t earlier_scopes_seq_ = UINT64_MAX;
 
   bool connected_ = false;
   std::string peer_;

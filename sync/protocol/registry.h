@@ -25,6 +25,17 @@ Result<std::map<std::string, std::vector<std::string>>> Groups(const Replica& re
 // The group of `code` (just {code} when the registry does not know it).
 Result<std::vector<std::string>> GroupOf(const Replica& replica, const std::string& code);
 
+// A stretch of the registry's history during which a unit's group stayed the same.
+struct GroupSpell {
+  std::vector<std::string> members;  // sorted, the unit itself included
+  Stamp until;                       // the registry write that ended it; zero: the group now
+};
+// Every group `code` has belonged to, oldest first, the current one last: the unit table's
+// history (each unit's status and merged_into) replayed in stamp order, as GroupsOf reads it.
+// Units deleted since are left out (their history is not listed). Reads every unit's history,
+// so it is for rare paths: the hub judging a write made under a scope the station has lost.
+Result<std::vector<GroupSpell>> GroupHistory(const Replica& replica, const std::string& code);
+
 // What the hub's sessions follow, from one reading of the unit table.
 struct RegistryView {
   std::vector<std::string> station_units;                  // in code order
