@@ -214,7 +214,7 @@ Result<WriteRequest> ApiServer::ToWrite(const ApiRequest& request, size_t& faile
       if (!open.ok()) return open.status();
       auto conflict = FindConflict(*open, request.resolve.id);
       if (!conflict.ok()) return conflict.status();
-      auto op = ResolutionOp(*conflict, request.resolve);
+      auto op = ResolutionOp(*conflict, request.resolve, *open);
       if (!op.ok()) return op.status();
       write.ops.push_back(std::move(op).value());
       break;

@@ -6,6 +6,9 @@
 //  - Whole states merge commutatively.
 //  - No silent loss: every write's value is in the record or is the lost side of a conflict.
 //  - A write that saw the value it replaced never conflicts with it.
+//  - Rules across fields (a personnel id_number and its sex digit, validate.h): writes that set
+//    one field or the other, each valid, never merge into an invalid record, at any node, at
+//    any point of any order.
 // STATIONSYNC_MERGE_SEEDS raises the number of seeds (default 300).
 #include "sync/records/merge.h"
 
@@ -16,8 +19,11 @@
 
 #include <gtest/gtest.h>
 
+#include "sync/records/calendar.h"
 #include "sync/records/hlc.h"
+#include "sync/records/id_number.h"
 #include "sync/records/local_write.h"
+#include "sync/records/validate.h"
 
 namespace stationsync {
 namespace {
@@ -28,6 +34,10 @@ constexpr int64_t kStartMs = 1'700'000'000'000;
 constexpr int64_t kNoClockBound = std::numeric_limits<int64_t>::max() / 4;
 const std::vector<std::string> kNodes = {"P01", "P02", "P03", "HUB"};
 const std::vector<std::string> kFields = {"name", "parent", "merged_into"};
+
+// What the nodes write: a unit's free-text fields, or a personnel record's id number and sex
+// (checked together), which writers set together, one at a time, or clear.
+enum class Workload { kUnitFields, kPersonnelId };
 
 struct Write {
   Change change;      // the delta, as the writer's log holds it
@@ -63,12 +73,65 @@ bool Deliverable(const Node& node, const Write& w) {
 void Apply(Node& node, const History& history, size_t index) {
   MergeResult merged = Merge(node.state, history.writes[index].change.delta);
   node.state = std::move(merged.record);
+  if (node.state->table == Table::kPersonnel) {
+    const Status valid = ValidateRecord(*node.state);
+    EXPECT_TRUE(valid.ok()) << node.name << " merged write " << index
+                            << " into an invalid record: " << valid.message();
+  }
   node.hlc.Observe(node.state->updated.hlc);
   for (auto& conflict : merged.conflicts) node.conflicts.push_back(std::move(conflict));
   node.applied.insert(index);
 }
 
-void LocalWrite(Node& node, History& history, std::mt19937_64& rng) {
+// A personnel write: create, or set the id number with its sex, the id number alone, the sex
+// alone, or clear the id number. Writes the record's rule refuses (an id number whose sex digit
+// disagrees with the sex held) are refused here as at any node, and not made.
+RecordPatch PersonnelPatch(const Node& node, std::mt19937_64& rng) {
+  static const std::vector<std::pair<std::string, bool>> kIds = {
+      {MakeIdNumber("370724", Date{1980, 1, 5}, 1, true), true},
+      {MakeIdNumber("370724", Date{1981, 2, 6}, 2, false), false},
+      {MakeIdNumber("370725", Date{1982, 3, 7}, 3, true), true},
+      {MakeIdNumber("370725", Date{1983, 4, 8}, 4, false), false}};
+  auto sex = [](bool male) { return Value(std::string(male ? "male" : "female")); };
+  RecordPatch patch{Table::kPersonnel, "P1", "", {}};
+  if (!node.state) {
+    patch.fields = {{"name", Value(node.name + "-created")},
+                    {"role", Value(std::string("officer"))},
+                    {"sex", sex(rng() % 2 == 0)}};
+    return patch;
+  }
+  const auto& [id, male] = kIds[rng() % kIds.size()];
+  switch (rng() % 5) {
+    case 0:
+      patch.fields = {{"id_number", Value(id)}, {"sex", sex(male)}};
+      break;
+    case 1:
+      patch.fields = {{"id_number", Value(id)}};
+      break;
+    case 2:
+      patch.fields = {{"sex", sex(rng() % 2 == 0)}};
+      break;
+    case 3:
+      patch.fields = {{"id_number", Value{}}};
+      break;
+    default:
+      patch.fields = {{"name", Value(node.name + "-renamed")}};
+  }
+  return patch;
+}
+
+void LocalWrite(Node& node, History& history, std::mt19937_64& rng,
+                Workload workload = Workload::kUnitFields) {
+  if (workload == Workload::kPersonnelId) {
+    const Stamp stamp{node.hlc.Now(), node.name};
+    auto plan = PlanPut(node.state, PersonnelPatch(node, rng), stamp, "actor-" + node.name, "P01");
+    if (!plan.ok() || !plan->changed) return;  // refused by the rule, as at any node
+    node.state = plan->record;
+    history.writes.push_back({plan->change, node.last_own});
+    node.last_own = stamp.hlc;
+    node.applied.insert(history.writes.size() - 1);
+    return;
+  }
   RecordPatch patch{Table::kUnit, "U1", "", {}};
   if (!node.state) {
     patch.fields["kind"] = Value(std::string("station"));
@@ -121,7 +184,7 @@ int Seeds() {
   return seeds == nullptr ? 300 : std::atoi(seeds);
 }
 
-void RunSeed(uint64_t seed) {
+void RunSeed(uint64_t seed, Workload workload = Workload::kUnitFields) {
   SCOPED_TRACE("seed " + std::to_string(seed) +
                " (replay: --gtest_filter=Merge.* with "
                "STATIONSYNC_MERGE_SEEDS)");
@@ -138,7 +201,7 @@ void RunSeed(uint64_t seed) {
     Node& node = nodes[rng() % nodes.size()];
     node.clock.Advance(static_cast<int64_t>(rng() % 1000));
     if (rng() % 2 == 0) {
-      LocalWrite(node, history, rng);
+      LocalWrite(node, history, rng, workload);
     } else {
       DeliverOne(node, history, rng);
     }
@@ -194,6 +257,13 @@ TEST(Merge, RandomCausalHistoriesConvergeWithoutSilentLoss) {
   for (int seed = 1; seed <= Seeds(); ++seed) {
     RunSeed(static_cast<uint64_t>(seed));
     if (HasFailure()) return;  // the first failing seed is the one to replay
+  }
+}
+
+TEST(Merge, WritesAcrossARuleNeverMergeIntoAnInvalidRecord) {
+  for (int seed = 1; seed <= Seeds(); ++seed) {
+    RunSeed(static_cast<uint64_t>(seed), Workload::kPersonnelId);
+    if (HasFailure()) return;
   }
 }
 

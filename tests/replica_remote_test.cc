@@ -2,8 +2,14 @@
 // peer position moves in the same batch, replays change nothing, invalid changes are skipped and
 // reported, conflicts are kept with both sides until a later write closes them, and only the hub
 // logs what it receives.
+#include <algorithm>
+#include <set>
+
 #include <gtest/gtest.h>
 
+#include "sync/records/id_number.h"
+#include "sync/records/validate.h"
+#include "sync/storage/conflict_resolution.h"
 #include "sync/storage/replica.h"
 
 #include "tests/support/process.h"
@@ -183,6 +189,82 @@ TEST_F(RemoteTest, AWriteToAnotherFieldClosesNoConflict) {
   hub_clock_.Advance(10);
   Put(*hub, {Table::kUnit, "U1", "", {{"name", Text("城关派出所")}}}, "admin");
   EXPECT_TRUE(hub->OpenConflicts()->empty());
+}
+
+// Two writes, each valid, to the two fields of a rule across fields (a personnel id_number and
+// sex, whose id's sex digit must agree): a write to either field writes both, so every replica
+// takes both from one write and holds the same valid record, in either order of arrival, and
+// lists the combination as conflicts on both fields, which one resolution restores together.
+TEST_F(RemoteTest, ConcurrentWritesAcrossARuleConvergeOnOneValidRecord) {
+  const std::string male_id = MakeIdNumber("370724", Date{1985, 3, 9}, 11, /*male=*/true);
+  for (const bool station_ships_first : {true, false}) {
+    SCOPED_TRACE(station_ships_first ? "the station's write arrives first"
+                                     : "the hub's write arrives first");
+    TempDir dir;
+    auto open = [&dir](const std::string& node, ManualClock* clock) {
+      return std::move(
+                 Replica::Open({.path = dir / node, .node = node, .unit = "P01", .clock = clock}))
+          .value();
+    };
+    ManualClock station_clock{1'700'000'000'000};
+    ManualClock hub_clock{1'700'000'000'000};
+    auto station = open("P01", &station_clock);
+    auto hub = open("HUB", &hub_clock);
+    Put(*station, {Table::kPersonnel,
+                   "P7",
+                   "P01",
+                   {{"name", Text("王芳")}, {"role", Text("officer")}, {"sex", Text("male")}}});
+    ASSERT_TRUE(Ship(*station, *hub, 0, true).ok());
+    // Offline: the station records the officer's id number (male, as the record says); the hub,
+    // later, corrects the sex to female (valid: there is no id number to disagree with).
+    station_clock.Advance(1000);
+    Put(*station, {Table::kPersonnel, "P7", "", {{"id_number", Text(male_id)}}}, "372301");
+    hub_clock.Advance(2000);
+    Put(*hub, {Table::kPersonnel, "P7", "", {{"sex", Text("female")}}}, "admin");
+    if (station_ships_first) {
+      ASSERT_TRUE(Ship(*station, *hub, 1, true).ok());
+      ASSERT_TRUE(Ship(*hub, *station, 1, false).ok());
+    } else {
+      ASSERT_TRUE(Ship(*hub, *station, 1, false).ok());
+      ASSERT_TRUE(Ship(*station, *hub, 1, true).ok());
+    }
+    const Record at_hub = Get(*hub, Table::kPersonnel, "P7");
+    EXPECT_EQ(at_hub, Get(*station, Table::kPersonnel, "P7"));
+    EXPECT_TRUE(ValidateRecord(at_hub).ok()) << ValidateRecord(at_hub).ToString();
+    // The hub's write is the later one: its whole combination (no id number, female) is kept.
+    EXPECT_EQ(at_hub.fields.at("sex").value, Text("female"));
+    EXPECT_TRUE(IsNull(at_hub.fields.at("id_number").value));
+    for (const Replica* replica : {hub.get(), station.get()}) {
+      auto conflicts = replica->OpenConflicts();
+      ASSERT_TRUE(conflicts.ok());
+      std::set<std::string> fields;
+      for (const Conflict& conflict : *conflicts) {
+        fields.insert(conflict.field);
+        EXPECT_EQ(conflict.lost.actor, "372301") << replica->node();
+      }
+      EXPECT_EQ(fields, (std::set<std::string>{"id_number", "sex"})) << replica->node();
+    }
+    EXPECT_TRUE(hub->CheckIntegrity().ok()) << hub->CheckIntegrity().ToString();
+    EXPECT_TRUE(station->CheckIntegrity().ok()) << station->CheckIntegrity().ToString();
+
+    // Taking the lost side of either conflict restores the station's whole combination, and
+    // closes both conflicts.
+    auto open_conflicts = hub->OpenConflicts();
+    ASSERT_TRUE(open_conflicts.ok());
+    const Conflict& on_sex =
+        *std::find_if(open_conflicts->begin(), open_conflicts->end(),
+                      [](const Conflict& conflict) { return conflict.field == "sex"; });
+    auto op =
+        ResolutionOp(on_sex, {on_sex.Key(), ConflictChoice::Take::kLost, {}}, *open_conflicts);
+    ASSERT_TRUE(op.ok()) << op.status().ToString();
+    hub_clock.Advance(10);
+    const auto resolved = hub->Write({{"admin", {*op}}});
+    ASSERT_TRUE(resolved.front().status.ok()) << resolved.front().status.ToString();
+    const Record after = Get(*hub, Table::kPersonnel, "P7");
+    EXPECT_EQ(after.fields.at("id_number").value, Text(male_id));
+    EXPECT_EQ(after.fields.at("sex").value, Text("male"));
+    EXPECT_TRUE(hub->OpenConflicts()->empty());
+  }
 }
 
 TEST_F(RemoteTest, CursorsSurviveAReopen) {

@@ -74,6 +74,26 @@ void RecordWrite(WritePlan& plan, const Stamp& stamp) {
   plan.change.delta.seen = plan.record.seen;
 }
 
+// A write to a field of a rule across fields writes every field of the rule, unchanged ones
+// again and unset ones as null, all with this write's stamp: registers merged one by one then
+// take all of them from one write, which was valid, so concurrent writes never combine into an
+// invalid record (validate.h, FieldsCheckedTogether). Not in the history: no value changed.
+void WriteCheckedTogether(WritePlan& plan, const Stamp& stamp, std::string_view actor) {
+  std::vector<std::string> together;
+  for (const auto& [name, state] : plan.change.delta.fields) {
+    for (const std::string& field : FieldsCheckedTogether(plan.record.table, name)) {
+      if (!plan.change.delta.fields.contains(field)) together.push_back(field);
+    }
+  }
+  for (const std::string& field : together) {
+    const auto it = plan.record.fields.find(field);
+    FieldState state{it == plan.record.fields.end() ? Value{} : it->second.value, stamp,
+                     std::string(actor)};
+    plan.change.delta.fields[field] = state;
+    plan.record.fields[field] = std::move(state);
+  }
+}
+
 }  // namespace
 
 Result<WritePlan> PlanPut(const std::optional<Record>& current, const RecordPatch& patch,
@@ -106,6 +126,7 @@ Result<WritePlan> PlanPut(const std::optional<Record>& current, const RecordPatc
     plan.record = *current;  // nothing new: keep the stored stamp and actor
     return plan;
   }
+  WriteCheckedTogether(plan, stamp, actor);
   SS_RETURN_IF_ERROR(ValidateRecord(plan.record));
   RecordWrite(plan, stamp);
   return plan;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "sync/records/calendar.h"
+#include "sync/records/validate.h"
 
 namespace stationsync {
 
@@ -59,6 +60,13 @@ ordered_json ConflictToJson(const Conflict& conflict) {
   out["table"] = TableName(conflict.table);
   out["record"] = conflict.id;
   out["field"] = conflict.field;
+  // A field of a rule across fields: its conflict comes with the rule's other fields' (the same
+  // concurrent writes set all of them), and a person resolves them as one combination.
+  std::vector<std::string> together;
+  for (const std::string& field : FieldsCheckedTogether(conflict.table, conflict.field)) {
+    if (field != conflict.field) together.push_back(field);
+  }
+  if (!together.empty()) out["checked_with"] = together;
   out["kept"] = SideToJson(conflict.kept);
   out["lost"] = SideToJson(conflict.lost);
   return out;

@@ -228,6 +228,13 @@ Status ValidateRecord(const Record& record) {
   return Invalid(fmt::format("{}", fmt::join(problems, "; ")));
 }
 
+const std::vector<std::string>& FieldsCheckedTogether(Table table, std::string_view field) {
+  static const std::vector<std::string> kNone;
+  static const std::vector<std::string> kPersonnelId = {"id_number", "sex"};  // CheckIdAgrees
+  if (table == Table::kPersonnel && (field == "id_number" || field == "sex")) return kPersonnelId;
+  return kNone;
+}
+
 Status ValidateRemoteChange(const Record& change) {
   auto id = NormalizeId(change.table, change.id);
   if (!id.ok()) return id.status();

@@ -9,6 +9,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "sync/base/status.h"
 #include "sync/records/record.h"
@@ -32,6 +33,15 @@ Result<Value> NormalizeField(Table table, std::string_view name, Value value);
 
 // Checks a record as it would be stored.
 Status ValidateRecord(const Record& record);
+
+// Fields a rule across fields checks together (ValidateRecord): a personnel record's id_number
+// and sex (the id's sex digit). Sorted; empty for a field in no such rule. A registration's sex
+// and birth_date are checked against its id, which never changes, so each is valid alone.
+//
+// Why it matters to merging: two writes that are each valid may combine into an invalid record
+// if each sets one field of the rule (merge.h). So a write to any field of the rule writes all of
+// them (PlanPut), and the merge, register by register, then takes all of them from one write.
+const std::vector<std::string>& FieldsCheckedTogether(Table table, std::string_view field);
 
 // Checks a change received from another node (a delta or a whole state) before it is merged:
 // canonical id, owner, every field value, and stamps on everything it sets. Required fields and

@@ -13,7 +13,8 @@ Result<Conflict> FindConflict(const std::vector<Conflict>& open, std::string_vie
   return NotFound(fmt::format("no open conflict {} (syncctl conflicts lists them)", id));
 }
 
-Result<WriteOp> ResolutionOp(const Conflict& conflict, const ConflictChoice& choice) {
+Result<WriteOp> ResolutionOp(const Conflict& conflict, const ConflictChoice& choice,
+                             const std::vector<Conflict>& open) {
   const Value& value = choice.take == ConflictChoice::Take::kKept   ? conflict.kept.value
                        : choice.take == ConflictChoice::Take::kLost ? conflict.lost.value
                                                                     : choice.value;
@@ -33,6 +34,18 @@ Result<WriteOp> ResolutionOp(const Conflict& conflict, const ConflictChoice& cho
     op.remove = *text == "true";  // "false": a put of no fields undeletes the record
   } else {
     op.patch.fields.emplace(conflict.field, value);
+    if (choice.take == ConflictChoice::Take::kValue) return op;
+    const bool lost = choice.take == ConflictChoice::Take::kLost;
+    const ConflictSide& side = lost ? conflict.lost : conflict.kept;
+    for (const std::string& field : FieldsCheckedTogether(conflict.table, conflict.field)) {
+      for (const Conflict& other : open) {
+        const ConflictSide& other_side = lost ? other.lost : other.kept;
+        if (other.table == conflict.table && other.id == conflict.id && other.field == field &&
+            other_side.stamp == side.stamp) {
+          op.patch.fields.emplace(field, other_side.value);
+        }
+      }
+    }
   }
   return op;
 }

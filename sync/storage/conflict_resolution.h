@@ -28,10 +28,15 @@ struct ConflictChoice {
 Result<Conflict> FindConflict(const std::vector<Conflict>& open, std::string_view id);
 
 // The write that sets the conflict's register to the chosen value:
-//  - a field: a put of that one field (null clears it, if the table allows);
+//  - a field: a put of that one field (null clears it, if the table allows); for a field of a rule
+//    across fields (validate.h FieldsCheckedTogether) taking kept or lost, the put also sets the
+//    rule's other fields to that same side's values where `open` holds their conflicts with the
+//    same write (one concurrent write conflicts on all of them), so the combination it restores
+//    is the valid one that write made;
 //  - "owner": a put naming the chosen owner (it must be a unit code);
 //  - "deleted": "true" deletes the record, "false" undeletes it (a put of no fields).
 // kInvalid when the value does not fit the register.
-Result<WriteOp> ResolutionOp(const Conflict& conflict, const ConflictChoice& choice);
+Result<WriteOp> ResolutionOp(const Conflict& conflict, const ConflictChoice& choice,
+                             const std::vector<Conflict>& open = {});
 
 }  // namespace stationsync
