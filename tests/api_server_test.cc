@@ -385,6 +385,59 @@ TEST_F(ConflictTest, AResolutionTheRecordCannotTakeIsRefusedAndChangesNothing) {
   EXPECT_EQ(JsonLines(Ctl({"conflicts", "--json"}).out).size(), 2u);
 }
 
+// Concurrent writes to the two fields a rule checks together (a personnel id_number and sex):
+// the station records a male id number, the hub (later) sets the sex to female. Each conflict
+// names the other field, and resolving either restores one side's whole combination.
+class RuleConflictTest : public ApiServerTest {
+ protected:
+  void SetUp() override {
+    Replica& station = Open("P01", "P01");
+    Replica& hub = Open("HUB", "HQ");
+    Write(station, {Table::kPersonnel,
+                    "P7",
+                    "",
+                    {{"name", Value("王芳")}, {"role", Value("officer")}, {"sex", Value("male")}}});
+    Ship(station, hub);
+    clock_.Advance(1000);
+    Write(station, {Table::kPersonnel, "P7", "", {{"id_number", Value(kMaleId)}}}, "372301");
+    clock_.Advance(1000);
+    Write(hub, {Table::kPersonnel, "P7", "", {{"sex", Value("female")}}}, "admin");
+    auto hub_own = hub.ChangesAfter(0, 10);
+    ASSERT_TRUE(hub_own.ok());
+    RemoteBatch batch;
+    batch.peer = "hub";
+    batch.changes = {hub_own->back().delta};
+    ASSERT_TRUE(station.ApplyRemote(batch).ok());
+    Serve(station, "station");
+  }
+
+  static constexpr const char* kMaleId = "370724198503090116";
+};
+
+TEST_F(RuleConflictTest, EachConflictNamesTheOtherFieldAndOneResolutionRestoresBoth) {
+  const json before = json::parse(Ctl({"get", "personnel", "P7"}).out);
+  EXPECT_EQ(before["fields"]["sex"], "female");
+  EXPECT_FALSE(before["fields"].contains("id_number")) << "the hub's later combination is kept";
+  const auto lines = JsonLines(Ctl({"conflicts", "--json"}).out);
+  ASSERT_EQ(lines.size(), 2u);
+  std::string on_sex;
+  for (const json& line : lines) {
+    if (line["field"] == "sex") {
+      EXPECT_EQ(line["checked_with"], json::array({"id_number"})) << line;
+      on_sex = line["id"];
+    } else {
+      EXPECT_EQ(line["field"], "id_number") << line;
+      EXPECT_EQ(line["checked_with"], json::array({"sex"})) << line;
+    }
+  }
+  const auto resolved = Ctl({"conflicts", "resolve", on_sex, "--take", "lost"});
+  ASSERT_EQ(resolved.exit_code, 0) << resolved.err;
+  const json after = json::parse(resolved.out);
+  EXPECT_EQ(after["fields"]["sex"], "male");
+  EXPECT_EQ(after["fields"]["id_number"], kMaleId);
+  EXPECT_EQ(Ctl({"conflicts", "--json"}).out, "") << "both conflicts close";
+}
+
 // Hub units P01..P04 (stations), T01 (traffic), and case A1 of P01; served as the hub.
 class HubRegroupTest : public ApiServerTest {
  protected:
