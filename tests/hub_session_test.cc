@@ -226,6 +226,73 @@ TEST_F(HubSessionTest, SnapshotsBeyondTheLimitWaitForASlotAndAllArrive) {
   EXPECT_EQ(hub.Report(now_).stations.at(1).lag_records, 0u);
 }
 
+// A stream batch the hub sent before it started a snapshot (for a scope change), arriving late
+// amid the snapshot's pages, is not applied: under the scope being replaced it would evict a
+// record that a page has just brought in (simulation seed 194720).
+TEST_F(HubSessionTest, AStreamBatchArrivingAmidASnapshotIsNotApplied) {
+  Write(*hub_replica_,
+        {Table::kUnit, "S2", "", {{"name", Value("二所")}, {"kind", Value("station")}}});
+  Write(*hub_replica_, Officer("P1", "S1"));
+  Write(*hub_replica_, Officer("P2", "S1"));
+  Write(*hub_replica_, Officer("P3", "S2"));
+  SessionOptions options;
+  options.snapshot_page_records = 1;  // a page per record
+  Hub hub(*hub_replica_, options, /*authenticate=*/false);
+  auto station_replica = Open("S1", "S1");
+  StationSession station(*station_replica, options);
+  auto to_hub = [&](const StationStep& step) {
+    std::vector<Outgoing> replies;
+    for (const auto& message : step.out) {
+      auto out = hub.Receive({"peer-1", ""}, message, now_);
+      replies.insert(replies.end(), out.begin(), out.end());
+    }
+    return replies;
+  };
+  auto until_quiet = [&](std::vector<Outgoing> to_station) {
+    for (int round = 0; round < 100 && !to_station.empty(); ++round) {
+      std::vector<Outgoing> next;
+      for (const auto& outgoing : to_station) {
+        auto replies = to_hub(station.Receive(outgoing.message, now_));
+        next.insert(next.end(), replies.begin(), replies.end());
+      }
+      to_station = std::move(next);
+    }
+  };
+  until_quiet(to_hub(station.Tick(now_)));
+  ASSERT_TRUE(station.linked());
+  ASSERT_TRUE(station_replica->Get(Table::kPersonnel, "P1")->has_value());
+
+  // The hub moves P1 to S2; the stream batch that evicts it at S1 is delayed on the way.
+  Write(*hub_replica_, {Table::kPersonnel, "P1", "S2", {}});
+  const std::vector<Outgoing> delayed = hub.Pump(now_);
+  ASSERT_FALSE(delayed.empty());
+  // S2 merges into S1's group: the hub starts a snapshot of the wider scope, P1's page first.
+  Write(*hub_replica_,
+        {Table::kUnit, "S2", "", {{"status", Value("merged")}, {"merged_into", Value("S1")}}});
+  const std::vector<Outgoing> pages = hub.Pump(now_);
+  std::vector<Outgoing> replies;
+  bool delivered_delayed = false;
+  for (const auto& outgoing : pages) {
+    auto out = to_hub(station.Receive(outgoing.message, now_));
+    replies.insert(replies.end(), out.begin(), out.end());
+    const auto* down = std::get_if<Down>(&outgoing.message.body);
+    const bool brought_p1 = down != nullptr && down->snapshot && !down->last &&
+                            std::any_of(down->records.begin(), down->records.end(),
+                                        [](const Record& record) { return record.id == "P1"; });
+    if (brought_p1 && !delivered_delayed) {
+      ASSERT_TRUE(station_replica->Get(Table::kPersonnel, "P1")->has_value());
+      for (const auto& late : delayed) station.Receive(late.message, now_);
+      delivered_delayed = true;
+    }
+  }
+  ASSERT_TRUE(delivered_delayed) << "no snapshot page brought P1 before the last";
+  until_quiet(replies);
+  EXPECT_EQ(station_replica->Scope(), (std::vector<std::string>{"S1", "S2"}));
+  for (const char* id : {"P1", "P2", "P3"}) {
+    EXPECT_TRUE(station_replica->Get(Table::kPersonnel, id)->has_value()) << id;
+  }
+}
+
 TEST_F(HubSessionTest, UpsQueuedInOneTurnAreAppliedTogetherAtFlush) {
   Write(*hub_replica_,
         {Table::kUnit, "S2", "", {{"name", Value("二所")}, {"kind", Value("station")}}});

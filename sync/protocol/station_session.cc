@@ -430,6 +430,11 @@ void StationSession::OnDown(const Down& down, uint64_t now_ms, StationStep& step
       }
     }
   } else {
+    // Amid a snapshot's pages, a stream batch is one the hub sent before it started the snapshot
+    // (it streams nothing while one is under way), delayed or resent: applying it now would
+    // judge the records it carries against the scope being replaced, and could evict a record
+    // a page has just brought in (sim seed 194720). The snapshot covers it; its ack is ignored.
+    if (snapshot_id_ > 0 && !snapshot_done_) return;
     if (down.hub_epoch != held.epoch || down.from != held.cursor) {
       Send(DownAck{held.cursor, 0, false, true}, now_ms, step);
       return;
