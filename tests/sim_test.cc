@@ -62,6 +62,24 @@ constexpr uint64_t kTickMs = 100;
 constexpr int64_t kSkewMaxMs = 2 * 60 * 1000;
 static_assert(2 * kSkewMaxMs < kMaxClockAheadMsDefault);
 
+// The hub's history of some registers of a record, one line per change ("history STAMP by ACTOR:
+// REGISTER OLD -> NEW"), for failure messages.
+std::vector<std::string> RegisterHistory(const Replica& replica, Table table, const std::string& id,
+                                         const std::set<std::string>& registers) {
+  std::vector<std::string> lines;
+  auto history = replica.History(table, id);
+  if (!history.ok()) return {"history unreadable: " + history.status().ToString()};
+  for (const HistoryEntry& h : *history) {
+    for (const FieldChange& change : h.changes) {
+      if (!registers.contains(change.name)) continue;
+      lines.push_back(fmt::format("history {} by {}: {} {} -> {}", StampString(h.at), h.actor,
+                                  change.name, ValueToJson(change.old_value).dump(),
+                                  ValueToJson(change.new_value).dump()));
+    }
+  }
+  return lines;
+}
+
 // What differs between two states of one record, for a failure message.
 std::string DescribeDifference(const Record& a, const Record& b) {
   std::vector<std::string> parts;
@@ -687,17 +705,8 @@ class Sim {
         for (const auto& [key, record] : at_hub) {
           if (at_station.contains(key)) continue;
           // How it came to be in the scope: the hub's history of its owner and deletion.
-          std::vector<std::string> moves;
-          if (auto history = hub_replica_->History(record.table, record.id); history.ok()) {
-            for (const HistoryEntry& h : *history) {
-              for (const FieldChange& change : h.changes) {
-                if (change.name != "owner" && change.name != "deleted") continue;
-                moves.push_back(fmt::format("{} {} by {}: {} -> {}", StampString(h.at), change.name,
-                                            h.actor, ValueToJson(change.old_value).dump(),
-                                            ValueToJson(change.new_value).dump()));
-              }
-            }
-          }
+          const std::vector<std::string> moves =
+              RegisterHistory(*hub_replica_, record.table, record.id, {"owner", "deleted"});
           missing.push_back(
               fmt::format("{} of {} (at the hub: {})", key, record.owner, fmt::join(moves, "; ")));
         }
@@ -776,17 +785,8 @@ class Sim {
                                      fmt::join(other->seen, ",")));
       }
       // And the hub's side: its history of the register, its conflicts on it.
-      std::vector<std::string> at_hub;
-      if (auto history = hub_replica_->History(entry.table, entry.id); history.ok()) {
-        for (const HistoryEntry& h : *history) {
-          for (const FieldChange& change : h.changes) {
-            if (change.name != entry.reg) continue;
-            at_hub.push_back(fmt::format("history {} by {}: {} -> {}", StampString(h.at), h.actor,
-                                         ValueToJson(change.old_value).dump(),
-                                         ValueToJson(change.new_value).dump()));
-          }
-        }
-      }
+      std::vector<std::string> at_hub =
+          RegisterHistory(*hub_replica_, entry.table, entry.id, {entry.reg});
       for (const auto& conflict : *conflicts) {
         if (conflict.id != entry.id || conflict.field != entry.reg) continue;
         at_hub.push_back(fmt::format("conflict kept {} lost {}", StampString(conflict.kept.stamp),
