@@ -120,18 +120,8 @@ RecordPatch PersonnelPatch(const Node& node, std::mt19937_64& rng) {
   return patch;
 }
 
-void LocalWrite(Node& node, History& history, std::mt19937_64& rng,
-                Workload workload = Workload::kUnitFields) {
-  if (workload == Workload::kPersonnelId) {
-    const Stamp stamp{node.hlc.Now(), node.name};
-    auto plan = PlanPut(node.state, PersonnelPatch(node, rng), stamp, "actor-" + node.name, "P01");
-    if (!plan.ok() || !plan->changed) return;  // refused by the rule, as at any node
-    node.state = plan->record;
-    history.writes.push_back({plan->change, node.last_own});
-    node.last_own = stamp.hlc;
-    node.applied.insert(history.writes.size() - 1);
-    return;
-  }
+// A unit write: create, or set one or two of its free-text fields, sometimes with a new owner.
+RecordPatch UnitPatch(const Node& node, const History& history, std::mt19937_64& rng) {
   RecordPatch patch{Table::kUnit, "U1", "", {}};
   if (!node.state) {
     patch.fields["kind"] = Value(std::string("station"));
@@ -143,8 +133,16 @@ void LocalWrite(Node& node, History& history, std::mt19937_64& rng,
         Value(node.name + "-" + std::to_string(history.writes.size()) + "-" + std::to_string(i));
   }
   if (rng() % 10 == 0) patch.owner = kNodes[rng() % 3];
+  return patch;
+}
+
+void LocalWrite(Node& node, History& history, std::mt19937_64& rng,
+                Workload workload = Workload::kUnitFields) {
+  const bool personnel = workload == Workload::kPersonnelId;
+  const RecordPatch patch = personnel ? PersonnelPatch(node, rng) : UnitPatch(node, history, rng);
   const Stamp stamp{node.hlc.Now(), node.name};
   auto plan = PlanPut(node.state, patch, stamp, "actor-" + node.name, "P01");
+  if (personnel && !plan.ok()) return;  // refused by the rule, as at any node
   ASSERT_TRUE(plan.ok()) << plan.status().message();
   if (!plan->changed) return;
   node.state = plan->record;

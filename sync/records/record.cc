@@ -34,8 +34,12 @@ const std::string* Record::Text(std::string_view name) const {
   return std::get_if<std::string>(&it->second.value);
 }
 
+std::string StampString(const Stamp& stamp) {
+  return fmt::format("{:016x}-{}", stamp.hlc, stamp.node);
+}
+
 std::string VersionString(const Record& record) {
-  return fmt::format("{:016x}-{}", record.updated.hlc, record.updated.node);
+  return StampString(record.updated);
 }
 
 std::vector<FieldChange> ChangesBetween(const std::optional<Record>& before, const Record& after) {

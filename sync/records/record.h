@@ -118,7 +118,9 @@ struct Change {
   bool operator==(const Change&) const = default;
 };
 
-// The opaque version string of a record as tools print it.
+// A stamp as tools print it: the HLC reading in hex, then the node.
+std::string StampString(const Stamp& stamp);
+// The opaque version string of a record as tools print it: the StampString of its newest write.
 std::string VersionString(const Record& record);
 
 // What differs between two states of a record, as history lists it: the fields, and "owner" and

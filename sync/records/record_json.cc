@@ -36,10 +36,6 @@ std::string StampTime(const Stamp& stamp) {
   return FormatUtcMs(static_cast<int64_t>(stamp.hlc >> 16));
 }
 
-std::string StampString(const Stamp& stamp) {
-  return fmt::format("{:016x}-{}", stamp.hlc, stamp.node);
-}
-
 namespace {
 
 ordered_json SideToJson(const ConflictSide& side) {

@@ -39,8 +39,5 @@ nlohmann::ordered_json ConflictToJson(const Conflict& conflict);
 
 // Physical milliseconds of a stamp as ISO 8601 UTC.
 std::string StampTime(const Stamp& stamp);
-// A stamp in the printable form of a record's "version" (VersionString), so the two compare by
-// eye: the HLC reading in hex, then the node.
-std::string StampString(const Stamp& stamp);
 
 }  // namespace stationsync
