@@ -16,6 +16,19 @@ annotation required @0xbfb38ae33a7dc11f (field) :Void;
 # How a Text field is checked beyond "non-empty text".
 annotation format @0xf6b51be0fcd6220f (field) :Format;
 
+# How concurrent writes to a field merge (sync/records/merge_policy.h); without it, `register`.
+annotation merge @0xa1c3e5d7b9f20486 (field) :MergePolicy;
+
+enum MergePolicy {
+  register @0;   # the newest write wins; a concurrent write it had not seen is a conflict
+  set @1;        # a list as a set: concurrent additions and removals all take effect; an element
+                 # added again at one node while another removed it stays, listed as a conflict
+  append @2;     # text that only grows: concurrent appends all kept, ordered by stamp
+  lifecycle @3;  # an enum whose order is a lifecycle: concurrent writes keep the furthest stage;
+                 # going back (a reopen) wins over what it saw, and a concurrent reopen is a
+                 # conflict
+}
+
 enum Format {
   plain @0;       # any non-empty text up to 1,000 bytes
   code @1;        # unit code, police number, case number, household: [A-Za-z0-9_-]{1,40}
@@ -60,15 +73,15 @@ struct Personnel {
 struct Case {
   kind @0 :Kind $required;
   title @1 :Text $required;
-  status @2 :Status $required;
+  status @2 :Status $required $merge(lifecycle);
   reportedAt @3 :Text $required $format(dateTime);
   area @4 :Text $format(areaCode);
   leadOfficer @5 :Text $format(code);
-  involved @6 :List(Text) $format(idNumber);
-  notes @7 :Text $format(longText);
+  involved @6 :List(Text) $format(idNumber) $merge(set);  # persons (id numbers), in order added
+  notes @7 :Text $format(longText) $merge(append);
 
   enum Kind { criminal @0; administrative @1; traffic @2; }
-  enum Status { received @0; filed @1; investigating @2; transferred @3; closed @4; }
+  enum Status { received @0; filed @1; investigating @2; transferred @3; closed @4; }  # in order
 }
 
 struct Registration {

@@ -1,7 +1,7 @@
 # The stored envelope: how a record, a change and a history entry are kept in RocksDB and carried
-# over the wire. Table fields are kept generically (name -> value + stamp) so that every field is
-# its own last-writer-wins register and a merge never needs to know the table; records.capnp says
-# which names and values are valid.
+# over the wire. Table fields are kept generically (name -> value + stamp, and for the merge
+# policies of records.capnp each element's stamp or a lifecycle's epoch); records.capnp says which
+# names and values are valid and how each field merges.
 #
 # Evolution: only append fields with higher ordinals; never renumber or retype.
 @0x8dea32c46705eeb9;
@@ -30,6 +30,15 @@ struct Field {
   value @1 :Value;
   stamp @2 :Stamp;      # the write that set this value (its "dot": node and HLC reading)
   actor @3 :Text;       # who made that write
+  elements @4 :List(Element);  # set and append fields: every element with its dot, sorted
+  epoch @5 :UInt32;            # lifecycle fields: reopens this value is after
+}
+
+# An element of a set field or a piece of an append field, with the write that added it.
+struct Element {
+  text @0 :Text;
+  stamp @1 :Stamp;
+  actor @2 :Text;
 }
 
 # One entry of a version vector: the newest write of `node` that a record state includes.
@@ -68,6 +77,7 @@ struct FieldChange {
   name @0 :Text;
   old @1 :Value;
   new @2 :Value;
+  added @3 :List(Element);  # set and append fields: the elements it added, with their authors
 }
 
 # One entry of a record's history: who changed which fields, where and when.

@@ -287,10 +287,11 @@ class ConflictTest : public ApiServerTest {
     Write(station, {Table::kCase, "C1", "", FieldsFromJson(json::parse(kCase)).value()});
     Ship(station, hub);
     clock_.Advance(1000);
-    Write(station, {Table::kCase, "C1", "", {{"title", Value("失窃")}, {"notes", Value("na")}}},
+    Write(station,
+          {Table::kCase, "C1", "", {{"title", Value("失窃")}, {"lead_officer", Value("na")}}},
           "372301");
     clock_.Advance(1000);
-    Write(hub, {Table::kCase, "C1", "", {{"title", Value("盗窃")}, {"notes", Value("nb")}}},
+    Write(hub, {Table::kCase, "C1", "", {{"title", Value("盗窃")}, {"lead_officer", Value("nb")}}},
           "admin");
     auto hub_own = hub.ChangesAfter(0, 10);  // ApplyRemote did not log: only the hub's write
     ASSERT_TRUE(hub_own.ok());
@@ -350,16 +351,16 @@ TEST_F(ConflictTest, ResolvingWritesTheChosenValueAsTheActorAndClosesTheConflict
   EXPECT_EQ(record["fields"]["title"], "失窃");
   EXPECT_EQ(record["actor"], "tester");
 
-  auto value = Ctl({"conflicts", "resolve", On("notes").Key(), "--value", R"("na; nb")"});
+  auto value = Ctl({"conflicts", "resolve", On("lead_officer").Key(), "--value", R"("na-nb")"});
   ASSERT_EQ(value.exit_code, 0) << value.err;
-  EXPECT_EQ(json::parse(value.out)["fields"]["notes"], "na; nb");
+  EXPECT_EQ(json::parse(value.out)["fields"]["lead_officer"], "na-nb");
 
   EXPECT_EQ(Ctl({"conflicts", "--json"}).out, "");
   EXPECT_EQ(json::parse(Ctl({"status", "--json"}).out)["conflicts_open"], 0);
   const auto history = JsonLines(Ctl({"history", "case", "C1"}).out);
   ASSERT_FALSE(history.empty());
   EXPECT_EQ(history.back()["actor"], "tester");
-  EXPECT_EQ(history.back()["changes"]["notes"]["new"], "na; nb");
+  EXPECT_EQ(history.back()["changes"]["lead_officer"]["new"], "na-nb");
 
   // Resolved is gone: a second resolution finds nothing.
   EXPECT_EQ(Ctl({"conflicts", "resolve", On("title").Key(), "--take", "kept"}).exit_code, 1);
@@ -372,7 +373,7 @@ TEST_F(ConflictTest, KeepingTheStoredValueStillClosesTheConflict) {
   const json after = json::parse(kept.out);
   EXPECT_EQ(after["fields"]["title"], before["fields"]["title"]);
   EXPECT_NE(after["version"], before["version"]);  // restamped: it supersedes both sides
-  EXPECT_EQ(JsonLines(Ctl({"conflicts", "--json"}).out).size(), 1u);  // notes is still open
+  EXPECT_EQ(JsonLines(Ctl({"conflicts", "--json"}).out).size(), 1u);  // lead_officer is still open
 }
 
 TEST_F(ConflictTest, AResolutionTheRecordCannotTakeIsRefusedAndChangesNothing) {

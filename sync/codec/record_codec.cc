@@ -41,6 +41,25 @@ Value ReadValue(schema::Value::Reader in) {
   return std::monostate{};
 }
 
+void WriteElements(const std::vector<Element>& elements,
+                   capnp::List<schema::Element>::Builder out) {
+  for (unsigned i = 0; i < elements.size(); ++i) {
+    out[i].setText(elements[i].text);
+    WriteStamp(elements[i].stamp, out[i].initStamp());
+    out[i].setActor(elements[i].actor);
+  }
+}
+
+std::vector<Element> ReadElements(capnp::List<schema::Element>::Reader in) {
+  std::vector<Element> elements;
+  elements.reserve(in.size());
+  for (auto element : in) {
+    elements.push_back(
+        {element.getText().cStr(), ReadStamp(element.getStamp()), element.getActor().cStr()});
+  }
+  return elements;
+}
+
 void WriteRecord(const Record& record, schema::Record::Builder out) {
   out.setTable(static_cast<schema::Table>(record.table));
   out.setId(record.id);
@@ -56,6 +75,8 @@ void WriteRecord(const Record& record, schema::Record::Builder out) {
     WriteValue(state.value, field.initValue());
     WriteStamp(state.stamp, field.initStamp());
     field.setActor(state.actor);
+    WriteElements(state.elements, field.initElements(static_cast<unsigned>(state.elements.size())));
+    field.setEpoch(state.epoch);
   }
   WriteStamp(record.updated, out.initUpdated());
   out.setActor(record.actor);
@@ -80,12 +101,11 @@ Result<Record> ReadRecord(schema::Record::Reader in) {
   record.deleted = in.getDeleted();
   record.deleted_stamp = ReadStamp(in.getDeletedStamp());
   for (auto field : in.getFields()) {
-    const bool inserted =
-        record.fields
-            .emplace(field.getName().cStr(),
-                     FieldState{ReadValue(field.getValue()), ReadStamp(field.getStamp()),
-                                field.getActor().cStr()})
-            .second;
+    FieldState state{ReadValue(field.getValue()), ReadStamp(field.getStamp()),
+                     field.getActor().cStr()};
+    state.elements = ReadElements(field.getElements());
+    state.epoch = field.getEpoch();
+    const bool inserted = record.fields.emplace(field.getName().cStr(), std::move(state)).second;
     if (!inserted) return Invalid(std::string("record repeats field ") + field.getName().cStr());
   }
   record.updated = ReadStamp(in.getUpdated());
@@ -104,14 +124,16 @@ void WriteFieldChanges(const std::vector<FieldChange>& changes,
     out[i].setName(changes[i].name);
     WriteValue(changes[i].old_value, out[i].initOld());
     WriteValue(changes[i].new_value, out[i].initNew());
+    WriteElements(changes[i].added,
+                  out[i].initAdded(static_cast<unsigned>(changes[i].added.size())));
   }
 }
 
 std::vector<FieldChange> ReadFieldChanges(capnp::List<schema::FieldChange>::Reader in) {
   std::vector<FieldChange> changes;
   for (auto change : in) {
-    changes.push_back(
-        {change.getName().cStr(), ReadValue(change.getOld()), ReadValue(change.getNew())});
+    changes.push_back({change.getName().cStr(), ReadValue(change.getOld()),
+                       ReadValue(change.getNew()), ReadElements(change.getAdded())});
   }
   return changes;
 }

@@ -20,6 +20,8 @@ void WriteStamp(const Stamp& stamp, schema::Stamp::Builder out);
 Stamp ReadStamp(schema::Stamp::Reader in);
 void WriteValue(const Value& value, schema::Value::Builder out);
 Value ReadValue(schema::Value::Reader in);
+void WriteElements(const std::vector<Element>& elements, capnp::List<schema::Element>::Builder out);
+std::vector<Element> ReadElements(capnp::List<schema::Element>::Reader in);
 void WriteRecord(const Record& record, schema::Record::Builder out);
 Result<Record> ReadRecord(schema::Record::Reader in);
 void WriteRecords(const std::vector<Record>& records, capnp::List<schema::Record>::Builder out);

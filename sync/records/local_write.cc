@@ -1,7 +1,11 @@
 #include "sync/records/local_write.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
+#include "sync/records/merge_policy.h"
+#include "sync/records/table_schema.h"
 #include "sync/records/validate.h"
 
 namespace stationsync {
@@ -15,10 +19,35 @@ Value DeletedValue(bool deleted) {
   return Value(std::string(deleted ? "true" : "false"));
 }
 
-// Normalizes every field of the patch (canonical ids, checked formats).
-Result<std::map<std::string, Value>> NormalizedFields(const RecordPatch& patch) {
+// The values the patch writes: its fields, and for its removals the current value of the set
+// field without those elements.
+Result<std::map<std::string, Value>> WrittenValues(const std::optional<Record>& current,
+                                                   const RecordPatch& patch) {
+  std::map<std::string, Value> values = patch.fields;
+  for (const auto& [name, elements] : patch.removals) {
+    const FieldSpec* spec = TableSchema::Of(patch.table).Find(name);
+    if (spec == nullptr || spec->merge != MergePolicy::kSet || values.contains(name)) {
+      return Internal(fmt::format("a removal from {} names no set field it may write", name));
+    }
+    const Value held =
+        current && current->fields.contains(name) ? current->fields.at(name).value : Value{};
+    std::vector<std::string> kept;
+    if (const auto* list = std::get_if<std::vector<std::string>>(&held)) kept = *list;
+    std::erase_if(kept, [&removed = elements](const std::string& text) {
+      return std::find(removed.begin(), removed.end(), text) != removed.end();
+    });
+    values.emplace(name, kept.empty() ? Value{} : Value(std::move(kept)));
+  }
+  return values;
+}
+
+// Normalizes every field the patch writes (canonical ids, checked formats).
+Result<std::map<std::string, Value>> NormalizedFields(const std::optional<Record>& current,
+                                                      const RecordPatch& patch) {
+  auto values = WrittenValues(current, patch);
+  if (!values.ok()) return values.status();
   std::map<std::string, Value> out;
-  for (const auto& [name, value] : patch.fields) {
+  for (auto& [name, value] : *values) {
     auto normalized = NormalizeField(patch.table, name, value);
     if (!normalized.ok()) return normalized.status();
     out.emplace(name, std::move(normalized).value());
@@ -101,7 +130,7 @@ Result<WritePlan> PlanPut(const std::optional<Record>& current, const RecordPatc
                           std::string_view default_owner, bool restamp) {
   auto id = NormalizeId(patch.table, patch.id);
   if (!id.ok()) return id.status();
-  auto fields = NormalizedFields(patch);
+  auto fields = NormalizedFields(current, patch);
   if (!fields.ok()) return fields.status();
   if (current && current->table != patch.table) return Internal("record key names another table");
 
@@ -112,14 +141,23 @@ Result<WritePlan> PlanPut(const std::optional<Record>& current, const RecordPatc
     SetOwner(plan, owner, stamp);
   }
   if (current && current->deleted) SetDeleted(plan, false, stamp);
+  const TableSchema& schema = TableSchema::Of(patch.table);
   for (auto& [name, value] : *fields) {
     auto it = plan.record.fields.find(name);
-    const Value old = it == plan.record.fields.end() ? Value{} : it->second.value;
-    if (!restamp && it != plan.record.fields.end() && old == value) continue;
-    if (it == plan.record.fields.end() && IsNull(value)) continue;  // clearing nothing
-    plan.history.changes.push_back({name, old, value});
-    plan.change.delta.fields[name] = FieldState{value, stamp, std::string(actor)};
-    plan.record.fields[name] = FieldState{std::move(value), stamp, std::string(actor)};
+    const FieldState* held = it == plan.record.fields.end() ? nullptr : &it->second;
+    if (held == nullptr && IsNull(value)) continue;  // clearing nothing
+    // The field's merge policy decides its new state (a set keeps the dots of elements it
+    // keeps; an append field refuses to lose text; a lifecycle counts reopens).
+    const FieldSpec& spec = *schema.Find(name);  // NormalizedFields refused unknown names
+    auto written = WrittenField(spec, held, std::move(value), stamp, actor);
+    if (!written.ok()) return written.status();
+    const Value old = held == nullptr ? Value{} : held->value;
+    const bool same = held != nullptr && written->value == old && written->epoch == held->epoch;
+    if (same && !restamp) continue;
+    plan.history.changes.push_back(
+        {name, old, written->value, AddedElements(spec.merge, held, *written)});
+    plan.change.delta.fields[name] = *written;
+    plan.record.fields[name] = std::move(written).value();
     plan.changed = true;
   }
   if (!plan.changed) {

@@ -4,33 +4,13 @@
 
 #include <fmt/format.h>
 
+#include "sync/records/merge_policy.h"
+
 namespace stationsync {
 namespace {
 
 Value BoolValue(bool b) {
   return Value(std::string(b ? "true" : "false"));
-}
-
-// Merges one register. `mine` is null when the local record has no value for it.
-// Returns the winning state when it differs from `mine`.
-std::optional<FieldState> MergeRegister(const std::string& name, const FieldState* mine,
-                                        const FieldState& theirs, const Record& local,
-                                        const Record& incoming, MergeResult& result) {
-  if (mine != nullptr && mine->stamp == theirs.stamp) return std::nullopt;  // the same write
-  const bool theirs_wins = mine == nullptr || theirs.stamp > mine->stamp;
-  if (mine != nullptr && !Includes(incoming.seen, mine->stamp) &&
-      !Includes(local.seen, theirs.stamp)) {
-    const FieldState& kept = theirs_wins ? theirs : *mine;
-    const FieldState& lost = theirs_wins ? *mine : theirs;
-    result.conflicts.push_back({local.table,
-                                local.id,
-                                name,
-                                {kept.value, kept.stamp, kept.actor},
-                                {lost.value, lost.stamp, lost.actor}});
-  }
-  if (!theirs_wins) return std::nullopt;
-  result.history.changes.push_back({name, mine ? mine->value : Value{}, theirs.value});
-  return theirs;
 }
 
 }  // namespace
@@ -49,6 +29,10 @@ std::string Conflict::Key() const {
   mix(TableName(table));
   mix(id);
   mix(field);
+  // One removal can conflict with additions of several elements of a set: each is its own.
+  if (TableSchema::Of(table).PolicyOf(field) == MergePolicy::kSet) {
+    if (const auto* element = std::get_if<std::string>(&kept.value)) mix(*element);
+  }
   mix(lost.stamp.node);
   mix(std::to_string(lost.stamp.hlc));
   return fmt::format("{:016x}", hash);
@@ -100,7 +84,8 @@ MergeResult Merge(const std::optional<Record>& local, const Record& incoming) {
   for (const auto& [name, theirs] : incoming.fields) {
     const auto it = local->fields.find(name);
     const FieldState* mine = it == local->fields.end() ? nullptr : &it->second;
-    if (auto won = MergeRegister(name, mine, theirs, *local, incoming, result)) {
+    const MergePolicy policy = TableSchema::Of(local->table).PolicyOf(name);
+    if (auto won = MergeField(policy, name, mine, theirs, *local, incoming, result)) {
       out.fields[name] = std::move(*won);
     }
   }

@@ -1,24 +1,24 @@
 // Merging what other nodes wrote into a local record: pure and deterministic. The rule every
 // replica applies to remote changes (sync), and the one place where it can grow.
 //
-// Registers: every field, the owner and the deleted flag is a last-writer-wins register. A merge
-// keeps, for each register, the value with the greatest stamp. A node's HLC exceeds every stamp
-// it has seen, so a write's stamp exceeds the stamps of the values it overwrote: "greatest stamp"
-// is also "newest in causal order", and the outcome does not depend on the order or the number of
+// Registers: the owner and the deleted flag are last-writer-wins registers, and so is every
+// field unless schema/records.capnp gives it another merge policy (`$merge(set)`, `append`,
+// `lifecycle`): merge_policy.h holds each policy's rule. A node's HLC exceeds every stamp it has
+// seen, so a write's stamp exceeds the stamps of the values it overwrote: "greatest stamp" is
+// also "newest in causal order", and the outcome does not depend on the order or the number of
 // merges (commutative, associative, idempotent). Replicas that merged the same writes hold equal
 // records, version vectors included.
 //
 // Conflicts: two writes to one register conflict when neither had seen the other (neither side's
 // version vector includes the other's stamp). The greater stamp is kept, the other is reported
 // so that it stays in the conflict log until a person resolves it: no acknowledged write is lost
-// silently. A write that saw the value it replaced never conflicts with it.
+// silently. A write that saw the value it replaced never conflicts with it. The policies report
+// their own conflicts (merge_policy.h): an element of a set kept against a removal, a lifecycle
+// reopen against a concurrent write.
 //
 // Precondition for merging a delta (one write, not a whole state): the receiver already holds
 // every write the delta's version vector names (causal delivery, which the hub's log provides).
 // Whole states (snapshots) need no precondition.
-//
-// Not yet merged by meaning (DESIGN.md): `involved` as a set, `notes` as append-only, a case's
-// status by its lifecycle. They are registers for now; MergeRegister is where that grows.
 #pragma once
 
 #include <optional>
@@ -41,11 +41,14 @@ struct Conflict {
   Table table = Table::kUnit;
   std::string id;
   std::string field;  // a field name, or "owner" / "deleted"
+  // A set field's conflict: kept.value is the element that stayed (a text), lost.value null (the
+  // removal). Otherwise each side's value of the register.
   ConflictSide kept;
   ConflictSide lost;
   bool operator==(const Conflict&) const = default;
 
-  // The same on every replica that detects this conflict: table, id, field and the lost write.
+  // The same on every replica that detects this conflict: table, id, field and the lost write
+  // (and for a set field, the element).
   std::string Key() const;
 };
 

@@ -44,10 +44,24 @@ inline bool IsNull(const Value& v) {
   return std::holds_alternative<std::monostate>(v);
 }
 
+// One element of a `set` field, or one appended piece of an `append` field (merge_policy.h),
+// with the write that added it: its "dot", and who made it.
+struct Element {
+  std::string text;
+  Stamp stamp;
+  std::string actor;
+  bool operator==(const Element&) const = default;
+};
+
 struct FieldState {
-  Value value;
-  Stamp stamp;        // the write that set the value
+  Value value;        // for a set or append field, derived from `elements` (merge_policy.h)
+  Stamp stamp;        // the write that set the value (for set and append: the latest write)
   std::string actor;  // who made that write
+  // Set and append fields: every element with its dot, sorted by (stamp, text). Empty in states
+  // stored before policies existed; merge_policy.h reads those as one write of the whole value.
+  std::vector<Element> elements{};
+  // Lifecycle fields: how many reopens (writes going back a stage) this value is after.
+  uint32_t epoch = 0;
   bool operator==(const FieldState&) const = default;
 };
 
@@ -85,6 +99,10 @@ struct RecordPatch {
   std::string id;
   std::string owner;  // empty: keep the current owner, or the node's unit on create
   std::map<std::string, Value> fields;
+  // Set fields: elements to take out of the value the record holds when the write is planned
+  // (an empty list rewrites that value as it is). Made by a conflict resolution inside the
+  // daemon, so that it cannot undo an addition committed just before it; not carried by the API.
+  std::map<std::string, std::vector<std::string>> removals{};
   bool operator==(const RecordPatch&) const = default;
 };
 
@@ -92,6 +110,7 @@ struct FieldChange {
   std::string name;  // a field name, or "owner" / "deleted" for those record attributes
   Value old_value;
   Value new_value;
+  std::vector<Element> added{};  // set and append fields: the elements it added, with their authors
   bool operator==(const FieldChange&) const = default;
 };
 

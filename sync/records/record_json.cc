@@ -125,6 +125,18 @@ ordered_json HistoryToJson(const HistoryEntry& entry) {
   for (const auto& change : entry.changes) {
     changes[change.name] = {{"old", ValueToJson(change.old_value)},
                             {"new", ValueToJson(change.new_value)}};
+    if (change.added.empty()) continue;
+    // A set or append field: each element it added, by whom (a merge of another node's whole
+    // state adds elements several writers made).
+    ordered_json added = ordered_json::array();
+    for (const Element& element : change.added) {
+      added.push_back({{"value", element.text},
+                       {"node", element.stamp.node},
+                       {"actor", element.actor},
+                       {"stamp", StampString(element.stamp)},
+                       {"at", StampTime(element.stamp)}});
+    }
+    changes[change.name]["added"] = std::move(added);
   }
   ordered_json out;
   out["at"] = StampTime(entry.at);

@@ -27,7 +27,9 @@ Result<std::map<std::string, Value>> FieldsFromJson(const nlohmann::json& json);
 // that exported records import as they are.
 Result<RecordPatch> PatchFromJson(const nlohmann::json& json);
 
-// {"at":ISO 8601,"node":..,"actor":..,"changes":{"field":{"old":..,"new":..}}}
+// {"at":ISO 8601,"node":..,"actor":..,"changes":{"field":{"old":..,"new":..}}}; a change of a set
+// or append field also has "added":[{"value","node","actor","stamp","at"}], each element it added
+// with the write that added it (its author).
 nlohmann::ordered_json HistoryToJson(const HistoryEntry& entry);
 
 // An open conflict, as `syncctl conflicts --json` prints it and the dashboard shows it:

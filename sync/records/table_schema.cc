@@ -12,6 +12,7 @@ namespace {
 // Annotation ids declared in schema/records.capnp.
 constexpr uint64_t kRequiredAnnotation = 0xbfb38ae33a7dc11full;
 constexpr uint64_t kFormatAnnotation = 0xf6b51be0fcd6220full;
+constexpr uint64_t kMergeAnnotation = 0xa1c3e5d7b9f20486ull;
 
 capnp::StructSchema StructFor(Table table) {
   switch (table) {
@@ -49,7 +50,14 @@ FieldSpec SpecFor(capnp::StructSchema::Field field) {
     if (annotation.getId() == kFormatAnnotation) {
       spec.format = static_cast<FieldFormat>(annotation.getValue().getEnum());
     }
+    if (annotation.getId() == kMergeAnnotation) {
+      spec.merge = static_cast<MergePolicy>(annotation.getValue().getEnum());
+    }
   }
+  // The policies' preconditions on the field's type, checked once when the schema is read.
+  assert(spec.merge != MergePolicy::kSet || spec.kind == FieldKind::kTextList);
+  assert(spec.merge != MergePolicy::kAppend || spec.kind == FieldKind::kText);
+  assert(spec.merge != MergePolicy::kLifecycle || spec.kind == FieldKind::kEnum);
   return spec;
 }
 
@@ -84,6 +92,11 @@ const FieldSpec* TableSchema::Find(std::string_view name) const {
     if (f.name == name) return &f;
   }
   return nullptr;
+}
+
+MergePolicy TableSchema::PolicyOf(std::string_view name) const {
+  const FieldSpec* spec = Find(name);
+  return spec == nullptr ? MergePolicy::kRegister : spec->merge;
 }
 
 }  // namespace stationsync

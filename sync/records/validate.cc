@@ -6,6 +6,7 @@
 
 #include "sync/records/calendar.h"
 #include "sync/records/id_number.h"
+#include "sync/records/merge_policy.h"
 #include "sync/records/table_schema.h"
 #include "sync/transport/curve_key.h"
 
@@ -54,10 +55,18 @@ bool IsAreaCode(std::string_view s) {
 }
 
 // Checks one text item against the spec's format; returns its canonical form.
-Result<std::string> NormalizeText(const FieldSpec& spec, std::string text) {
+// How many times a write's limit the field may hold (validate.h, Bounds).
+size_t Headroom(const FieldSpec& spec, Bounds bounds) {
+  const bool grows_by_merging =
+      spec.merge == MergePolicy::kSet || spec.merge == MergePolicy::kAppend;
+  return bounds == Bounds::kStored && grows_by_merging ? kMergedHeadroom : 1;
+}
+
+Result<std::string> NormalizeText(const FieldSpec& spec, std::string text, Bounds bounds) {
   if (!IsValidUtf8(text)) return FieldError(spec, "is not valid UTF-8");
   const size_t limit =
-      spec.format == FieldFormat::kLongText ? kLongTextBytesMax : kPlainTextBytesMax;
+      (spec.format == FieldFormat::kLongText ? kLongTextBytesMax : kPlainTextBytesMax) *
+      Headroom(spec, bounds);
   if (text.size() > limit) {
     return FieldError(spec, fmt::format("is {} bytes, more than {}", text.size(), limit));
   }
@@ -145,7 +154,7 @@ Result<std::string> NormalizeId(Table table, std::string_view id) {
   return std::string(id);
 }
 
-Result<Value> NormalizeField(Table table, std::string_view name, Value value) {
+Result<Value> NormalizeField(Table table, std::string_view name, Value value, Bounds bounds) {
   const FieldSpec* spec = TableSchema::Of(table).Find(name);
   if (spec == nullptr) {
     return Invalid(fmt::format("field {}: table {} has no such field", name, TableName(table)));
@@ -155,7 +164,7 @@ Result<Value> NormalizeField(Table table, std::string_view name, Value value) {
     case FieldKind::kText: {
       auto* text = std::get_if<std::string>(&value);
       if (text == nullptr) return FieldError(*spec, "must be a string");
-      auto normalized = NormalizeText(*spec, std::move(*text));
+      auto normalized = NormalizeText(*spec, std::move(*text), bounds);
       if (!normalized.ok()) return normalized.status();
       return Value(std::move(normalized).value());
     }
@@ -171,13 +180,14 @@ Result<Value> NormalizeField(Table table, std::string_view name, Value value) {
     case FieldKind::kTextList: {
       auto* list = std::get_if<std::vector<std::string>>(&value);
       if (list == nullptr) return FieldError(*spec, "must be an array of strings");
-      if (list->size() > kListItemsMax) {
+      const size_t items_max = kListItemsMax * Headroom(*spec, bounds);
+      if (list->size() > items_max) {
         return FieldError(*spec,
-                          fmt::format("has {} items, more than {}", list->size(), kListItemsMax));
+                          fmt::format("has {} items, more than {}", list->size(), items_max));
       }
       std::vector<std::string> out;
       for (auto& item : *list) {
-        auto normalized = NormalizeText(*spec, std::move(item));
+        auto normalized = NormalizeText(*spec, std::move(item), bounds);
         if (!normalized.ok()) return normalized.status();
         out.push_back(std::move(normalized).value());
       }
@@ -203,11 +213,13 @@ Status ValidateRecord(const Record& record) {
     note(Invalid(fmt::format("owner: '{}' is not a unit code", record.owner)));
   }
   for (const auto& [name, state] : record.fields) {
-    auto normalized = NormalizeField(record.table, name, state.value);
+    auto normalized = NormalizeField(record.table, name, state.value, Bounds::kStored);
     if (!normalized.ok()) {
       note(normalized.status());
     } else if (*normalized != state.value) {
       note(Invalid(fmt::format("field {}: not in canonical form", name)));
+    } else {
+      note(CheckElements(*TableSchema::Of(record.table).Find(name), state));
     }
   }
   for (const FieldSpec& spec : TableSchema::Of(record.table).fields()) {
@@ -250,11 +262,12 @@ Status ValidateRemoteChange(const Record& change) {
   }
   for (const auto& [name, state] : change.fields) {
     if (state.stamp.IsZero()) return Invalid(fmt::format("field {}: has no stamp", name));
-    auto normalized = NormalizeField(change.table, name, state.value);
+    auto normalized = NormalizeField(change.table, name, state.value, Bounds::kStored);
     if (!normalized.ok()) return normalized.status();
     if (*normalized != state.value) {
       return Invalid(fmt::format("field {}: not in canonical form", name));
     }
+    SS_RETURN_IF_ERROR(CheckElements(*TableSchema::Of(change.table).Find(name), state));
   }
   return Status::Ok();
 }

@@ -21,6 +21,12 @@ inline constexpr size_t kPlainTextBytesMax = 1000;
 inline constexpr size_t kLongTextBytesMax = 64 * 1024;
 inline constexpr size_t kListItemsMax = 1000;
 
+// Which size limits apply. A write must fit the limits above. A stored or received state may hold
+// up to kMergedHeadroom times them in a set or append field: concurrent writes each within the
+// limit merge into more (merge_policy.h), and refusing the merge would leave replicas apart.
+enum class Bounds { kWrite, kStored };
+inline constexpr size_t kMergedHeadroom = 4;
+
 // A unit code, police number, case number or household: 1..40 of [A-Za-z0-9_-].
 bool IsCode(std::string_view text);
 
@@ -29,9 +35,11 @@ Result<std::string> NormalizeId(Table table, std::string_view id);
 
 // Checks a field value a writer supplies and returns its canonical form. Null (clearing) is
 // accepted here; ValidateRecord refuses a null required field.
-Result<Value> NormalizeField(Table table, std::string_view name, Value value);
+Result<Value> NormalizeField(Table table, std::string_view name, Value value,
+                             Bounds bounds = Bounds::kWrite);
 
-// Checks a record as it would be stored.
+// Checks a record as it would be stored (Bounds::kStored: what a write adds was checked against
+// kWrite by NormalizeField). Set and append fields' elements must be well-formed.
 Status ValidateRecord(const Record& record);
 
 // Fields a rule across fields checks together (ValidateRecord): a personnel record's id_number

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "sync/records/table_schema.h"
 #include "sync/records/validate.h"
 
 namespace stationsync {
@@ -32,6 +33,15 @@ Result<WriteOp> ResolutionOp(const Conflict& conflict, const ConflictChoice& cho
       return Invalid(R"(conflict on deleted: the value must be "true" or "false")");
     }
     op.remove = *text == "true";  // "false": a put of no fields undeletes the record
+  } else if (TableSchema::Of(conflict.table).PolicyOf(conflict.field) == MergePolicy::kSet &&
+             choice.take != ConflictChoice::Take::kValue) {
+    // An element kept against a concurrent removal: keeping it rewrites the set as it is then,
+    // taking the removal takes the element out of it (merge_policy.h).
+    std::vector<std::string>& removed = op.patch.removals[conflict.field];
+    const auto* element = std::get_if<std::string>(&conflict.kept.value);
+    if (choice.take == ConflictChoice::Take::kLost && element != nullptr) {
+      removed.push_back(*element);
+    }
   } else {
     op.patch.fields.emplace(conflict.field, value);
     if (choice.take == ConflictChoice::Take::kValue) return op;

@@ -33,6 +33,9 @@ Result<Conflict> FindConflict(const std::vector<Conflict>& open, std::string_vie
 //    rule's other fields to that same side's values where `open` holds their conflicts with the
 //    same write (one concurrent write conflicts on all of them), so the combination it restores
 //    is the valid one that write made;
+//  - a set field's element kept against a removal (merge_policy.h): kept rewrites the set as the
+//    record holds it when the write is planned, lost takes the element out of it then (so an
+//    addition committed meanwhile is not undone); a value of the caller's choosing is written;
 //  - "owner": a put naming the chosen owner (it must be a unit code);
 //  - "deleted": "true" deletes the record, "false" undeletes it (a put of no fields).
 // kInvalid when the value does not fit the register.
