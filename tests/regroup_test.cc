@@ -874,5 +874,61 @@ TEST_F(RegroupTest, AMemberUnmergedWhileOfflineKeepsItsWritesToOtherMembers) {
   ExpectGroupConverged(kChengli, {kChengli, kNanguan}, {kChengli, kNanguan});
 }
 
+// Merging by meaning across processes: 城里 and 南关 (one group) both hold a case of 城里's; with
+// the hub away, each adds a different person to its `involved` list, appends a note and moves its
+// status on. After the hub is back, both persons and both notes are at the hub and at both
+// stations, and the status is the further of the two.
+TEST_F(RegroupTest, TwoMembersOfflineAddToOneCaseAndBothAdditionsSurvive) {
+  const std::vector<std::string> two{kChengli, kNanguan};
+  ASSERT_NO_FATAL_FAILURE(StartLinqu(two));
+  ASSERT_NO_FATAL_FAILURE(Import(*hub_, RecordsFileOf(two)));
+  StartStations(two);
+  ASSERT_NO_FATAL_FAILURE(Run(*hub_, {"merge", "--into", kChengli, kNanguan, "--as", "suboffice"}));
+  ASSERT_NO_FATAL_FAILURE(WaitAllSynced());
+  const std::string case_id = FirstRecord(kChengli, "case")["id"];
+  const std::string chengli_person = FirstRecord(kChengli, "registration")["id"];
+  const std::string nanguan_person = FirstRecord(kNanguan, "registration")["id"];
+  const Json before = Get(At(kNanguan), "case", case_id);
+  ASSERT_TRUE(before.is_object()) << "南关 does not hold 城里's case " << case_id;
+  const Json held = before["fields"].value("involved", Json::array());
+  const std::string notes = before["fields"].value("notes", Json()).is_string()
+                                ? before["fields"]["notes"].get<std::string>()
+                                : std::string();
+
+  ASSERT_EQ(hub_->Stop(), 0);
+  auto write = [&](const std::string& unit, const std::string& person, const std::string& note,
+                   const std::string& status) {
+    Json involved = held;
+    involved.push_back(person);
+    const Json fields{{"involved", involved}, {"notes", notes + note}, {"status", status}};
+    ASSERT_NO_FATAL_FAILURE(Put(At(unit), "case", case_id, fields.dump()));
+  };
+  ASSERT_NO_FATAL_FAILURE(write(kChengli, chengli_person, "\n城里：嫌疑人甲到案。", "closed"));
+  ASSERT_NO_FATAL_FAILURE(write(kNanguan, nanguan_person, "\n南关：走访证人乙。", "investigating"));
+  // An append-only field refuses a write that drops what it holds, naming the field.
+  const auto shortened = Ctl(At(kNanguan), {"put", "case", case_id, R"({"notes":"重写"})"});
+  EXPECT_EQ(shortened.exit_code, 2) << shortened.err;
+  EXPECT_NE(shortened.err.find("field notes: is append-only"), std::string::npos) << shortened.err;
+  ASSERT_TRUE(hub_->Start()) << hub_->Log();
+  ASSERT_NO_FATAL_FAILURE(WaitAllSynced());
+
+  const Json at_hub = Get(*hub_, "case", case_id);
+  for (const StationDaemon* node : {hub_.get(), &At(kChengli), &At(kNanguan)}) {
+    const Json record = Get(*node, "case", case_id);
+    const Json involved = record["fields"]["involved"];
+    for (const std::string& person : {chengli_person, nanguan_person}) {
+      EXPECT_NE(std::find(involved.begin(), involved.end(), person), involved.end())
+          << node->unit() << " lost " << person << " from involved: " << involved;
+    }
+    const std::string merged = record["fields"]["notes"];
+    EXPECT_TRUE(merged.starts_with(notes)) << node->unit() << ": " << merged;
+    EXPECT_NE(merged.find("城里：嫌疑人甲到案。"), std::string::npos) << node->unit() << merged;
+    EXPECT_NE(merged.find("南关：走访证人乙。"), std::string::npos) << node->unit() << merged;
+    EXPECT_EQ(record["fields"]["status"], "closed") << node->unit();
+    EXPECT_EQ(record["fields"], at_hub["fields"]) << node->unit() << " differs from the hub";
+  }
+  ExpectGroupConverged(kChengli, two, two);
+}
+
 }  // namespace
 }  // namespace stationsync
