@@ -32,6 +32,7 @@ struct Field {
   actor @3 :Text;       # who made that write
   elements @4 :List(Element);  # set and append fields: every element with its dot, sorted
   epoch @5 :UInt32;            # lifecycle fields: reopens this value is after
+  removed @6 :List(Element);   # set fields: each node's latest removal of each element
 }
 
 # An element of a set field or a piece of an append field, with the write that added it.

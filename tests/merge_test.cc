@@ -305,6 +305,50 @@ void CheckPolicies(const Node& node, const History& history) {
       << node.name << ": involved is not the added minus the removed";
   EXPECT_EQ(held_notes, std::vector(appended.begin(), appended.end()))
       << node.name << ": the notes are not every piece appended, once, in stamp order";
+
+  // Add wins, listed for a person: an element that stays although a write that had not seen its
+  // addition removed it (and the adder had not seen the removal) is a conflict at every node;
+  // and every set conflict is such a pair, the kept side an addition of that element.
+  auto write_at = [&history](const Stamp& stamp) -> const Write& {
+    for (const Write& w : history.writes) {
+      if (w.change.delta.updated == stamp) return w;
+    }
+    ADD_FAILURE() << "no write with stamp " << StampString(stamp);
+    return history.writes.front();
+  };
+  auto concurrent = [&write_at](const Stamp& a, const Stamp& b) {
+    return !Includes(write_at(a).change.delta.seen, b) && !Includes(write_at(b).change.delta.seen, a);
+  };
+  std::vector<std::pair<std::string, Stamp>> removals;  // text, removing write
+  for (const Write& w : history.writes) {
+    const auto it = w.change.delta.fields.find("involved");
+    if (it == w.change.delta.fields.end()) continue;
+    for (const Element& r : it->second.removed) {
+      if (r.stamp == w.change.delta.updated) removals.push_back({r.text, r.stamp});
+    }
+  }
+  for (const auto& [stamp, text] : held_set) {
+    const bool removed_concurrently =
+        std::any_of(removals.begin(), removals.end(),
+                    [&](const auto& r) { return r.first == text && concurrent(r.second, stamp); });
+    // One conflict per removal and element, naming one of the dots it had not seen.
+    const bool listed =
+        std::any_of(node.conflicts.begin(), node.conflicts.end(), [&](const Conflict& c) {
+          return c.field == "involved" && c.kept.value == Value(text);
+        });
+    EXPECT_TRUE(listed || !removed_concurrently)
+        << node.name << ": " << text << " added at " << StampString(stamp)
+        << " stays against a concurrent removal without a conflict";
+  }
+  for (const Conflict& c : node.conflicts) {
+    if (c.field != "involved") continue;
+    EXPECT_TRUE(IsNull(c.lost.value));
+    EXPECT_TRUE(std::any_of(added.begin(), added.end(), [&c](const auto& dot) {
+      return dot.first == c.kept.stamp && c.kept.value == Value(dot.second);
+    })) << node.name << ": a set conflict keeps no element that was added";
+    EXPECT_TRUE(concurrent(c.kept.stamp, c.lost.stamp))
+        << node.name << ": a set conflict pairs writes that are not concurrent";
+  }
   ASSERT_NE(highest_status, nullptr);
   EXPECT_EQ(record.fields.at("status"), *highest_status)
       << node.name << ": status is not the highest-ranked write";

@@ -77,6 +77,7 @@ void WriteRecord(const Record& record, schema::Record::Builder out) {
     field.setActor(state.actor);
     WriteElements(state.elements, field.initElements(static_cast<unsigned>(state.elements.size())));
     field.setEpoch(state.epoch);
+    WriteElements(state.removed, field.initRemoved(static_cast<unsigned>(state.removed.size())));
   }
   WriteStamp(record.updated, out.initUpdated());
   out.setActor(record.actor);
@@ -105,6 +106,7 @@ Result<Record> ReadRecord(schema::Record::Reader in) {
                      field.getActor().cStr()};
     state.elements = ReadElements(field.getElements());
     state.epoch = field.getEpoch();
+    state.removed = ReadElements(field.getRemoved());
     const bool inserted = record.fields.emplace(field.getName().cStr(), std::move(state)).second;
     if (!inserted) return Invalid(std::string("record repeats field ") + field.getName().cStr());
   }

@@ -29,9 +29,34 @@ const FieldState& Newer(const FieldState* mine, const FieldState& theirs) {
   return mine != nullptr && mine->stamp > theirs.stamp ? *mine : theirs;
 }
 
+// Removals are kept per element and node: (text, node) order.
+bool RemovalLess(const Element& a, const Element& b) {
+  return std::tie(a.text, a.stamp.node) < std::tie(b.text, b.stamp.node);
+}
+
+// Each node's latest removal of each text in either list (both in RemovalLess order). A node's
+// writes arrive in order, so whoever saw its latest removal of a text saw the earlier ones.
+std::vector<Element> MergeRemovals(const std::vector<Element>& a, const std::vector<Element>& b) {
+  std::vector<Element> out;
+  size_t i = 0, j = 0;
+  while (i < a.size() || j < b.size()) {
+    if (j == b.size() || (i < a.size() && RemovalLess(a[i], b[j]))) {
+      out.push_back(a[i++]);
+    } else if (i == a.size() || RemovalLess(b[j], a[i])) {
+      out.push_back(b[j++]);
+    } else {
+      out.push_back(a[i].stamp < b[j].stamp ? b[j] : a[i]);
+      ++i, ++j;
+    }
+  }
+  return out;
+}
+
 // Keeps what both sides' element states say survives (see the header), and lists as conflicts
-// the elements that stay although one side removed them: that side dropped a dot of the text it
-// had seen, while the other holds a dot of it that side had not seen.
+// the elements that stay although a concurrent write removed them: a removal one side holds that
+// the other had not seen, of a text the result holds through a dot that removal had not seen.
+// (Had the remover seen the dot, it would have removed it; had the adder seen the removal, causal
+// delivery would have brought the removal to both sides first.) Either order of arrival finds it.
 std::vector<Element> MergeSetElements(const std::string& name, const FieldState* mine,
                                       const FieldState& theirs, const Record& local,
                                       const Record& incoming, MergeResult& result) {
@@ -47,30 +72,24 @@ std::vector<Element> MergeSetElements(const std::string& name, const FieldState*
   }
   std::sort(out.begin(), out.end(), DotLess);
 
-  // side: the elements of one side, its context, and its field's write (the removal).
-  auto find_removals = [&](const std::vector<Element>& side, const VersionVector& side_seen,
-                           const FieldState* side_state, const std::vector<Element>& other) {
-    if (side_state == nullptr) return;
-    for (const Element& kept : other) {
-      if (HasText(side, kept.text) || Includes(side_seen, kept.stamp)) continue;
-      const bool removed_a_copy = std::any_of(other.begin(), other.end(), [&](const Element& e) {
-        return e.text == kept.text && Includes(side_seen, e.stamp);
-      });
-      const bool listed =
-          std::any_of(result.conflicts.begin(), result.conflicts.end(), [&](const Conflict& c) {
-            return c.field == name && c.kept.value == Value(kept.text) &&
-                   c.lost.stamp == side_state->stamp;
-          });
-      if (!removed_a_copy || listed) continue;
-      result.conflicts.push_back({local.table,
-                                  local.id,
-                                  name,
-                                  {Value(kept.text), kept.stamp, kept.actor},
-                                  {Value{}, side_state->stamp, side_state->actor}});
+  // removals: one side's; remover_seen: that side's context; adder_seen: the other side's.
+  auto find_concurrent = [&](const std::vector<Element>& removals, const VersionVector& remover_seen,
+                             const VersionVector& adder_seen) {
+    for (const Element& removal : removals) {
+      if (Includes(adder_seen, removal.stamp)) continue;
+      for (const Element& kept : out) {
+        if (kept.text != removal.text || Includes(remover_seen, kept.stamp)) continue;
+        result.conflicts.push_back({local.table,
+                                    local.id,
+                                    name,
+                                    {Value(kept.text), kept.stamp, kept.actor},
+                                    {Value{}, removal.stamp, removal.actor}});
+        break;  // one conflict per removal and element
+      }
     }
   };
-  find_removals(ours, local.seen, mine, their);
-  find_removals(their, incoming.seen, &theirs, ours);
+  if (mine != nullptr) find_concurrent(mine->removed, local.seen, incoming.seen);
+  find_concurrent(theirs.removed, incoming.seen, local.seen);
   return out;
 }
 
@@ -90,10 +109,14 @@ std::optional<FieldState> MergeElements(MergePolicy policy, const std::string& n
                                         MergeResult& result) {
   if (mine != nullptr && *mine == theirs) return std::nullopt;
   const FieldState& newer = Newer(mine, theirs);
-  FieldState out{Value{}, newer.stamp, newer.actor, {}, 0};
-  out.elements = policy == MergePolicy::kSet
-                     ? MergeSetElements(name, mine, theirs, local, incoming, result)
-                     : MergeAppendElements(mine, theirs);
+  FieldState out{Value{}, newer.stamp, newer.actor};
+  if (policy == MergePolicy::kSet) {
+    out.elements = MergeSetElements(name, mine, theirs, local, incoming, result);
+    out.removed = MergeRemovals(mine == nullptr ? std::vector<Element>{} : mine->removed,
+                                theirs.removed);
+  } else {
+    out.elements = MergeAppendElements(mine, theirs);
+  }
   out.value = ValueOfElements(policy, out.elements);
   if (mine != nullptr && out == *mine) return std::nullopt;
   const Value old = mine == nullptr ? Value{} : mine->value;
@@ -220,7 +243,7 @@ std::optional<FieldState> MergeField(MergePolicy policy, const std::string& name
 
 Result<FieldState> WrittenField(const FieldSpec& spec, const FieldState* current, Value value,
                                 const Stamp& stamp, std::string_view actor) {
-  FieldState out{std::move(value), stamp, std::string(actor), {}, 0};
+  FieldState out{std::move(value), stamp, std::string(actor)};
   switch (spec.merge) {
     case MergePolicy::kRegister:
       return out;
@@ -234,10 +257,18 @@ Result<FieldState> WrittenField(const FieldSpec& spec, const FieldState* current
       std::vector<Element> had =
           current == nullptr ? std::vector<Element>{} : ElementsOf(spec.merge, *current);
       const auto* wanted = std::get_if<std::vector<std::string>>(&out.value);
+      std::vector<Element> removals;
       for (const Element& e : had) {
-        if (wanted != nullptr && std::find(wanted->begin(), wanted->end(), e.text) != wanted->end())
+        if (wanted != nullptr && std::find(wanted->begin(), wanted->end(), e.text) != wanted->end()) {
           out.elements.push_back(e);  // kept: keeps its dot
+        } else {
+          removals.push_back({e.text, stamp, std::string(actor)});
+        }
       }
+      std::sort(removals.begin(), removals.end(), RemovalLess);
+      removals.erase(std::unique(removals.begin(), removals.end()), removals.end());
+      out.removed = MergeRemovals(current == nullptr ? std::vector<Element>{} : current->removed,
+                                  removals);
       if (wanted != nullptr) {
         for (const std::string& text : *wanted) {
           if (!HasText(out.elements, text))
@@ -274,6 +305,17 @@ Result<FieldState> WrittenField(const FieldSpec& spec, const FieldState* current
 }
 
 Status CheckElements(const FieldSpec& spec, const FieldState& state) {
+  for (size_t i = 0; i < state.removed.size(); ++i) {
+    if (spec.merge != MergePolicy::kSet) {
+      return Invalid(fmt::format("field {}: has removals but is not a set field", spec.name));
+    }
+    if (i > 0 && !RemovalLess(state.removed[i - 1], state.removed[i])) {
+      return Invalid(fmt::format("field {}: removals are not sorted and unique", spec.name));
+    }
+    if (state.stamp < state.removed[i].stamp) {
+      return Invalid(fmt::format("field {}: a removal is newer than the field", spec.name));
+    }
+  }
   if (state.elements.empty()) return Status::Ok();
   if (spec.merge != MergePolicy::kSet && spec.merge != MergePolicy::kAppend) {
     return Invalid(

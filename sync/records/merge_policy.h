@@ -13,9 +13,12 @@
 //    is the causal context: a merge keeps a dot both sides hold, and a dot one side holds that
 //    the other has not seen; a dot the other has seen but dropped was removed. So concurrent
 //    additions and removals of different elements all take effect, and an element one node
-//    removed while another added it without having seen that copy stays (add wins), listed as a
-//    conflict. A write lists the whole set: an element it keeps keeps its dot, a new one gets
-//    the write's stamp, a dropped one is removed. The value lists the elements in order added.
+//    removed while another added it without having seen that copy stays (add wins). A write
+//    lists the whole set: an element it keeps keeps its dot, a new one gets the write's stamp, a
+//    dropped one is removed. The value lists the elements in order added. Each node's latest
+//    removal of each element is kept too (`removed`, merged by greatest stamp per element and
+//    node), only so that an addition concurrent with a removal is listed as a conflict whichever
+//    arrives first.
 //  - append: a grow-only set of pieces, each with its dot; the text is the pieces in stamp order,
 //    so concurrent appends are all kept. A write must keep the text it saw as its start.
 //  - lifecycle: an enum whose declared order is a lifecycle. A state ranks by (epoch, stage,

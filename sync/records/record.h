@@ -60,6 +60,10 @@ struct FieldState {
   // Set and append fields: every element with its dot, sorted by (stamp, text). Empty in states
   // stored before policies existed; merge_policy.h reads those as one write of the whole value.
   std::vector<Element> elements{};
+  // Set fields: each node's latest removal of each element ever removed (the removing write's
+  // stamp), sorted by (text, node). Only to find additions concurrent with a removal
+  // (merge_policy.h).
+  std::vector<Element> removed{};
   // Lifecycle fields: how many reopens (writes going back a stage) this value is after.
   uint32_t epoch = 0;
   bool operator==(const FieldState&) const = default;
