@@ -439,6 +439,104 @@ TEST_F(RuleConflictTest, EachConflictNamesTheOtherFieldAndOneResolutionRestoresB
   EXPECT_EQ(Ctl({"conflicts", "--json"}).out, "") << "both conflicts close";
 }
 
+// The merge policies through syncctl at a station (merge_policy.h). From one case (persons A and
+// B involved, investigating), concurrently: the station takes A off and adds A back, closes the
+// case and appends a note; the hub takes A off, sends the case back to `filed` (a reopen) and
+// appends a note. Then each side's writes reach the other.
+class PolicyConflictTest : public ApiServerTest {
+ protected:
+  void SetUp() override {
+    Replica& station = Open("P01", "P01");
+    Replica& hub = Open("HUB", "HQ");
+    auto fields = FieldsFromJson(json::parse(kCase)).value();
+    fields["involved"] = List({kPersonA, kPersonB});
+    fields["status"] = Value("investigating");
+    Write(station, {Table::kCase, "C1", "", fields}, "372301");
+    Ship(station, hub);
+    clock_.Advance(1000);
+    Write(station, {Table::kCase, "C1", "", {{"involved", List({kPersonB})}}}, "372301");
+    Write(station,
+          {Table::kCase,
+           "C1",
+           "",
+           {{"involved", List({kPersonB, kPersonA})},
+            {"status", Value("closed")},
+            {"notes", Value("站里：结案。")}}},
+          "372301");
+    clock_.Advance(1000);
+    Write(hub,
+          {Table::kCase,
+           "C1",
+           "",
+           {{"involved", List({kPersonB})},
+            {"status", Value("filed")},
+            {"notes", Value("总部：退回补充侦查。")}}},
+          "admin");
+    Ship(station, hub);
+    Ship(hub, station);
+    Serve(station, "station");
+  }
+
+  static Value List(std::vector<std::string> items) { return Value(std::move(items)); }
+  json ConflictOn(const std::string& field) {
+    for (const json& line : JsonLines(Ctl({"conflicts", "--json"}).out)) {
+      if (line["field"] == field) return line;
+    }
+    return json();
+  }
+
+  static constexpr const char* kPersonA = "370724198503090116";
+  static constexpr const char* kPersonB = "370724199001010029";
+};
+
+TEST_F(PolicyConflictTest, AddWinsAReopenWinsNotesGrowAndEachIsListedForAPerson) {
+  const json record = json::parse(Ctl({"get", "case", "C1"}).out);
+  EXPECT_EQ(record["fields"]["involved"], json::array({kPersonB, kPersonA}))
+      << "A, added back while the hub took it off, stays";
+  EXPECT_EQ(record["fields"]["status"], "filed") << "the hub's reopen wins over the close";
+  EXPECT_EQ(record["fields"]["notes"], "站里：结案。总部：退回补充侦查。") << "both notes, by stamp";
+
+  const json involved = ConflictOn("involved");
+  ASSERT_TRUE(involved.is_object()) << Ctl({"conflicts", "--json"}).out;
+  EXPECT_EQ(involved["kept"]["value"], kPersonA);
+  EXPECT_EQ(involved["kept"]["actor"], "372301");
+  EXPECT_TRUE(involved["lost"]["value"].is_null()) << "the lost side is the removal";
+  EXPECT_EQ(involved["lost"]["actor"], "admin");
+  const json status = ConflictOn("status");
+  ASSERT_TRUE(status.is_object());
+  EXPECT_EQ(status["kept"]["value"], "filed");
+  EXPECT_EQ(status["lost"]["value"], "closed");
+  EXPECT_EQ(JsonLines(Ctl({"conflicts", "--json"}).out).size(), 2u) << "notes never conflict";
+
+  // History names each person's author: A's second addition is the station officer's.
+  bool a_by_officer = false;
+  for (const json& entry : JsonLines(Ctl({"history", "case", "C1"}).out)) {
+    if (!entry["changes"].contains("involved")) continue;
+    for (const json& added : entry["changes"]["involved"].value("added", json::array())) {
+      a_by_officer |= added["value"] == kPersonA && added["actor"] == "372301" &&
+                      added["node"] == "P01" && added.contains("stamp");
+    }
+  }
+  EXPECT_TRUE(a_by_officer) << Ctl({"history", "case", "C1"}).out;
+
+  // Taking the removal takes A off; taking the close closes the case again.
+  auto removed = Ctl({"conflicts", "resolve", involved["id"], "--take", "lost"});
+  ASSERT_EQ(removed.exit_code, 0) << removed.err;
+  EXPECT_EQ(json::parse(removed.out)["fields"]["involved"], json::array({kPersonB}));
+  auto closed = Ctl({"conflicts", "resolve", status["id"], "--take", "lost"});
+  ASSERT_EQ(closed.exit_code, 0) << closed.err;
+  EXPECT_EQ(json::parse(closed.out)["fields"]["status"], "closed");
+  EXPECT_EQ(Ctl({"conflicts", "--json"}).out, "") << "both conflicts close";
+
+  // Notes only grow: a write that drops text is refused, naming the field, and changes nothing.
+  auto shortened = Ctl({"put", "case", "C1", R"({"notes":"站里：结案。"})"});
+  EXPECT_EQ(shortened.exit_code, 2);
+  EXPECT_NE(shortened.err.find("field notes: is append-only"), std::string::npos) << shortened.err;
+  auto appended = Ctl({"put", "case", "C1", R"({"notes":"站里：结案。总部：退回补充侦查。再结。"})"});
+  ASSERT_EQ(appended.exit_code, 0) << appended.err;
+  EXPECT_EQ(json::parse(appended.out)["fields"]["notes"], "站里：结案。总部：退回补充侦查。再结。");
+}
+
 // Hub units P01..P04 (stations), T01 (traffic), and case A1 of P01; served as the hub.
 class HubRegroupTest : public ApiServerTest {
  protected:
