@@ -494,7 +494,8 @@ TEST_F(PolicyConflictTest, AddWinsAReopenWinsNotesGrowAndEachIsListedForAPerson)
   EXPECT_EQ(record["fields"]["involved"], json::array({kPersonB, kPersonA}))
       << "A, added back while the hub took it off, stays";
   EXPECT_EQ(record["fields"]["status"], "filed") << "the hub's reopen wins over the close";
-  EXPECT_EQ(record["fields"]["notes"], "站里：结案。总部：退回补充侦查。") << "both notes, by stamp";
+  EXPECT_EQ(record["fields"]["notes"], "站里：结案。总部：退回补充侦查。")
+      << "both notes, by stamp";
 
   const json involved = ConflictOn("involved");
   ASSERT_TRUE(involved.is_object()) << Ctl({"conflicts", "--json"}).out;
@@ -532,7 +533,8 @@ TEST_F(PolicyConflictTest, AddWinsAReopenWinsNotesGrowAndEachIsListedForAPerson)
   auto shortened = Ctl({"put", "case", "C1", R"({"notes":"站里：结案。"})"});
   EXPECT_EQ(shortened.exit_code, 2);
   EXPECT_NE(shortened.err.find("field notes: is append-only"), std::string::npos) << shortened.err;
-  auto appended = Ctl({"put", "case", "C1", R"({"notes":"站里：结案。总部：退回补充侦查。再结。"})"});
+  auto appended =
+      Ctl({"put", "case", "C1", R"({"notes":"站里：结案。总部：退回补充侦查。再结。"})"});
   ASSERT_EQ(appended.exit_code, 0) << appended.err;
   EXPECT_EQ(json::parse(appended.out)["fields"]["notes"], "站里：结案。总部：退回补充侦查。再结。");
 }

@@ -317,7 +317,8 @@ void CheckPolicies(const Node& node, const History& history) {
     return history.writes.front();
   };
   auto concurrent = [&write_at](const Stamp& a, const Stamp& b) {
-    return !Includes(write_at(a).change.delta.seen, b) && !Includes(write_at(b).change.delta.seen, a);
+    return !Includes(write_at(a).change.delta.seen, b) &&
+           !Includes(write_at(b).change.delta.seen, a);
   };
   std::vector<std::pair<std::string, Stamp>> removals;  // text, removing write
   for (const Write& w : history.writes) {
@@ -332,10 +333,9 @@ void CheckPolicies(const Node& node, const History& history) {
         std::any_of(removals.begin(), removals.end(),
                     [&](const auto& r) { return r.first == text && concurrent(r.second, stamp); });
     // One conflict per removal and element, naming one of the dots it had not seen.
-    const bool listed =
-        std::any_of(node.conflicts.begin(), node.conflicts.end(), [&](const Conflict& c) {
-          return c.field == "involved" && c.kept.value == Value(text);
-        });
+    const bool listed = std::any_of(
+        node.conflicts.begin(), node.conflicts.end(),
+        [&](const Conflict& c) { return c.field == "involved" && c.kept.value == Value(text); });
     EXPECT_TRUE(listed || !removed_concurrently)
         << node.name << ": " << text << " added at " << StampString(stamp)
         << " stays against a concurrent removal without a conflict";
@@ -343,9 +343,11 @@ void CheckPolicies(const Node& node, const History& history) {
   for (const Conflict& c : node.conflicts) {
     if (c.field != "involved") continue;
     EXPECT_TRUE(IsNull(c.lost.value));
-    EXPECT_TRUE(std::any_of(added.begin(), added.end(), [&c](const auto& dot) {
-      return dot.first == c.kept.stamp && c.kept.value == Value(dot.second);
-    })) << node.name << ": a set conflict keeps no element that was added";
+    EXPECT_TRUE(std::any_of(added.begin(), added.end(),
+                            [&c](const auto& dot) {
+                              return dot.first == c.kept.stamp && c.kept.value == Value(dot.second);
+                            }))
+        << node.name << ": a set conflict keeps no element that was added";
     EXPECT_TRUE(concurrent(c.kept.stamp, c.lost.stamp))
         << node.name << ": a set conflict pairs writes that are not concurrent";
   }

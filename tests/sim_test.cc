@@ -46,6 +46,7 @@
 #include "sync/protocol/station_session.h"
 #include "sync/records/id_number.h"
 #include "sync/records/record_json.h"
+#include "sync/records/table_schema.h"
 #include "sync/records/validate.h"
 #include "sync/storage/replica.h"
 
@@ -136,6 +137,8 @@ struct LedgerEntry {
   std::string reg;
   Stamp stamp;
   VersionVector seen;
+  FieldState state{};              // a field's state after the write (merge policies' checks)
+  std::vector<Element> dropped{};  // a set field: the elements (dots) this write removed
 };
 
 struct Packet {
@@ -150,7 +153,12 @@ struct Packet {
 class Sim {
  public:
   Sim(uint64_t seed, bool trace)
-      : seed_(seed), trace_(trace), rng_(seed), turn_rng_(~seed), dir_(MemoryDir()) {
+      : seed_(seed),
+        trace_(trace),
+        rng_(seed),
+        turn_rng_(~seed),
+        content_rng_(seed * 0x9e3779b97f4a7c15ull),
+        dir_(MemoryDir()) {
     loss_ = Chance(0, 10) / 100.0;
     duplication_ = Chance(0, 5) / 100.0;
     hub_skew_ = static_cast<int64_t>(Chance(0, 2 * kSkewMaxMs)) - kSkewMaxMs;
@@ -233,6 +241,12 @@ class Sim {
     return std::uniform_int_distribution<uint64_t>(lo, hi)(rng_);
   }
   bool Maybe(double p) { return std::bernoulli_distribution(p)(rng_); }
+  // What a write sets beyond what the schedule chose: its own stream, so that adding kinds of
+  // content leaves every seed's schedule (and the regression seeds' faults) as it was.
+  uint64_t ContentChance(uint64_t lo, uint64_t hi) {
+    return std::uniform_int_distribution<uint64_t>(lo, hi)(content_rng_);
+  }
+  bool ContentMaybe(double p) { return std::bernoulli_distribution(p)(content_rng_); }
 
   // Every seed starts from copies of empty stores made once, since creating a store costs more
   // than the rest of a seed.
@@ -326,7 +340,26 @@ class Sim {
     return Value(std::string(kNames[Chance(0, 5)]) + std::to_string(Chance(0, 99)));
   }
 
-  std::map<std::string, Value> RandomFields(bool creating) {
+  // A personnel write. Besides plain fields, sometimes the id number with its sex (checked
+  // together, validate.h), or the id number alone agreeing with the sex held.
+  std::map<std::string, Value> RandomFields(const Result<std::optional<Record>>& current) {
+    const bool creating = !current.ok() || !*current || (**current).deleted;
+    std::map<std::string, Value> fields = PlainPersonnelFields(creating);
+    if (ContentMaybe(0.25)) {
+      const std::string* held_sex = creating ? nullptr : (**current).Text("sex");
+      const bool male =
+          held_sex != nullptr && ContentMaybe(0.5) ? *held_sex == "male" : ContentMaybe(0.5);
+      fields["id_number"] =
+          Value(MakeIdNumber("370724", {1985, 3, 1 + static_cast<int>(ContentChance(0, 27))},
+                             static_cast<int>(ContentChance(0, 99)), male));
+      if (held_sex == nullptr || *held_sex != (male ? "male" : "female")) {
+        fields["sex"] = Value(std::string(male ? "male" : "female"));
+      }
+    }
+    return fields;
+  }
+
+  std::map<std::string, Value> PlainPersonnelFields(bool creating) {
     std::map<std::string, Value> fields;
     if (creating || Maybe(0.5)) fields["name"] = RandomName();
     if (creating) fields["role"] = Value(std::string("officer"));
@@ -428,7 +461,15 @@ class Sim {
 
   void CaseWrite(int i) {
     Station& s = stations_[i];
-    const std::string id = fmt::format("C{:02}{}", i, Chance(0, 3));
+    std::string id = fmt::format("C{:02}{}", i, Chance(0, 3));
+    // Sometimes a case of another station that this one holds (its group's): members of a group
+    // then write one case concurrently, which the merge policies are for.
+    const std::string other =
+        fmt::format("C{:02}{}", ContentChance(0, kStations - 1), ContentChance(0, 3));
+    if (ContentMaybe(0.4)) {
+      auto held = s.replica->Get(Table::kCase, other);
+      if (held.ok() && *held && !(**held).deleted) id = other;
+    }
     auto current = s.replica->Get(Table::kCase, id);
     const bool creating = !current.ok() || !*current || (*current)->deleted;
     std::map<std::string, Value> fields;
@@ -444,11 +485,74 @@ class Sim {
         const std::string second = ResidentId(i, Chance(0, 3));
         if (second != involved.front()) involved.push_back(second);
       }
-      fields["involved"] = Value(std::move(involved));
+      // `involved` is a set (merge_policy.h): the drawn persons replace the list, or join it,
+      // or one person held leaves it.
+      std::vector<std::string> held;
+      if (!creating) {
+        const auto it = (**current).fields.find("involved");
+        if (it != (**current).fields.end()) {
+          if (const auto* list = std::get_if<std::vector<std::string>>(&it->second.value))
+            held = *list;
+        }
+      }
+      const uint64_t how = ContentChance(0, 2);
+      if (how == 1) {
+        for (const std::string& person : held) {
+          if (std::find(involved.begin(), involved.end(), person) == involved.end())
+            involved.push_back(person);
+        }
+      } else if (how == 2 && !held.empty()) {
+        held.erase(held.begin() + static_cast<long>(ContentChance(0, held.size() - 1)));
+        involved = held;
+      }
+      fields["involved"] = involved.empty() ? Value{} : Value(std::move(involved));
     } else {
       fields["title"] = Value(fmt::format("盗窃案{}", Chance(1, 9)));
     }
+    if (!creating) AddNotesAndStatus(**current, s.unit, fields);
     Write(i, Table::kCase, id, "", fields, false);
+  }
+
+  // Sometimes appends to a case's `notes` (it only grows) and moves its `status` (a lifecycle:
+  // any stage; going back is a reopen).
+  void AddNotesAndStatus(const Record& current, const std::string& writer,
+                         std::map<std::string, Value>& fields) {
+    if (ContentMaybe(0.3)) {
+      const std::string* notes = current.Text("notes");
+      fields["notes"] = Value((notes ? *notes : std::string()) +
+                              fmt::format("{}记录{};", writer, ContentChance(0, 999)));
+    }
+    if (ContentMaybe(0.25)) {
+      static const char* const kStages[] = {"received", "filed", "investigating", "transferred",
+                                            "closed"};
+      fields["status"] = Value(std::string(kStages[ContentChance(0, 4)]));
+    }
+  }
+
+  // At the hub, sometimes (beside its personnel write): a case of any station gains or loses a
+  // person, a note, a stage. Drawn from the content stream only.
+  std::optional<WriteOp> HubCaseOp() {
+    if (!ContentMaybe(0.3)) return std::nullopt;
+    const int station = static_cast<int>(ContentChance(0, kStations - 1));
+    const std::string id = fmt::format("C{:02}{}", station, ContentChance(0, 3));
+    auto current = hub_replica_->Get(Table::kCase, id);
+    if (!current.ok() || !*current || (**current).deleted) return std::nullopt;
+    std::map<std::string, Value> fields;
+    std::vector<std::string> involved;
+    if (const auto it = (**current).fields.find("involved"); it != (**current).fields.end()) {
+      if (const auto* list = std::get_if<std::vector<std::string>>(&it->second.value))
+        involved = *list;
+    }
+    if (ContentMaybe(0.5) && !involved.empty()) {
+      involved.erase(involved.begin() + static_cast<long>(ContentChance(0, involved.size() - 1)));
+    } else {
+      const std::string person = ResidentId(station, ContentChance(0, 3));
+      if (std::find(involved.begin(), involved.end(), person) == involved.end())
+        involved.push_back(person);
+    }
+    fields["involved"] = involved.empty() ? Value{} : Value(std::move(involved));
+    AddNotesAndStatus(**current, "hub", fields);
+    return WriteOp{false, RecordPatch{Table::kCase, id, "", fields}};
   }
 
   void PersonnelWrite(int i) {
@@ -458,14 +562,21 @@ class Sim {
     const bool creating = !current.ok() || !*current || (*current)->deleted;
     const bool remove = !creating && Maybe(0.05);
     Write(i, Table::kPersonnel, id, "",
-          remove ? std::map<std::string, Value>{} : RandomFields(creating), remove);
+          remove ? std::map<std::string, Value>{} : RandomFields(current), remove);
   }
 
   void HubWrite(int i) {
     const std::string id = PersonnelId(i);
     auto current = hub_replica_->Get(Table::kPersonnel, id);
-    const bool creating = !current.ok() || !*current || (*current)->deleted;
-    Write(kHub, Table::kPersonnel, id, stations_[i].unit, RandomFields(creating), false);
+    WriteRequest request{"admin",
+                         {WriteOp{false, RecordPatch{Table::kPersonnel, id, stations_[i].unit,
+                                                     RandomFields(current)}}}};
+    // In the same request, so that the hub sends as many packets as before (and a seed's
+    // schedule of faults stays as it was).
+    if (auto op = HubCaseOp()) request.ops.push_back(std::move(*op));
+    Commit(kHub, request);
+    Trace(fmt::format("hub writes {}{}", id,
+                      request.ops.size() > 1 ? " and " + request.ops.back().patch.id : ""));
   }
 
   // A node's own clock reading (skewed), which its session's timers use.
@@ -509,7 +620,18 @@ class Sim {
         const Stamp stamp = RegisterStamp(*record, reg);
         if (was && RegisterStamp(*was, reg) == stamp) return;
         if (stamp.IsZero()) return;  // clearing a field that never had a value writes nothing
-        ledger_.push_back({replica.node(), key.first, key.second, reg, stamp, record->seen});
+        LedgerEntry entry{replica.node(), key.first, key.second, reg, stamp, record->seen};
+        if (const auto it = record->fields.find(reg); it != record->fields.end()) {
+          entry.state = it->second;
+          const FieldState* held =
+              was && was->fields.contains(reg) ? &was->fields.at(reg) : nullptr;
+          for (const Element& e : held ? held->elements : std::vector<Element>{}) {
+            if (std::find(entry.state.elements.begin(), entry.state.elements.end(), e) ==
+                entry.state.elements.end())
+              entry.dropped.push_back(e);
+          }
+        }
+        ledger_.push_back(std::move(entry));
       };
       log("owner");
       log("deleted");
@@ -679,10 +801,56 @@ class Sim {
         if (change.origin != hub_replica_->node() || known.contains(delta.updated)) continue;
         for (const auto& [name, state] : delta.fields) {
           ledger_.push_back(
-              {"hub (follow-up)", delta.table, delta.id, name, state.stamp, delta.seen});
+              {"hub (follow-up)", delta.table, delta.id, name, state.stamp, delta.seen, state});
         }
       }
     }
+  }
+
+  // A set write is kept when each element it added is at the hub or was removed by a write that
+  // had seen it, and none it removed came back.
+  static bool SetWriteKept(const LedgerEntry& entry, const FieldState* at_hub,
+                           const std::vector<const LedgerEntry*>& same_register) {
+    const std::vector<Element> none;
+    const std::vector<Element>& held = at_hub ? at_hub->elements : none;
+    auto holds = [](const std::vector<Element>& elements, const Element& e) {
+      return std::find(elements.begin(), elements.end(), e) != elements.end();
+    };
+    for (const Element& e : entry.state.elements) {
+      if (e.stamp != entry.stamp || holds(held, e)) continue;
+      const bool removed_knowingly =
+          std::any_of(same_register.begin(), same_register.end(), [&](const LedgerEntry* other) {
+            return Includes(other->seen, e.stamp) && !holds(other->state.elements, e);
+          });
+      if (!removed_knowingly) return false;
+    }
+    return std::none_of(entry.dropped.begin(), entry.dropped.end(),
+                        [&](const Element& e) { return holds(held, e); });
+  }
+
+  // An append write is kept when its piece is at the hub.
+  static bool AppendKept(const LedgerEntry& entry, const FieldState* at_hub) {
+    if (at_hub == nullptr) return false;
+    return std::any_of(at_hub->elements.begin(), at_hub->elements.end(),
+                       [&entry](const Element& e) { return e.stamp == entry.stamp; }) ||
+           std::none_of(entry.state.elements.begin(), entry.state.elements.end(),
+                        [&entry](const Element& e) { return e.stamp == entry.stamp; });
+  }
+
+  // `other` is a concurrent write of the same lifecycle epoch that ranks higher than `entry`.
+  static bool LifecycleOutranks(const LedgerEntry& other, const LedgerEntry& entry) {
+    if (TableSchema::Of(entry.table).PolicyOf(entry.reg) != MergePolicy::kLifecycle) return false;
+    if (Includes(other.seen, entry.stamp) || Includes(entry.seen, other.stamp)) return false;
+    if (other.state.epoch != entry.state.epoch) return false;
+    const FieldSpec& spec = *TableSchema::Of(entry.table).Find(entry.reg);
+    auto stage = [&spec](const FieldState& state) {
+      const auto* text = std::get_if<std::string>(&state.value);
+      return text
+                 ? std::find(spec.choices.begin(), spec.choices.end(), *text) - spec.choices.begin()
+                 : -1;
+    };
+    return std::make_pair(stage(other.state), other.stamp) >
+           std::make_pair(stage(entry.state), entry.stamp);
   }
 
   std::string Check() {
@@ -766,11 +934,27 @@ class Sim {
     std::function<bool(const LedgerEntry&)> accounted = [&](const LedgerEntry& entry) {
       if (auto it = memo.find(&entry); it != memo.end()) return it->second;
       auto record = hub_replica_->Get(entry.table, entry.id);
+      const std::vector<const LedgerEntry*>& same_register =
+          by_register[entry.id + "." + entry.reg];
+      const FieldState* at_hub = record.ok() && *record && (**record).fields.contains(entry.reg)
+                                     ? &(**record).fields.at(entry.reg)
+                                     : nullptr;
+      switch (TableSchema::Of(entry.table).PolicyOf(entry.reg)) {
+        case MergePolicy::kSet:
+          return memo[&entry] = SetWriteKept(entry, at_hub, same_register);
+        case MergePolicy::kAppend:
+          return memo[&entry] = AppendKept(entry, at_hub);
+        case MergePolicy::kLifecycle:
+        case MergePolicy::kRegister:
+          break;
+      }
       bool ok = record.ok() && *record && RegisterStamp(**record, entry.reg) == entry.stamp;
       ok = ok || lost.count(entry.stamp) > 0;
-      for (const LedgerEntry* later : by_register[entry.id + "." + entry.reg]) {
+      for (const LedgerEntry* later : same_register) {
         if (ok) break;
         ok = later->stamp > entry.stamp && Includes(later->seen, entry.stamp) && accounted(*later);
+        // A lifecycle keeps the furthest of concurrent writes of one epoch (merge_policy.h).
+        ok = ok || (LifecycleOutranks(*later, entry) && accounted(*later));
       }
       return memo[&entry] = ok;
     };
@@ -831,7 +1015,8 @@ class Sim {
   uint64_t seed_;
   bool trace_;
   std::mt19937_64 rng_;
-  std::mt19937_64 turn_rng_;  // where the hub's loop turns end; its own stream (see DeliverDue)
+  std::mt19937_64 turn_rng_;     // where the hub's loop turns end; its own stream (see DeliverDue)
+  std::mt19937_64 content_rng_;  // see ContentChance
   testing::TempDir dir_;
   uint64_t now_ = kStart;
   double loss_ = 0;

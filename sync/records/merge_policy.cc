@@ -73,8 +73,8 @@ std::vector<Element> MergeSetElements(const std::string& name, const FieldState*
   std::sort(out.begin(), out.end(), DotLess);
 
   // removals: one side's; remover_seen: that side's context; adder_seen: the other side's.
-  auto find_concurrent = [&](const std::vector<Element>& removals, const VersionVector& remover_seen,
-                             const VersionVector& adder_seen) {
+  auto find_concurrent = [&](const std::vector<Element>& removals,
+                             const VersionVector& remover_seen, const VersionVector& adder_seen) {
     for (const Element& removal : removals) {
       if (Includes(adder_seen, removal.stamp)) continue;
       for (const Element& kept : out) {
@@ -112,8 +112,8 @@ std::optional<FieldState> MergeElements(MergePolicy policy, const std::string& n
   FieldState out{Value{}, newer.stamp, newer.actor};
   if (policy == MergePolicy::kSet) {
     out.elements = MergeSetElements(name, mine, theirs, local, incoming, result);
-    out.removed = MergeRemovals(mine == nullptr ? std::vector<Element>{} : mine->removed,
-                                theirs.removed);
+    out.removed =
+        MergeRemovals(mine == nullptr ? std::vector<Element>{} : mine->removed, theirs.removed);
   } else {
     out.elements = MergeAppendElements(mine, theirs);
   }
@@ -259,7 +259,8 @@ Result<FieldState> WrittenField(const FieldSpec& spec, const FieldState* current
       const auto* wanted = std::get_if<std::vector<std::string>>(&out.value);
       std::vector<Element> removals;
       for (const Element& e : had) {
-        if (wanted != nullptr && std::find(wanted->begin(), wanted->end(), e.text) != wanted->end()) {
+        if (wanted != nullptr &&
+            std::find(wanted->begin(), wanted->end(), e.text) != wanted->end()) {
           out.elements.push_back(e);  // kept: keeps its dot
         } else {
           removals.push_back({e.text, stamp, std::string(actor)});
@@ -267,8 +268,8 @@ Result<FieldState> WrittenField(const FieldSpec& spec, const FieldState* current
       }
       std::sort(removals.begin(), removals.end(), RemovalLess);
       removals.erase(std::unique(removals.begin(), removals.end()), removals.end());
-      out.removed = MergeRemovals(current == nullptr ? std::vector<Element>{} : current->removed,
-                                  removals);
+      out.removed =
+          MergeRemovals(current == nullptr ? std::vector<Element>{} : current->removed, removals);
       if (wanted != nullptr) {
         for (const std::string& text : *wanted) {
           if (!HasText(out.elements, text))
