@@ -5,7 +5,8 @@
 # and shows the initial sync, writes
 # flowing both ways, a station offline catching up (lag back to 0), a conflict listed and
 # resolved, a rejected bad write, and the 2020 merge of the four stations into 城里 (all four
-# stations' digests equal to the hub's digest of the group), then `syncctl check` finding the
+# stations' digests equal to the hub's digest of the group), two offline members each adding a
+# person and a note to one case (both survive: merge by meaning), then `syncctl check` finding the
 # planted duplicates and broken references of the merged group, `syncctl person merge` of one
 # planted duplicate, and `syncctl verify` of a member against the hub. It ends with the dashboard's
 # URL and, when stdin is a terminal, keeps the nodes running until Enter. Everything runs on this machine
@@ -93,6 +94,7 @@ It shows, in order:
   4. a conflict (an officer's phone changed at two places), listed and resolved;
   5. a bad write rejected with nothing changed;
   6. the 2020 merge of the four stations into one with three sub-offices: every digest equal;
+     then two members, both offline, each add a person and a note to one case: both survive;
   7. admins' checks after the merge: persons registered twice, broken references; one person
      merged from two registrations; and a station's replica verified against the hub (a hash
      tree, kilobytes exchanged);
@@ -158,7 +160,7 @@ RESIDENT=$(first_id '"relation":"head"' "$WORK/gen/records-${UNIT[chengli]}.json
 OFFICER=$(first_id '"table":"personnel"' "$WORK/gen/records-${UNIT[chengli]}.jsonl")
 at chengli --actor "$OFFICER" put registration "$RESIDENT" '{"address":"城里社区幸福路8号"}'
 CASE=$(first_id '"table":"case"' "$WORK/gen/records-${UNIT[nanguan]}.jsonl")
-at hub --actor hq-dispatch put case "$CASE" '{"status":"investigating","notes":"市局督办"}'
+at hub --actor hq-dispatch put case "$CASE" '{"status":"investigating","lead_officer":"HQ-07"}'
 at hub wait-synced --timeout 60
 echo "-- the station's write, read at the hub:"
 at hub get registration "$RESIDENT"
@@ -234,6 +236,45 @@ done
 echo "all five digests are equal: every member holds exactly the hub's records of the group"
 echo "-- so 北关 now answers for a resident registered at 城里:"
 at beiguan get registration "$RESIDENT"
+
+step "Merging by meaning: 北关 and 城关, both offline, add a person and a note to one case"
+echo "-- a case's involved list is a set and its notes only grow (schema/records.capnp \$merge):"
+echo "   concurrent additions all survive, where a last-writer-wins field would keep one"
+JOINT_CASE=$(first_id '"table":"case"' "$WORK/gen/records-${UNIT[chengli]}.jsonl")
+BG_PERSON=$(first_id '"table":"registration"' "$WORK/gen/records-${UNIT[beiguan]}.jsonl")
+CG_PERSON=$(first_id '"table":"registration"' "$WORK/gen/records-${UNIT[chengguan]}.jsonl")
+at hub get case "$JOINT_CASE"
+# add_to_case NAME PERSON NOTE: the station's list with PERSON added, its notes with NOTE appended.
+add_to_case() {
+  local record involved notes
+  record=$(ctl "$1" get case "$JOINT_CASE")
+  involved=$(sed -n 's/.*"involved":\[\([^]]*\)\].*/\1/p' <<<"$record")
+  notes=$(sed -n 's/.*"notes":"\(\([^"\\]\|\\.\)*\)".*/\1/p' <<<"$record")
+  at "$1" --actor "$1-officer" put case "$JOINT_CASE" \
+    "{\"involved\":[${involved:+$involved,}\"$2\"],\"notes\":\"$notes$3\"}" >/dev/null
+}
+for s in beiguan chengguan; do
+  stop "$s"
+  start_station "$s" "${UNIT[$s]}" --offline
+done
+add_to_case beiguan "$BG_PERSON" "\\n北关：走访证人。"
+add_to_case chengguan "$CG_PERSON" "\\n城关：嫌疑人到案。"
+echo "-- both back online:"
+for s in beiguan chengguan; do
+  stop "$s"
+  start_station "$s" "${UNIT[$s]}"
+done
+for s in beiguan chengguan; do ctl "$s" wait-synced --timeout 60 >/dev/null; done
+at hub wait-synced --timeout 60
+for s in hub beiguan chengguan; do
+  record=$(ctl "$s" get case "$JOINT_CASE")
+  for person in "$BG_PERSON" "$CG_PERSON"; do
+    grep -q "\"$person\"" <<<"$record" || { echo "$s lost $person from the case" >&2; exit 1; }
+  done
+done
+at hub get case "$JOINT_CASE"
+echo "both persons and both notes are at the hub, 北关 and 城关; the history names who added each:"
+at hub history case "$JOINT_CASE" | tail -2
 
 step "Admins check the merged group's records: duplicates and broken references (syncctl check)"
 echo "-- four stations' books are one now; syncgen planted the problems such a merge exposes"
