@@ -2,6 +2,8 @@
 // the rules across fields. Each bad case asserts the field and reason the error names.
 #include "sync/records/validate.h"
 
+#include <functional>
+
 #include <gtest/gtest.h>
 
 #include "sync/records/calendar.h"
@@ -216,6 +218,62 @@ TEST(Validate, CaseFields) {
   c.fields.erase("title");
   EXPECT_NE(RecordFromPatch(c, "P01").status().message().find("field title: is required"),
             std::string::npos);
+}
+
+TEST(TableSchema, MergePoliciesComeFromTheSchema) {
+  const auto& cases = TableSchema::Of(Table::kCase);
+  EXPECT_EQ(cases.Find("involved")->merge, MergePolicy::kSet);
+  EXPECT_EQ(cases.Find("notes")->merge, MergePolicy::kAppend);
+  EXPECT_EQ(cases.Find("status")->merge, MergePolicy::kLifecycle);
+  EXPECT_EQ(cases.Find("status")->choices,
+            (std::vector<std::string>{"received", "filed", "investigating", "transferred",
+                                      "closed"}));  // the lifecycle's order
+  EXPECT_EQ(cases.Find("title")->merge, MergePolicy::kRegister);
+  EXPECT_EQ(cases.PolicyOf("owner"), MergePolicy::kRegister);
+}
+
+// A received set or append field must be well-formed: elements sorted and unique, none newer than
+// the field, each in the sender's version vector, and the value the one they give.
+TEST(Validate, ARemoteChangesElementsMustBeWellFormed) {
+  RecordPatch c{Table::kCase,
+                "A2024-0001",
+                "P01",
+                {{"kind", Text("criminal")},
+                 {"title", Text("盗窃电动车")},
+                 {"status", Text("filed")},
+                 {"reported_at", Text("2024-03-01T08:30:00+08:00")},
+                 {"involved", Value(std::vector<std::string>{"370724198705123414"})},
+                 {"notes", Text("甲")}}};
+  auto plan = PlanPut(std::nullopt, c, Stamp{100, "P01"}, "officer", "P01");
+  ASSERT_TRUE(plan.ok()) << plan.status().message();
+  const Record good = plan->change.delta;
+  ASSERT_TRUE(ValidateRemoteChange(good).ok()) << ValidateRemoteChange(good).message();
+  ASSERT_EQ(good.fields.at("involved").elements.size(), 1u);
+
+  auto refused = [&good](const std::function<void(Record&)>& spoil, const char* reason) {
+    Record bad = good;
+    spoil(bad);
+    const Status status = ValidateRemoteChange(bad);
+    EXPECT_FALSE(status.ok()) << reason;
+    EXPECT_NE(status.message().find(reason), std::string::npos) << status.message();
+  };
+  const Element other{"370724198503090116", Stamp{90, "P01"}, "officer"};
+  refused([&](Record& r) { r.fields["involved"].elements.push_back(other); },
+          "elements are not sorted");
+  refused(
+      [](Record& r) {
+        r.fields["involved"].elements[0].stamp = Stamp{200, "P01"};
+      },
+      "newer than the field");
+  refused(
+      [](Record& r) {
+        r.fields["involved"].elements[0].stamp = Stamp{50, "HUB"};
+      },
+      "not in the version vector");
+  refused([](Record& r) { r.fields["notes"].value = Text("乙"); }, "not the one its elements give");
+  refused([&](Record& r) { r.fields["notes"].removed.push_back(other); }, "not a set field");
+  refused([&](Record& r) { r.fields["title"].elements.push_back(other); },
+          "not a set or append field");
 }
 
 TEST(Validate, CodesAndPersonnel) {

@@ -268,6 +268,16 @@ Status ValidateRemoteChange(const Record& change) {
       return Invalid(fmt::format("field {}: not in canonical form", name));
     }
     SS_RETURN_IF_ERROR(CheckElements(*TableSchema::Of(change.table).Find(name), state));
+    // An element's dot is a write the state includes; naming one the sender's own version vector
+    // lacks would plant an element no removal by it can ever have seen.
+    for (const auto* list : {&state.elements, &state.removed}) {
+      for (const Element& e : *list) {
+        if (!Includes(change.seen, e.stamp)) {
+          return Invalid(
+              fmt::format("field {}: an element's write is not in the version vector", name));
+        }
+      }
+    }
   }
   return Status::Ok();
 }
