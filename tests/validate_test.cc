@@ -194,15 +194,20 @@ TEST(Validate, RegistrationIdMustBeAValidIdNumber) {
   EXPECT_NE(record.status().message().find("id: id number"), std::string::npos);
 }
 
+// A case of P01 involving one person (`involved` as given).
+RecordPatch ACase(const std::string& involved) {
+  return {Table::kCase,
+          "A2024-0001",
+          "P01",
+          {{"kind", Text("criminal")},
+           {"title", Text("盗窃电动车")},
+           {"status", Text("filed")},
+           {"reported_at", Text("2024-03-01T08:30:00+08:00")},
+           {"involved", Value(std::vector<std::string>{involved})}}};
+}
+
 TEST(Validate, CaseFields) {
-  RecordPatch c{Table::kCase,
-                "A2024-0001",
-                "P01",
-                {{"kind", Text("criminal")},
-                 {"title", Text("盗窃电动车")},
-                 {"status", Text("filed")},
-                 {"reported_at", Text("2024-03-01T08:30:00+08:00")},
-                 {"involved", Value(std::vector<std::string>{"370724870512341"})}}};
+  RecordPatch c = ACase("370724870512341");
   auto record = RecordFromPatch(c, "P01");
   ASSERT_TRUE(record.ok()) << record.status().message();
   EXPECT_EQ(record->fields.at("involved").value,
@@ -235,15 +240,8 @@ TEST(TableSchema, MergePoliciesComeFromTheSchema) {
 // A received set or append field must be well-formed: elements sorted and unique, none newer than
 // the field, each in the sender's version vector, and the value the one they give.
 TEST(Validate, ARemoteChangesElementsMustBeWellFormed) {
-  RecordPatch c{Table::kCase,
-                "A2024-0001",
-                "P01",
-                {{"kind", Text("criminal")},
-                 {"title", Text("盗窃电动车")},
-                 {"status", Text("filed")},
-                 {"reported_at", Text("2024-03-01T08:30:00+08:00")},
-                 {"involved", Value(std::vector<std::string>{"370724198705123414"})},
-                 {"notes", Text("甲")}}};
+  RecordPatch c = ACase("370724198705123414");
+  c.fields["notes"] = Text("甲");
   auto plan = PlanPut(std::nullopt, c, Stamp{100, "P01"}, "officer", "P01");
   ASSERT_TRUE(plan.ok()) << plan.status().message();
   const Record good = plan->change.delta;

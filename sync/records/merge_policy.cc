@@ -25,6 +25,25 @@ bool Concurrent(const Stamp& mine, const Stamp& theirs, const Record& local,
   return !Includes(incoming.seen, mine) && !Includes(local.seen, theirs);
 }
 
+// A merge in which one side's whole state wins (register, lifecycle): lists the other as a
+// conflict when `conflicting`, and returns the winner when it is theirs.
+std::optional<FieldState> KeepOneSide(const std::string& name, const FieldState* mine,
+                                      const FieldState& theirs, bool theirs_wins, bool conflicting,
+                                      const Record& local, MergeResult& result) {
+  if (mine != nullptr && conflicting) {
+    const FieldState& kept = theirs_wins ? theirs : *mine;
+    const FieldState& lost = theirs_wins ? *mine : theirs;
+    result.conflicts.push_back({local.table,
+                                local.id,
+                                name,
+                                {kept.value, kept.stamp, kept.actor},
+                                {lost.value, lost.stamp, lost.actor}});
+  }
+  if (!theirs_wins) return std::nullopt;
+  result.history.changes.push_back({name, mine ? mine->value : Value{}, theirs.value});
+  return theirs;
+}
+
 const FieldState& Newer(const FieldState* mine, const FieldState& theirs) {
   return mine != nullptr && mine->stamp > theirs.stamp ? *mine : theirs;
 }
@@ -143,19 +162,11 @@ std::optional<FieldState> MergeLifecycle(const FieldSpec* spec, const std::strin
     return std::make_tuple(s.epoch, Stage(spec, s.value), s.stamp);
   };
   const bool theirs_wins = mine == nullptr || rank(theirs) > rank(*mine);
-  if (mine != nullptr && mine->epoch != theirs.epoch &&
-      Concurrent(mine->stamp, theirs.stamp, local, incoming)) {
-    const FieldState& kept = theirs_wins ? theirs : *mine;
-    const FieldState& lost = theirs_wins ? *mine : theirs;
-    result.conflicts.push_back({local.table,
-                                local.id,
-                                name,
-                                {kept.value, kept.stamp, kept.actor},
-                                {lost.value, lost.stamp, lost.actor}});
-  }
-  if (!theirs_wins) return std::nullopt;
-  result.history.changes.push_back({name, mine ? mine->value : Value{}, theirs.value});
-  return theirs;
+  // Concurrent writes of one epoch keep the furthest stage by meaning; across epochs, a reopen
+  // met a write it had not seen.
+  const bool conflicting = mine != nullptr && mine->epoch != theirs.epoch &&
+                           Concurrent(mine->stamp, theirs.stamp, local, incoming);
+  return KeepOneSide(name, mine, theirs, theirs_wins, conflicting, local, result);
 }
 
 }  // namespace
@@ -210,18 +221,9 @@ std::optional<FieldState> MergeRegister(const std::string& name, const FieldStat
                                         const Record& incoming, MergeResult& result) {
   if (mine != nullptr && mine->stamp == theirs.stamp) return std::nullopt;  // the same write
   const bool theirs_wins = mine == nullptr || theirs.stamp > mine->stamp;
-  if (mine != nullptr && Concurrent(mine->stamp, theirs.stamp, local, incoming)) {
-    const FieldState& kept = theirs_wins ? theirs : *mine;
-    const FieldState& lost = theirs_wins ? *mine : theirs;
-    result.conflicts.push_back({local.table,
-                                local.id,
-                                name,
-                                {kept.value, kept.stamp, kept.actor},
-                                {lost.value, lost.stamp, lost.actor}});
-  }
-  if (!theirs_wins) return std::nullopt;
-  result.history.changes.push_back({name, mine ? mine->value : Value{}, theirs.value});
-  return theirs;
+  const bool conflicting =
+      mine != nullptr && Concurrent(mine->stamp, theirs.stamp, local, incoming);
+  return KeepOneSide(name, mine, theirs, theirs_wins, conflicting, local, result);
 }
 
 std::optional<FieldState> MergeField(MergePolicy policy, const std::string& name,
