@@ -231,8 +231,11 @@ Status ApiServer::RedirectMergedPersons(WriteRequest& write, size_t& failed_op,
                                         std::string& redirected_from) const {
   for (size_t i = 0; i < write.ops.size(); ++i) {
     WriteOp& op = write.ops[i];
-    if (op.patch.table != Table::kRegistration) continue;
     failed_op = i;
+    if (op.patch.table == Table::kCase && !op.remove) {
+      SS_RETURN_IF_ERROR(RedirectMergedInvolved(replica_, op.patch));
+    }
+    if (op.patch.table != Table::kRegistration) continue;
     if (op.patch.fields.contains("merged_into")) {
       return Invalid(fmt::format(
           "registration {}: merged_into is set by `syncctl person merge` only", op.patch.id));

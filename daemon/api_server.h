@@ -136,7 +136,8 @@ class ApiServer {
   // (person_merge.h); `redirected_from` then names the id asked for.
   Result<WriteRequest> ToWrite(const ApiRequest& request, size_t& failed_op,
                                std::string& redirected_from) const;
-  // Redirects the registration puts of `write` (see ToWrite); refuses a put of merged_into.
+  // Redirects the registration puts of `write` (see ToWrite) and the merged persons a case put
+  // lists in `involved` (RedirectMergedInvolved); refuses a put of merged_into.
   Status RedirectMergedPersons(WriteRequest& write, size_t& failed_op,
                                std::string& redirected_from) const;
   // A person merge or unmerge (hub only): planned, and unless a dry run, committed on its own.

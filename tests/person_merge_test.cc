@@ -143,6 +143,11 @@ TEST_F(PersonMergeTest, MergeFillsRewritesAndRedirectsInOneWriteAndUnmergeRestor
   EXPECT_TRUE(naming->empty());
   EXPECT_TRUE(hub_->CheckIntegrity().ok()) << hub_->CheckIntegrity().ToString();
 
+  // A later case write naming the old number (or both numbers) lists the kept person once.
+  RecordPatch later{Table::kCase, "C9", "", {{"involved", List({kDuplicate, kOther, kKeep})}}};
+  ASSERT_TRUE(RedirectMergedInvolved(*hub_, later).ok());
+  EXPECT_EQ(later.fields.at("involved"), List({kKeep, kOther}));
+
   auto again = PlanPersonMerge(*hub_, kKeep, kDuplicate, "admin7");
   EXPECT_EQ(again.status().code(), Code::kRefused) << again.status().ToString();
 

@@ -130,6 +130,25 @@ Result<std::optional<Record>> FollowMerged(const Replica& replica, std::string_v
       fmt::format("registration {} leads through more than {} merges", *canonical, kMergeHopsMax));
 }
 
+Status RedirectMergedInvolved(const Replica& replica, RecordPatch& patch) {
+  if (patch.table != Table::kCase) return Status::Ok();
+  const auto it = patch.fields.find("involved");
+  if (it == patch.fields.end()) return Status::Ok();
+  auto* persons = std::get_if<std::vector<std::string>>(&it->second);
+  if (persons == nullptr) return Status::Ok();
+  std::vector<std::string> redirected;
+  for (const std::string& id : *persons) {
+    auto kept = FollowMerged(replica, id);
+    if (!kept.ok() && kept.status().code() != Code::kNotFound) return kept.status();
+    const std::string person = kept.ok() && *kept ? (**kept).id : id;
+    if (std::find(redirected.begin(), redirected.end(), person) == redirected.end()) {
+      redirected.push_back(person);
+    }
+  }
+  *persons = std::move(redirected);
+  return Status::Ok();
+}
+
 Result<PersonMergePlan> PlanPersonMerge(const Replica& hub, std::string_view keep_id,
                                         std::string_view duplicate_id, const std::string& actor) {
   auto keep_number = CanonicalIdNumber(keep_id, "KEEP");
