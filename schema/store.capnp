@@ -30,9 +30,15 @@ struct Field {
   value @1 :Value;
   stamp @2 :Stamp;      # the write that set this value (its "dot": node and HLC reading)
   actor @3 :Text;       # who made that write
-  elements @4 :List(Element);  # set and append fields: every element with its dot, sorted
-  epoch @5 :UInt32;            # lifecycle fields: reopens this value is after
-  removed @6 :List(Element);   # set fields: each node's latest removal of each element
+}
+
+# The part of a field's state that its merge policy keeps beyond value and stamp, for the fields
+# that have any (a register has none: kept apart, so registers cost no bytes for it).
+struct FieldPolicy {
+  name @0 :Text;                 # the field
+  elements @1 :List(Element);    # set and append fields: every element with its dot, sorted
+  removed @2 :List(Element);     # set fields: each node's latest removal of each element
+  epoch @3 :UInt32;              # lifecycle fields: reopens this value is after
 }
 
 # An element of a set field or a piece of an append field, with the write that added it.
@@ -60,6 +66,7 @@ struct Record {
   updated @7 :Stamp;        # the newest stamp in the record
   actor @8 :Text;           # who made the newest change
   seen @9 :List(Seen);      # version vector: every write this state includes (sorted by node)
+  policies @10 :List(FieldPolicy);  # by field name: the fields with policy state (null: none)
 }
 
 # One entry of the local change log, keyed by its big-endian sequence number.

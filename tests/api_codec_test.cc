@@ -388,6 +388,34 @@ TEST(ApiCodec, HostileStatusAndConflictAnswersAreRejectedNotFatal) {
   }
 }
 
+// Merge policies' state (merge_policy.h) survives the stored form; a record whose fields are all
+// registers carries none of it, not even empty lists (so registers cost no bytes for it).
+TEST(RecordCodec, PolicyStateRoundTripsAndRegistersCostNothingForIt) {
+  Record record;
+  record.table = Table::kCase;
+  record.id = "C1";
+  record.owner = "P01";
+  record.fields["title"] = {Value(std::string("t")), Stamp{5, "P01"}, "a"};
+  const std::string registers_only = EncodeRecord(record);
+  FieldState involved{Value(std::vector<std::string>{"x"}), Stamp{9, "P02"}, "b"};
+  involved.elements = {{"x", Stamp{7, "P01"}, "a"}};
+  involved.removed = {{"y", Stamp{9, "P02"}, "b"}};
+  record.fields["involved"] = involved;
+  FieldState status{Value(std::string("filed")), Stamp{8, "HUB"}, "c"};
+  status.epoch = 2;
+  record.fields["status"] = status;
+  auto decoded = DecodeRecord(EncodeRecord(record));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(*decoded, record);
+
+  record.fields.erase("involved");
+  record.fields.erase("status");
+  EXPECT_EQ(EncodeRecord(record), registers_only);
+  capnp::MallocMessageBuilder message;
+  WriteRecord(record, message.initRoot<schema::Record>());
+  EXPECT_FALSE(message.getRoot<schema::Record>().hasPolicies());
+}
+
 TEST(ApiCodec, OversizedAndDeeplyNestedInputIsRefused) {
   EXPECT_FALSE(DecodeRequest(std::string(kMessageBytesMax + 8, '\0')).ok());
   EXPECT_FALSE(DecodeRequest("").ok());

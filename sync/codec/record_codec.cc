@@ -1,5 +1,7 @@
 #include "sync/codec/record_codec.h"
 
+#include <algorithm>
+
 #include <capnp/message.h>
 
 #include "sync/codec/capnp_io.h"
@@ -60,6 +62,50 @@ std::vector<Element> ReadElements(capnp::List<schema::Element>::Reader in) {
   return elements;
 }
 
+namespace {
+
+bool HasPolicyState(const FieldState& state) {
+  return !state.elements.empty() || !state.removed.empty() || state.epoch != 0;
+}
+
+// Only fields with policy state are listed, and none at all leaves the list null.
+void WritePolicies(const Record& record, schema::Record::Builder out) {
+  const auto count = static_cast<unsigned>(
+      std::count_if(record.fields.begin(), record.fields.end(),
+                    [](const auto& field) { return HasPolicyState(field.second); }));
+  if (count == 0) return;
+  auto policies = out.initPolicies(count);
+  unsigned i = 0;
+  for (const auto& [name, state] : record.fields) {
+    if (!HasPolicyState(state)) continue;
+    auto policy = policies[i++];
+    policy.setName(name);
+    WriteElements(state.elements,
+                  policy.initElements(static_cast<unsigned>(state.elements.size())));
+    WriteElements(state.removed, policy.initRemoved(static_cast<unsigned>(state.removed.size())));
+    policy.setEpoch(state.epoch);
+  }
+}
+
+Status ReadPolicies(schema::Record::Reader in, Record& record) {
+  for (auto policy : in.getPolicies()) {
+    const auto it = record.fields.find(policy.getName().cStr());
+    if (it == record.fields.end()) {
+      return Invalid(std::string("record has policy state for no field ") +
+                     policy.getName().cStr());
+    }
+    if (HasPolicyState(it->second)) {
+      return Invalid(std::string("record repeats policy state of ") + policy.getName().cStr());
+    }
+    it->second.elements = ReadElements(policy.getElements());
+    it->second.removed = ReadElements(policy.getRemoved());
+    it->second.epoch = policy.getEpoch();
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 void WriteRecord(const Record& record, schema::Record::Builder out) {
   out.setTable(static_cast<schema::Table>(record.table));
   out.setId(record.id);
@@ -75,10 +121,8 @@ void WriteRecord(const Record& record, schema::Record::Builder out) {
     WriteValue(state.value, field.initValue());
     WriteStamp(state.stamp, field.initStamp());
     field.setActor(state.actor);
-    WriteElements(state.elements, field.initElements(static_cast<unsigned>(state.elements.size())));
-    field.setEpoch(state.epoch);
-    WriteElements(state.removed, field.initRemoved(static_cast<unsigned>(state.removed.size())));
   }
+  WritePolicies(record, out);
   WriteStamp(record.updated, out.initUpdated());
   out.setActor(record.actor);
   auto seen = out.initSeen(static_cast<unsigned>(record.seen.size()));
@@ -104,12 +148,10 @@ Result<Record> ReadRecord(schema::Record::Reader in) {
   for (auto field : in.getFields()) {
     FieldState state{ReadValue(field.getValue()), ReadStamp(field.getStamp()),
                      field.getActor().cStr()};
-    state.elements = ReadElements(field.getElements());
-    state.epoch = field.getEpoch();
-    state.removed = ReadElements(field.getRemoved());
     const bool inserted = record.fields.emplace(field.getName().cStr(), std::move(state)).second;
     if (!inserted) return Invalid(std::string("record repeats field ") + field.getName().cStr());
   }
+  SS_RETURN_IF_ERROR(ReadPolicies(in, record));
   record.updated = ReadStamp(in.getUpdated());
   record.actor = in.getActor().cStr();
   for (auto entry : in.getSeen()) {
