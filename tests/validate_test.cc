@@ -9,6 +9,7 @@
 #include "sync/records/calendar.h"
 #include "sync/records/id_number.h"
 #include "sync/records/local_write.h"
+#include "sync/records/merge_policy.h"
 #include "sync/records/table_schema.h"
 
 namespace stationsync {
@@ -272,6 +273,8 @@ TEST(Validate, ARemoteChangesElementsMustBeWellFormed) {
   refused([&](Record& r) { r.fields["notes"].removed.push_back(other); }, "not a set field");
   refused([&](Record& r) { r.fields["title"].elements.push_back(other); },
           "not a set or append field");
+  refused([](Record& r) { r.fields["title"].epoch = 1; }, "not a lifecycle");
+  refused([](Record& r) { r.fields["status"].epoch = kReopensMax + 1; }, "reopens");
 }
 
 TEST(Validate, CodesAndPersonnel) {

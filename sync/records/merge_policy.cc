@@ -252,6 +252,9 @@ Result<FieldState> WrittenField(const FieldSpec& spec, const FieldState* current
     case MergePolicy::kLifecycle: {
       if (current == nullptr) return out;
       const bool reopen = Stage(&spec, out.value) < Stage(&spec, current->value);
+      if (reopen && current->epoch >= kReopensMax) {
+        return Invalid(fmt::format("field {}: reopened {} times already", spec.name, kReopensMax));
+      }
       out.epoch = current->epoch + (reopen ? 1 : 0);
       return out;
     }
@@ -307,7 +310,13 @@ Result<FieldState> WrittenField(const FieldSpec& spec, const FieldState* current
   return out;
 }
 
-Status CheckElements(const FieldSpec& spec, const FieldState& state) {
+Status CheckPolicyState(const FieldSpec& spec, const FieldState& state) {
+  if (state.epoch != 0 && spec.merge != MergePolicy::kLifecycle) {
+    return Invalid(fmt::format("field {}: counts reopens but is not a lifecycle", spec.name));
+  }
+  if (state.epoch > kReopensMax) {  // else a hostile count could wrap and outrank every reopen
+    return Invalid(fmt::format("field {}: more than {} reopens", spec.name, kReopensMax));
+  }
   for (size_t i = 0; i < state.removed.size(); ++i) {
     if (spec.merge != MergePolicy::kSet) {
       return Invalid(fmt::format("field {}: has removals but is not a set field", spec.name));

@@ -31,6 +31,7 @@
 // writes of one record arrive in order, so `seen` is a causal context.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -78,8 +79,11 @@ std::optional<FieldState> MergeField(MergePolicy policy, const std::string& name
 Result<FieldState> WrittenField(const FieldSpec& spec, const FieldState* current, Value value,
                                 const Stamp& stamp, std::string_view actor);
 
-// A stored or received set/append state is well-formed: elements strictly sorted by dot, none
-// newer than the field's stamp, and the value the one they give. Empty elements: nothing to check.
-Status CheckElements(const FieldSpec& spec, const FieldState& state);
+// A stored or received field's policy state is well-formed: elements only in set and append
+// fields, strictly sorted by dot, none newer than the field's stamp, the value the one they give;
+// removals only in set fields, sorted, none newer than the field; reopens only in lifecycle fields,
+// at most kReopensMax.
+inline constexpr uint32_t kReopensMax = 1'000'000;
+Status CheckPolicyState(const FieldSpec& spec, const FieldState& state);
 
 }  // namespace stationsync

@@ -219,7 +219,7 @@ Status ValidateRecord(const Record& record) {
     } else if (*normalized != state.value) {
       note(Invalid(fmt::format("field {}: not in canonical form", name)));
     } else {
-      note(CheckElements(*TableSchema::Of(record.table).Find(name), state));
+      note(CheckPolicyState(*TableSchema::Of(record.table).Find(name), state));
     }
   }
   for (const FieldSpec& spec : TableSchema::Of(record.table).fields()) {
@@ -267,7 +267,7 @@ Status ValidateRemoteChange(const Record& change) {
     if (*normalized != state.value) {
       return Invalid(fmt::format("field {}: not in canonical form", name));
     }
-    SS_RETURN_IF_ERROR(CheckElements(*TableSchema::Of(change.table).Find(name), state));
+    SS_RETURN_IF_ERROR(CheckPolicyState(*TableSchema::Of(change.table).Find(name), state));
     // An element's dot is a write the state includes; naming one the sender's own version vector
     // lacks would plant an element no removal by it can ever have seen.
     for (const auto* list : {&state.elements, &state.removed}) {
