@@ -1002,8 +1002,11 @@ class Sim {
         for (const std::string& person : involved ? *involved : std::vector<std::string>{}) {
           auto kept = FollowMerged(*hub_replica_, person);
           if (kept.ok() && *kept) {
-            return fmt::format("case {} still names {}, merged into {}", record.id, person,
-                               (*kept)->id);
+            return fmt::format(
+                "case {} still names {}, merged into {}; its involved at the hub:\n  {}", record.id,
+                person, (*kept)->id,
+                fmt::join(RegisterHistory(*hub_replica_, Table::kCase, record.id, {"involved"}),
+                          "\n  "));
           }
         }
       }

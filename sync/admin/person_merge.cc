@@ -104,7 +104,9 @@ std::string Text(const Record& record, std::string_view name) {
 
 }  // namespace
 
-Result<std::optional<Record>> FollowMerged(const Replica& replica, std::string_view id) {
+// FollowMerged; with `deleted_too`, a chain ending at a deleted registration leads to it.
+static Result<std::optional<Record>> FollowChain(const Replica& replica, std::string_view id,
+                                                 bool deleted_too) {
   auto canonical = NormalizeId(Table::kRegistration, id);
   if (!canonical.ok()) return std::optional<Record>();  // not an id number: nothing to follow
   auto record = replica.Get(Table::kRegistration, *canonical);
@@ -119,7 +121,7 @@ Result<std::optional<Record>> FollowMerged(const Replica& replica, std::string_v
                                   *canonical, next));
     }
     if (!IsMergedTombstone(**record)) {
-      if ((*record)->deleted) {
+      if ((*record)->deleted && !deleted_too) {
         return NotFound(
             fmt::format("registration {} was merged into {}, which is deleted", *canonical, next));
       }
@@ -130,6 +132,10 @@ Result<std::optional<Record>> FollowMerged(const Replica& replica, std::string_v
       fmt::format("registration {} leads through more than {} merges", *canonical, kMergeHopsMax));
 }
 
+Result<std::optional<Record>> FollowMerged(const Replica& replica, std::string_view id) {
+  return FollowChain(replica, id, /*deleted_too=*/false);
+}
+
 Status RedirectMergedInvolved(const Replica& replica, RecordPatch& patch) {
   if (patch.table != Table::kCase) return Status::Ok();
   const auto it = patch.fields.find("involved");
@@ -138,7 +144,8 @@ Status RedirectMergedInvolved(const Replica& replica, RecordPatch& patch) {
   if (persons == nullptr) return Status::Ok();
   std::vector<std::string> redirected;
   for (const std::string& id : *persons) {
-    auto kept = FollowMerged(replica, id);
+    // A case names the record kept even while it is deleted (it may be written again).
+    auto kept = FollowChain(replica, id, /*deleted_too=*/true);
     if (!kept.ok() && kept.status().code() != Code::kNotFound) return kept.status();
     const std::string person = kept.ok() && *kept ? (**kept).id : id;
     if (std::find(redirected.begin(), redirected.end(), person) == redirected.end()) {

@@ -36,15 +36,20 @@ bool Changed(const MergeResult& merged, std::string_view name) {
 Status Replica::StageMergedPersonFollowUps(const Record& change, const MergeResult& merged,
                                            rocksdb::WriteBatch& batch, Overlay& overlay,
                                            Tally& tally, uint64_t& seq, RemoteOutcome& outcome) {
-  // The live registration a merged one leads to, as this batch leaves them; nullopt when `id`
-  // is not merged, or its chain leads to nothing live (then nothing is rewritten).
-  auto kept_of = [&](const std::string& id) -> Result<std::optional<std::string>> {
+  // The registration a merged one leads to, as this batch leaves them; nullopt when `id` is not
+  // merged, or its chain leads to nothing held, or (unless `deleted_too`) to a deleted record:
+  // then nothing is rewritten. A write to a registration needs a live one to land on; a case
+  // naming a person names the record kept even while it is deleted (it may be written again).
+  auto kept_of = [&](const std::string& id,
+                     bool deleted_too = false) -> Result<std::optional<std::string>> {
     std::string at = id;
     for (int hop = 0; hop <= kMergedPersonHopsMax; ++hop) {
       auto record = Current(RecordKey(Table::kRegistration, at), {&overlay});
       if (!record.ok()) return record.status();
       if (!*record || !IsMergedTombstone(**record)) {
-        if (hop == 0 || !*record || (*record)->deleted) return std::optional<std::string>();
+        if (hop == 0 || !*record || ((*record)->deleted && !deleted_too)) {
+          return std::optional<std::string>();
+        }
         return std::optional<std::string>(at);
       }
       at = *(*record)->Text(kMergedInto);
@@ -79,7 +84,7 @@ Status Replica::StageMergedPersonFollowUps(const Record& change, const MergeResu
     std::vector<std::string> rewritten;
     bool any = false;
     for (const std::string& person : *involved) {
-      auto kept = kept_of(person);
+      auto kept = kept_of(person, /*deleted_too=*/true);
       if (!kept.ok()) return kept.status();
       any = any || kept->has_value();
       const std::string& now = kept->value_or(person);
