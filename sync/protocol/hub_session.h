@@ -231,7 +231,8 @@ class HubSession {
 
   // Snapshot in progress: pages of the scope as of log position snapshot_at_.
   bool snapshotting_ = false;
-  uint64_t snapshot_id_ = 0;  // distinguishes a restarted snapshot's pages and acks
+  uint64_t snapshot_id_ = 0;  // distinguishes a restarted snapshot's pages and acks (from the
+                              // wall clock: above every id of the hub's earlier runs)
   uint64_t snapshot_at_ = 0;
   uint64_t snapshot_up_covered_ = 0;  // the station's log we held when it began
   Stamp snapshot_stamp_;
