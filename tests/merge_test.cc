@@ -170,11 +170,8 @@ RecordPatch CasePatch(const Node& node, const History& history, std::mt19937_64&
                     {"reported_at", Value(std::string("2024-03-01T08:30:00Z"))}};
     return patch;
   }
-  std::vector<std::string> involved;
-  if (const auto it = node.state->fields.find("involved"); it != node.state->fields.end()) {
-    if (const auto* list = std::get_if<std::vector<std::string>>(&it->second.value))
-      involved = *list;
-  }
+  const std::vector<std::string>* held = node.state->List("involved");
+  std::vector<std::string> involved = held ? *held : std::vector<std::string>{};
   const std::string* notes = node.state->Text("notes");
   const int count = 1 + static_cast<int>(rng() % 2);
   for (int i = 0; i < count; ++i) {

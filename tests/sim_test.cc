@@ -487,14 +487,8 @@ class Sim {
       }
       // `involved` is a set (merge_policy.h): the drawn persons replace the list, or join it,
       // or one person held leaves it.
-      std::vector<std::string> held;
-      if (!creating) {
-        const auto it = (**current).fields.find("involved");
-        if (it != (**current).fields.end()) {
-          if (const auto* list = std::get_if<std::vector<std::string>>(&it->second.value))
-            held = *list;
-        }
-      }
+      const std::vector<std::string>* listed = creating ? nullptr : (**current).List("involved");
+      std::vector<std::string> held = listed ? *listed : std::vector<std::string>{};
       const uint64_t how = ContentChance(0, 2);
       if (how == 1) {
         for (const std::string& person : held) {
@@ -542,11 +536,8 @@ class Sim {
     auto current = hub_replica_->Get(Table::kCase, id);
     if (!current.ok() || !*current || (**current).deleted) return std::nullopt;
     std::map<std::string, Value> fields;
-    std::vector<std::string> involved;
-    if (const auto it = (**current).fields.find("involved"); it != (**current).fields.end()) {
-      if (const auto* list = std::get_if<std::vector<std::string>>(&it->second.value))
-        involved = *list;
-    }
+    const std::vector<std::string>* listed = (**current).List("involved");
+    std::vector<std::string> involved = listed ? *listed : std::vector<std::string>{};
     if (ContentMaybe(0.5) && !involved.empty()) {
       involved.erase(involved.begin() + static_cast<long>(ContentChance(0, involved.size() - 1)));
     } else {

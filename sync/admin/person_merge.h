@@ -73,9 +73,10 @@ Result<PersonMergePlan> PlanPersonUnmerge(const Replica& hub, std::string_view d
 Result<std::optional<Record>> FollowMerged(const Replica& replica, std::string_view id);
 
 // A case write's `involved` with each merged person replaced by the registration it leads to
-// (FollowMerged, but also when that one is deleted; not listed twice), as the hub's follow-ups do for a station's late write: the
-// person a writer names is the record kept. A person whose chain this replica does not hold
-// stays as written (at a station, the hub carries it over). Other writes are left as they are.
+// (FollowMerged, but also when that one is deleted; not listed twice), as the hub's follow-ups do
+// for a station's late write: the person a writer names is the record kept. A person whose chain
+// this replica does not hold stays as written (at a station, the hub carries it over). Other writes
+// are left as they are.
 Status RedirectMergedInvolved(const Replica& replica, RecordPatch& patch);
 
 }  // namespace stationsync

@@ -29,10 +29,8 @@ Result<std::map<std::string, Value>> WrittenValues(const std::optional<Record>& 
     if (spec == nullptr || spec->merge != MergePolicy::kSet || values.contains(name)) {
       return Internal(fmt::format("a removal from {} names no set field it may write", name));
     }
-    const Value held =
-        current && current->fields.contains(name) ? current->fields.at(name).value : Value{};
-    std::vector<std::string> kept;
-    if (const auto* list = std::get_if<std::vector<std::string>>(&held)) kept = *list;
+    const std::vector<std::string>* held = current ? current->List(name) : nullptr;
+    std::vector<std::string> kept = held ? *held : std::vector<std::string>{};
     std::erase_if(kept, [&removed = elements](const std::string& text) {
       return std::find(removed.begin(), removed.end(), text) != removed.end();
     });

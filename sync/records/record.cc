@@ -34,6 +34,12 @@ const std::string* Record::Text(std::string_view name) const {
   return std::get_if<std::string>(&it->second.value);
 }
 
+const std::vector<std::string>* Record::List(std::string_view name) const {
+  const auto it = fields.find(std::string(name));
+  if (it == fields.end()) return nullptr;
+  return std::get_if<std::vector<std::string>>(&it->second.value);
+}
+
 std::string StampString(const Stamp& stamp) {
   return fmt::format("{:016x}-{}", stamp.hlc, stamp.node);
 }

@@ -95,6 +95,8 @@ struct Record {
 
   // The value of a field, or nullptr when absent or null.
   const std::string* Text(std::string_view name) const;
+  // The value of a list field, or nullptr when absent or null.
+  const std::vector<std::string>* List(std::string_view name) const;
 };
 
 // What a writer supplies: set these fields (null clears one), leave the others as they are.
