@@ -1,8 +1,9 @@
 // The hub and station sessions in-process, without faults: the in-flight gap (the hub never
 // sends a log position that is not yet durable, even while a commit is held up), refusal of an
-// unknown unit, the scope filter of the down stream, the limit on concurrent snapshots, a
-// station's goodbye, the hub's group commit of a turn's Ups, and the lag's age, a snapshot's
-// progress and rejections by reason in the status.
+// unknown unit, the scope filter of the down stream, the limit on concurrent snapshots, late
+// pages (a stream batch amid a snapshot, a page of the hub's previous run), a station's goodbye,
+// the hub's group commit of a turn's Ups, and the lag's age, a snapshot's progress and rejections
+// by reason in the status.
 #include <algorithm>
 #include <condition_variable>
 #include <map>
@@ -291,6 +292,58 @@ TEST_F(HubSessionTest, AStreamBatchArrivingAmidASnapshotIsNotApplied) {
   for (const char* id : {"P1", "P2", "P3"}) {
     EXPECT_TRUE(station_replica->Get(Table::kPersonnel, id)->has_value()) << id;
   }
+}
+
+// A snapshot page of a hub's previous run, delayed past the restart, is acknowledged by the
+// station as the page it is; that acknowledgement must not complete the restarted hub's own
+// snapshot, which is of a later log position (sim seed 235220: both runs numbered their first
+// snapshot 1, and the hub then streamed from a position the station never held, for ever).
+TEST_F(HubSessionTest, APageOfTheHubsPreviousRunDoesNotCompleteItsNewSnapshot) {
+  Write(*hub_replica_, Officer("P1", "S1"));
+  auto station_replica = Open("S1", "S1");
+  // Splits the hub's replies into the snapshot pages (held back) and the rest (delivered).
+  auto pages_held_back = [&](Hub& hub, StationSession& station) {
+    std::vector<Outgoing> pages, others;
+    for (const auto& message : station.Tick(now_).out) {
+      for (auto& outgoing : hub.Receive({"peer-1", ""}, message, now_)) {
+        const auto* down = std::get_if<Down>(&outgoing.message.body);
+        (down != nullptr && down->snapshot ? pages : others).push_back(std::move(outgoing));
+      }
+    }
+    Deliver(station, others);
+    return pages;
+  };
+  std::vector<Outgoing> stale_pages;
+  {
+    StationSession station(*station_replica, SessionOptions{});
+    stale_pages = pages_held_back(*hub_, station);
+  }
+  ASSERT_FALSE(stale_pages.empty());
+
+  // The hub and the station restart, a second later and one record on.
+  Write(*hub_replica_, Officer("P2", "S1"));
+  clock_.Advance(1000);
+  hub_ = std::make_unique<Hub>(*hub_replica_, SessionOptions{}, /*authenticate=*/false);
+  StationSession station(*station_replica, SessionOptions{});
+  const std::vector<Outgoing> fresh_pages = pages_held_back(*hub_, station);
+  ASSERT_FALSE(fresh_pages.empty());
+  ASSERT_TRUE(hub_->Report(now_).stations.at(0).snapshotting);
+
+  // The old run's page arrives first: the station applies it and acknowledges it.
+  for (const auto& outgoing : stale_pages) {
+    for (const auto& ack : station.Receive(outgoing.message, now_).out) {
+      hub_->Receive({"peer-1", ""}, ack, now_);
+    }
+  }
+  EXPECT_TRUE(hub_->Report(now_).stations.at(0).snapshotting)
+      << "an acknowledgement of the previous run's page completed the new snapshot";
+
+  Deliver(station, fresh_pages);
+  const StationLink link = hub_->Report(now_).stations.at(0);
+  EXPECT_FALSE(link.snapshotting);
+  EXPECT_EQ(link.lag_records, 0u);
+  EXPECT_EQ(station_replica->Peer(kHubPeer).cursor, hub_replica_->last_seq());
+  EXPECT_TRUE(station_replica->Get(Table::kPersonnel, "P2")->has_value());
 }
 
 TEST_F(HubSessionTest, UpsQueuedInOneTurnAreAppliedTogetherAtFlush) {
