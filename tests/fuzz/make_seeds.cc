@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "sync/admin/person_merge.h"
 #include "sync/codec/api_codec.h"
 #include "sync/codec/record_codec.h"
 #include "sync/codec/sync_codec.h"
@@ -48,8 +49,23 @@ Record Case() {
   record.fields["title"] = {std::string("盗窃案"), {kHlc, "hub"}, "hq"};
   record.fields["status"] = {std::string("filed"), {kHlc + 3, "hub"}, "hq"};
   record.fields["reported_at"] = {std::string("2025-12-01T08:30:00+08:00"), {kHlc, "hub"}, "hq"};
-  record.fields["involved"] = {std::vector<std::string>{"370724198001010016"}, {kHlc, "hub"}, "hq"};
+  // The merge policies' state (merge_policy.h): the set's elements with their dots and one
+  // removal, the notes' pieces, the status's reopen count.
+  FieldState& involved = record.fields["involved"];
+  involved = {std::vector<std::string>{"370724198001010016", "370724198502020027"},
+              {kHlc + 2, "370724510000"},
+              "0101"};
+  involved.elements = {{"370724198001010016", {kHlc, "hub"}, "hq"},
+                       {"370724198502020027", {kHlc + 2, "370724510000"}, "0101"}};
+  involved.removed = {{"370724199003030038", {kHlc + 1, "370724520000"}, "0207"}};
+  FieldState& notes = record.fields["notes"];
+  notes = {std::string("报案人称。现场勘查。"), {kHlc + 2, "370724510000"}, "0101"};
+  notes.elements = {{"报案人称。", {kHlc, "hub"}, "hq"},
+                    {"现场勘查。", {kHlc + 2, "370724510000"}, "0101"}};
+  record.fields["status"].epoch = 1;
   record.seen["hub"] = kHlc + 3;
+  record.seen["370724510000"] = kHlc + 2;
+  record.seen["370724520000"] = kHlc + 1;
   record.actor = "hq";
   return record;
 }
@@ -107,6 +123,28 @@ int main(int argc, char** argv) {
   Write(sync, "heartbeat", EncodeSyncMessage({1, Heartbeat{3, 5}}));
   Write(sync, "lookup", EncodeSyncMessage({1, Lookup{9, Table::kCase, "A3707240001", "0101"}}));
   Write(sync, "lookup_reply", EncodeSyncMessage({1, LookupReply{9, a_case, ""}}));
+  const TreeNode node{"370724510000", Table::kCase, 4, 0x3000};
+  Write(sync, "verify_query_sums",
+        EncodeSyncMessage({1, VerifyQuery{11, VerifyWhat::kSums, {node}, {}}}));
+  Write(sync, "verify_query_fetch",
+        EncodeSyncMessage(
+            {1, VerifyQuery{12, VerifyWhat::kFetch, {}, {{Table::kCase, "A3707240001"}}}}));
+  Write(sync, "verify_reply_entries",
+        EncodeSyncMessage({1, VerifyReply{13,
+                                          "",
+                                          {{2, 0x9e3779b97f4a7c15}},
+                                          {{{"A3707240001", 0x1234, "hub@1"}}},
+                                          {{Table::kCase, "A3707240001"}},
+                                          {{a_case, true}, {std::nullopt, false}},
+                                          false}}));
+  Write(sync, "verify_order", EncodeSyncMessage({1, VerifyOrder{14, true, true}}));
+  VerifyReport report;
+  report.differences = {{Table::kCase, "A3707240001", "hub@1", std::nullopt}};
+  report.records = 2;
+  report.bytes_exchanged = 4096;
+  report.repair = true;
+  report.repaired = 1;
+  Write(sync, "verify_result", EncodeSyncMessage({1, VerifyResult{14, "", report, 1}}));
 
   const std::filesystem::path api = root / "api_codec";
   ApiRequest put;
@@ -141,6 +179,17 @@ int main(int argc, char** argv) {
   resolve.kind = ApiKind::kResolveConflict;
   resolve.resolve = {"personnel/370724001/phone", ConflictChoice::Take::kValue, Value("110")};
   Write(api, "resolve", EncodeRequest(resolve));
+  ApiRequest verify;
+  verify.id = 8;
+  verify.kind = ApiKind::kVerify;
+  verify.verify = {true, false, "370724510000"};
+  Write(api, "verify", EncodeRequest(verify));
+  ApiRequest person;
+  person.id = 9;
+  person.actor = "admin";
+  person.kind = ApiKind::kPersonMerge;
+  person.person = {"370724198001010016", "370724198001010024", true};
+  Write(api, "person_merge", EncodeRequest(person));
   ApiResponse got;
   got.id = 5;
   got.kind = ApiKind::kGet;
@@ -157,6 +206,22 @@ int main(int argc, char** argv) {
   refused.kind = ApiKind::kPut;
   refused.status = Invalid("field sex: disagrees with the id number");
   Write(api, "error_response", EncodeResponse(refused));
+  ApiResponse verified;
+  verified.id = 10;
+  verified.kind = ApiKind::kVerify;
+  verified.verify = report;
+  Write(api, "verify_response", EncodeResponse(verified));
+  ApiResponse merged;
+  merged.id = 11;
+  merged.kind = ApiKind::kPersonMerge;
+  merged.person_merge = {"370724198001010016",
+                         "370724198001010024",
+                         true,
+                         {{Table::kCase,
+                           "A3707240001",
+                           {{"involved", Value(std::vector<std::string>{"370724198001010024"}),
+                             Value(std::vector<std::string>{"370724198001010016"})}}}}};
+  Write(api, "person_merge_response", EncodeResponse(merged));
 
   const std::filesystem::path record = root / "record_codec";
   Write(record, "personnel", EncodeRecord(officer));
@@ -170,6 +235,14 @@ int main(int argc, char** argv) {
                         {Value("120"), {kHlc, "370724510000"}, "0101"}}));
   Write(record, "history",
         EncodeHistoryEntry({{kHlc, "hub"}, "hq", {{"status", Value("received"), Value("filed")}}}));
+  Write(record, "history_added",
+        EncodeHistoryEntry(
+            {{kHlc + 2, "370724510000"},
+             "0101",
+             {{"involved",
+               Value(std::vector<std::string>{"370724198001010016"}),
+               Value(std::vector<std::string>{"370724198001010016", "370724198502020027"}),
+               {{"370724198502020027", {kHlc + 2, "370724510000"}, "0101"}}}}}));
   std::cout << "seeds written under " << root << '\n';
   return 0;
 }
