@@ -5,6 +5,7 @@
 
 #include "tools/syncbench/benches.h"
 #include "tools/syncbench/cluster.h"
+#include "tools/syncbench/proc_usage.h"
 #include "tools/syncbench/raw_limits.h"
 
 namespace stationsync::bench {
@@ -19,15 +20,22 @@ Status InitialSync(const BenchOptions& options, size_t records, Report& report) 
     if (!raw.ok()) return raw.status();
     auto hub = StartHub(dir, *data, /*with_records=*/true);
     if (!hub.ok()) return hub.status();
+    const double hub_cpu = CpuSeconds((*hub)->process()->pid());
     Clock::time_point start;
     auto station = StartStation(dir, data->stations.front(), **hub, &start);
     if (!station.ok()) return station.status();
     auto synced = (*hub)->Ctl({"wait-synced", "--timeout", "7200"}, "", kLongCommand);
     if (synced.exit_code != 0) return Failed("waiting for the initial sync", synced);
     const double seconds = SecondsSince(start);
+    const double per_record_us = 1e6 / static_cast<double>(data->records);
     Add(report, {"initial_sync_rate", static_cast<double>(data->records) / seconds, "records/s",
                  "raw_curve_pipeline_rate", *raw});
     Add(report, {"initial_sync_seconds", seconds, "s", "", 0});
+    Add(report, {"initial_sync_station_cpu_us",
+                 CpuSeconds((*station)->process()->pid()) * per_record_us, "us/record", "", 0});
+    Add(report,
+        {"initial_sync_hub_cpu_us",
+         (CpuSeconds((*hub)->process()->pid()) - hub_cpu) * per_record_us, "us/record", "", 0});
     (*station)->Stop();
     (*hub)->Stop();
     AddDiskFigures(report, "station", (*station)->data(), dir + "/raw");
@@ -46,12 +54,17 @@ Status Import(const BenchOptions& options, size_t records, Report& report) {
     if (!raw.ok()) return raw.status();
     auto hub = StartHub(dir, *data, /*with_records=*/false);
     if (!hub.ok()) return hub.status();
+    const double hub_cpu = CpuSeconds((*hub)->process()->pid());
     const auto start = Clock::now();
     auto imported = (*hub)->Ctl({"import", data->records_path}, "", kLongCommand);
     if (imported.exit_code != 0) return Failed("syncctl import", imported);
     const double seconds = SecondsSince(start);
     Add(report, {"import_rate", static_cast<double>(data->records) / seconds, "records/s",
                  "raw_ingest_rate", *raw});
+    Add(report, {"import_hub_cpu_us",
+                 (CpuSeconds((*hub)->process()->pid()) - hub_cpu) * 1e6 /
+                     static_cast<double>(data->records),
+                 "us/record", "", 0});
     (*hub)->Stop();
     AddDiskFigures(report, "hub", (*hub)->data(), dir + "/raw");
     std::filesystem::remove_all(dir);

@@ -97,6 +97,12 @@ void AddDiskFigures(Report& report, const std::string& who, const std::string& s
   Add(report, {who + "_store_bytes", static_cast<double>(use.total), "bytes", "raw_store_bytes",
                static_cast<double>(raw.total)});
   Add(report, {who + "_wal_bytes", static_cast<double>(use.wal), "bytes", "", 0});
+  std::string families;
+  for (const auto& [name, bytes] : TableBytesByFamily(store)) {
+    if (bytes > 0) families += fmt::format(" {} {:.1f} MB", name, bytes / 1e6);
+  }
+  std::fprintf(stderr, "syncbench: %s store's table files by family:%s\n", who.c_str(),
+               families.c_str());
 }
 
 }  // namespace stationsync::bench

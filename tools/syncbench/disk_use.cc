@@ -1,7 +1,10 @@
 #include "tools/syncbench/disk_use.h"
 
 #include <filesystem>
+#include <memory>
+#include <vector>
 
+#include <rocksdb/db.h>
 #include <sys/stat.h>
 
 namespace stationsync::bench {
@@ -18,6 +21,33 @@ DiskUse MeasureDiskUse(const std::string& dir) {
     if (it->path().extension() == ".log") use.wal += bytes;
   }
   return use;
+}
+
+std::map<std::string, uint64_t> TableBytesByFamily(const std::string& data_dir) {
+  namespace fs = std::filesystem;
+  std::map<std::string, uint64_t> bytes;
+  std::string dir;  // the store: the directory holding CURRENT
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(data_dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->path().filename() == "CURRENT") dir = it->path().parent_path().string();
+  }
+  if (dir.empty()) return bytes;
+  std::vector<std::string> names;
+  if (!rocksdb::DB::ListColumnFamilies({}, dir, &names).ok()) return bytes;
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const auto& name : names) descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  // Only the manifest's file list is read: no merge operator or table options are needed.
+  if (!rocksdb::DB::OpenForReadOnly({}, dir, descriptors, &handles, &raw).ok()) return bytes;
+  std::unique_ptr<rocksdb::DB> db(raw);
+  for (auto* handle : handles) {
+    rocksdb::ColumnFamilyMetaData meta;
+    db->GetColumnFamilyMetaData(handle, &meta);
+    bytes[meta.name] = meta.size;
+    db->DestroyColumnFamilyHandle(handle);
+  }
+  return bytes;
 }
 
 }  // namespace stationsync::bench

@@ -24,12 +24,17 @@ constexpr const char* kFigures =
                                        ROUTER/DEALER with CURVE, 1,000 a message -> a synced
                                        WriteBatch per message
                 initial_sync_seconds   the same, in seconds
+                initial_sync_station_cpu_us, initial_sync_hub_cpu_us   CPU time (user +
+                                       system, every thread) per record of the station from
+                                       its start, and of the hub over the sync: steadier than
+                                       the rate on a shared machine
                 station_store_bytes    the station's store on disk after the sync; baseline
                                        raw_store_bytes: the raw store of the same records
                 station_wal_bytes      of which write-ahead log
   import        import_rate            records/s of `syncctl import` of N records into a hub;
                                        baseline raw_ingest_rate: the same records' bytes in
                                        synced WriteBatches of 1,000
+                import_hub_cpu_us      the hub's CPU time per record over the import
                 hub_store_bytes, hub_wal_bytes   as for the station
   writes        durable_write_rate     acknowledged single-record writes/s through a station's
                                        API with --writers concurrent writers; baseline
