@@ -306,7 +306,7 @@ int RunStation(const NodeFlags& flags, const std::atomic<bool>& stop) {
     for (int i = 0; i < kMessagesPerTurn && NowMs() < turn_end; ++i) {
       auto message = transport.Receive();
       if (!message) break;
-      carry_out(session.Receive(*message, NowMs()));
+      carry_out(session.Receive(std::move(*message), NowMs()));
     }
     if (const std::string problem = transport.TakeHandshakeProblem(); !problem.empty()) {
       session.NoteLinkProblem(

@@ -181,7 +181,7 @@ void StationSession::SendOffer(uint64_t now_ms, StationStep& step) {
   }
 }
 
-StationStep StationSession::Receive(const SyncMessage& message, uint64_t now_ms) {
+StationStep StationSession::Receive(SyncMessage message, uint64_t now_ms) {
   StationStep step;
   if (message.link != link_ || state_ == State::kIdle) return step;  // an older connection's
   last_heard_ms_ = now_ms;
@@ -202,7 +202,7 @@ StationStep StationSession::Receive(const SyncMessage& message, uint64_t now_ms)
     return step;
   } else if (const auto* ack = std::get_if<UpAck>(&message.body)) {
     OnUpAck(*ack, now_ms, step);
-  } else if (const auto* down = std::get_if<Down>(&message.body)) {
+  } else if (auto* down = std::get_if<Down>(&message.body)) {
     OnDown(*down, now_ms, step);
   } else if (const auto* heartbeat = std::get_if<Heartbeat>(&message.body)) {
     OnHeartbeat(*heartbeat);
@@ -376,7 +376,7 @@ void StationSession::RefuseHub(const std::string& reason, uint64_t now_ms) {
   DropLink(now_ms, options_.retry_max_ms);
 }
 
-void StationSession::OnDown(const Down& down, uint64_t now_ms, StationStep& step) {
+void StationSession::OnDown(Down& down, uint64_t now_ms, StationStep& step) {
   // Not applied and not acknowledged: the hub sends it again once the clocks agree.
   if (const int64_t ahead_ms =
           StampsAheadMs(down.records, replica_.WallMs(), replica_.max_clock_ahead_ms());
@@ -389,7 +389,6 @@ void StationSession::OnDown(const Down& down, uint64_t now_ms, StationStep& step
   const PeerPosition held = replica_.Peer(kHubPeer);
   RemoteBatch batch;
   batch.peer = kHubPeer;
-  batch.changes = down.records;
   if (down.snapshot) {
     // Pages apply in order within one snapshot, and a newer snapshot (the hub starts one when
     // our scope changes) starts at its page 0. A page applied before is acknowledged again
@@ -443,6 +442,7 @@ void StationSession::OnDown(const Down& down, uint64_t now_ms, StationStep& step
     batch.keep_scope_only = true;
     batch.evict = down.evict;
   }
+  batch.changes = std::move(down.records);  // a page's thousand records: moved, not copied
   auto outcome = replica_.ApplyRemote(batch);
   if (!outcome.ok()) {
     // Storage failed: acknowledge nothing; the hub resends after its timeout.

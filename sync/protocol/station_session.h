@@ -45,7 +45,8 @@ class StationSession {
   // `replica` is borrowed and must outlive the session.
   StationSession(Replica& replica, SessionOptions options);
 
-  StationStep Receive(const SyncMessage& message, uint64_t now_ms);
+  // Taken by value: a page's records move into the store's batch (callers that keep theirs copy).
+  StationStep Receive(SyncMessage message, uint64_t now_ms);
   // Heartbeats, liveness, reconnects, resends, and new local writes.
   StationStep Tick(uint64_t now_ms);
   // Sends new local writes now (call after a local commit, to cut latency).
@@ -94,7 +95,7 @@ class StationSession {
   // At a link without a snapshot: removes records outside the stored scope (see the .cc).
   void EvictAbandonedSnapshotPages();
   void OnUpAck(const UpAck& ack, uint64_t now_ms, StationStep& step);
-  void OnDown(const Down& down, uint64_t now_ms, StationStep& step);
+  void OnDown(Down& down, uint64_t now_ms, StationStep& step);
   void OnHeartbeat(const Heartbeat& heartbeat);
   void SendUp(uint64_t now_ms, StationStep& step);
   void SendOffer(uint64_t now_ms, StationStep& step);

@@ -18,6 +18,7 @@
 #include "sync/records/validate.h"
 #include "sync/storage/replica_internal.h"
 #include "sync/storage/replica_keys.h"
+#include "sync/storage/sorted_batch.h"
 
 namespace stationsync {
 
@@ -59,11 +60,12 @@ std::string StoreName(const std::string& path) {
 rocksdb::ColumnFamilyOptions FamilyOptions(const std::string& name) {
   rocksdb::ColumnFamilyOptions options;
   if (name == "index") options.merge_operator = DigestSumOperator();  // the tree's sums
-  if (name == "records") {
-    rocksdb::BlockBasedTableOptions table;
-    table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-    options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-  }
+  options.compression = rocksdb::kLZ4Compression;
+  options.bottommost_compression = rocksdb::kZSTD;
+  rocksdb::BlockBasedTableOptions table;
+  table.block_size = 16 << 10;
+  if (name == "records") table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   return options;
 }
 
@@ -401,6 +403,7 @@ std::vector<WriteOutcome> Replica::Write(const std::vector<WriteRequest>& reques
 
   if (batch.Count() == 0) return outcomes;
   StageCounters(batch, tally, seq);
+  SortForMemtables(batch, h.families);
   if (before_commit_) before_commit_();
   rocksdb::WriteOptions write_options;
   write_options.sync = options_.sync_writes;

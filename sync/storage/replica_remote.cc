@@ -11,6 +11,7 @@
 #include "sync/storage/replica.h"
 #include "sync/storage/replica_internal.h"
 #include "sync/storage/replica_keys.h"
+#include "sync/storage/sorted_batch.h"
 
 namespace stationsync {
 
@@ -114,6 +115,7 @@ Result<std::vector<RemoteOutcome>> Replica::ApplyRemoteGroup(
   }
   if (batch.Count() == 0) return outcomes;
   StageCounters(batch, tally, seq);
+  SortForMemtables(batch, h.families);
   rocksdb::WriteOptions write_options;
   write_options.sync = options_.sync_writes;
   SS_RETURN_IF_ERROR(FromRocks(h.db->Write(write_options, &batch), "applying remote changes"));
