@@ -57,11 +57,20 @@ std::string StoreName(const std::string& path) {
 // record a peer sends, mostly for keys it does not hold yet (new records, snapshot pages): a
 // Bloom filter in its tables answers those without reading a block. (A memtable Bloom filter
 // measured no faster in syncbench, and its megabytes are zeroed at every open.)
+// Compression: LZ4 for flushes and upper levels (cheap on the write path); ZSTD with a dictionary
+// trained on the file's own values at the bottom level, where most of the store ends: the values
+// are small Cap'n Proto records that repeat field names' layout and stamps, which a dictionary
+// shares across blocks. 16 KiB blocks (4 KiB by default) compress better and index smaller.
+// syncbench initial-sync, 1M records: the station's store went from 759 MB (snappy, 4 KiB) to
+// about 250 MB. Files written under older options stay readable (each names its compression).
 rocksdb::ColumnFamilyOptions FamilyOptions(const std::string& name) {
   rocksdb::ColumnFamilyOptions options;
   if (name == "index") options.merge_operator = DigestSumOperator();  // the tree's sums
   options.compression = rocksdb::kLZ4Compression;
   options.bottommost_compression = rocksdb::kZSTD;
+  options.bottommost_compression_opts.enabled = true;
+  options.bottommost_compression_opts.max_dict_bytes = 16 << 10;
+  options.bottommost_compression_opts.zstd_max_train_bytes = 100 * (16 << 10);
   rocksdb::BlockBasedTableOptions table;
   table.block_size = 16 << 10;
   if (name == "records") table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
