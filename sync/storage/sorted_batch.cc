@@ -41,7 +41,8 @@ void SortForMemtables(rocksdb::WriteBatch& batch,
                       const std::vector<rocksdb::ColumnFamilyHandle*>& families) {
   Collect collect;
   collect.operations.reserve(batch.Count());
-  // Any other kind of operation reaches the Handler's default, which fails.
+  // Any other kind of operation reaches the Handler's default, which fails (but for a log-data
+  // blob, which it skips: the replica writes none).
   if (!batch.Iterate(&collect).ok()) return;
   std::stable_sort(collect.operations.begin(), collect.operations.end(),
                    [](const Operation& a, const Operation& b) {

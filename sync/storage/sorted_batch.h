@@ -4,7 +4,7 @@
 // previous one skips most of the search. A batch staged record by record interleaves keys that
 // sort far apart (a record's index keys by owner, household, id number and tree slot), and every
 // insert searches from the top; sorted, a page of records walks each family once. (syncbench
-// initial-sync: about 8% less station CPU per record.)
+// initial-sync of 200k records: about 8% less station CPU per record, median of 3.)
 //
 // Invariant: the reordered batch leaves the store exactly as the original would. Operations on
 // different keys commute, and the sort is stable, so one key's operations (a Delete and a Put of
