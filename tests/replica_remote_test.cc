@@ -90,6 +90,63 @@ TEST_F(RemoteTest, ChangesArriveAsTheSameBytesAndTheCursorMovesWithThem) {
   EXPECT_TRUE(station->CheckIntegrity().ok()) << station->CheckIntegrity().ToString();
 }
 
+TEST_F(RemoteTest, ARecordThatArrivesWholeStoresNoHistoryYetReadsAsTheWritersHistory) {
+  auto station = Open("P01", &station_clock_);
+  auto hub = Open("HUB", &hub_clock_);
+  Put(*station, kUnit, "372301");
+  ASSERT_TRUE(Ship(*station, *hub, 0, /*log_changes=*/true).ok());
+  auto arrived = hub->History(Table::kUnit, "U1");
+  ASSERT_TRUE(arrived.ok()) << arrived.status().ToString();
+  EXPECT_EQ(hub->TEST_StoredHistoryEntries(Table::kUnit, "U1"), 0u);
+  ASSERT_EQ(arrived->size(), 1u);
+  EXPECT_EQ(*arrived, *station->History(Table::kUnit, "U1"));  // as the writer stored it
+  EXPECT_EQ(arrived->front().actor, "372301");
+  EXPECT_TRUE(hub->CheckIntegrity().ok()) << hub->CheckIntegrity().ToString();
+
+  // Its next change stores the arrival entry first, from the record as it arrived.
+  Put(*hub, {Table::kUnit, "U1", "", {{"name", Text("城里派出所")}}}, "admin");
+  auto changed = hub->History(Table::kUnit, "U1");
+  ASSERT_TRUE(changed.ok());
+  EXPECT_EQ(hub->TEST_StoredHistoryEntries(Table::kUnit, "U1"), 2u);
+  ASSERT_EQ(changed->size(), 2u);
+  EXPECT_EQ(changed->front(), arrived->front());
+  EXPECT_EQ(changed->back().actor, "admin");
+  EXPECT_EQ(hub->History(Table::kUnit, "U2")->size(), 0u);  // not held: no history
+}
+
+TEST_F(RemoteTest, ChangesToAnArrivedRecordInOneGroupCommitKeepEveryEntry) {
+  auto station = Open("P01", &station_clock_);
+  auto hub = Open("HUB", &hub_clock_);
+  Put(*station, kUnit, "372301");
+  ASSERT_TRUE(Ship(*station, *hub, 0, /*log_changes=*/true).ok());
+  const HistoryEntry arrival = hub->History(Table::kUnit, "U1")->front();
+  // A request that fails rolls back, and the arrival entry it staged with it; the next stores it.
+  const auto outcomes =
+      hub->Write({{"a1", {{false, {Table::kUnit, "U1", "", {{"status", Text("active")}}}}}},
+                  {"a2",
+                   {{false, {Table::kUnit, "U1", "", {{"name", Text("甲")}}}},
+                    {false, {Table::kUnit, "U1", "", {{"kind", Text("no such kind")}}}}}},
+                  {"a3", {{false, {Table::kUnit, "U1", "", {{"name", Text("乙")}}}}}}});
+  ASSERT_TRUE(outcomes[0].status.ok()) << outcomes[0].status.ToString();
+  EXPECT_FALSE(outcomes[1].status.ok());
+  ASSERT_TRUE(outcomes[2].status.ok()) << outcomes[2].status.ToString();
+  auto history = hub->History(Table::kUnit, "U1");
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->size(), 3u);
+  EXPECT_EQ((*history)[0], arrival);
+  auto names = [](const HistoryEntry& entry) {
+    std::vector<std::string> changed;
+    for (const FieldChange& change : entry.changes) changed.push_back(change.name);
+    return changed;
+  };
+  EXPECT_EQ((*history)[1].actor, "a1");
+  EXPECT_EQ(names((*history)[1]), std::vector<std::string>{"status"});
+  EXPECT_EQ((*history)[2].actor, "a3");
+  EXPECT_EQ(names((*history)[2]), std::vector<std::string>{"name"});
+  EXPECT_EQ(hub->TEST_StoredHistoryEntries(Table::kUnit, "U1"), 3u);
+  EXPECT_TRUE(hub->CheckIntegrity().ok()) << hub->CheckIntegrity().ToString();
+}
+
 TEST_F(RemoteTest, AnInvalidChangeIsSkippedAndReportedAndTheRestApplies) {
   auto station = Open("P01", &station_clock_);
   auto hub = Open("HUB", &hub_clock_);

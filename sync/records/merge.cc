@@ -45,21 +45,28 @@ Stamp RegisterStamp(const Record& record, std::string_view register_name) {
   return it == record.fields.end() ? Stamp{} : it->second.stamp;
 }
 
+HistoryEntry ArrivalEntry(const Record& record) {
+  HistoryEntry entry{record.updated, record.actor, {}};
+  entry.changes.reserve(record.fields.size() + 1);
+  if (!record.owner_stamp.IsZero()) {
+    entry.changes.push_back({"owner", Value{}, Value(record.owner)});
+  }
+  for (const auto& [name, state] : record.fields) {
+    entry.changes.push_back({name, Value{}, state.value});
+  }
+  return entry;
+}
+
 MergeResult Merge(const std::optional<Record>& local, const Record& incoming) {
   MergeResult result;
-  result.history.at = incoming.updated;
-  result.history.actor = incoming.actor;
   if (!local) {
     result.record = incoming;
     result.changed = true;
-    if (!incoming.owner_stamp.IsZero()) {
-      result.history.changes.push_back({"owner", Value{}, Value(incoming.owner)});
-    }
-    for (const auto& [name, state] : incoming.fields) {
-      result.history.changes.push_back({name, Value{}, state.value});
-    }
+    result.history = ArrivalEntry(incoming);
     return result;
   }
+  result.history.at = incoming.updated;
+  result.history.actor = incoming.actor;
   assert(local->table == incoming.table && local->id == incoming.id);
   Record& out = result.record = *local;
 

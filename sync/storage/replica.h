@@ -12,6 +12,11 @@
 //  3. Bad input never reaches the batch: each request is planned and validated in full first.
 //  4. Log sequence numbers are dense: 1, 2, 3, ... in commit order.
 //  5. A store that RocksDB reports damaged is never opened, repaired or partly served.
+//  6. A record that arrives whole from a peer (one this replica does not hold) gets no stored
+//     history entry: its arrival entry (merge.h, ArrivalEntry) is the record itself, so History
+//     derives it. The batch that next changes the record stores that entry first, made from the
+//     record as it was. A snapshot's records thus cost no history bytes (a third of a station's
+//     store), and every History reads exactly as if each arrival had been stored.
 #pragma once
 
 #include <atomic>
@@ -22,6 +27,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -164,7 +170,8 @@ class Replica {
                          const std::function<void(std::string_view record_key)>& visit) const;
   // The stored record under a key ForEachOwnedKey gave (nullopt if there is none).
   Result<std::optional<Record>> GetByKey(const std::string& key) const;
-  // Oldest first.
+  // Oldest first (by stamp); a record held with no stored entry has its arrival entry (see
+  // invariant 6). Empty when the record is not held.
   Result<std::vector<HistoryEntry>> History(Table table, std::string_view id) const;
   // The live records that name the citizen id number `id_number` (canonical form): its
   // registration, personnel whose id_number it is, and cases that list it in `involved`, in key
@@ -195,7 +202,7 @@ class Replica {
   Result<RemoteOutcome> ApplyRemote(const RemoteBatch& batch);
   // Several peers' batches in one durable write (the hub's group commit): as ApplyRemote for
   // each, in order (a later batch merges into what the earlier ones left), all or nothing.
-  Result<std::vector<RemoteOutcome>> ApplyRemoteGroup(const std::vector<RemoteBatch>& group);
+  Result<std::vector<RemoteOutcome>> ApplyRemoteGroup(std::span<const RemoteBatch> group);
   // The peer's stream position last stored (all empty: none).
   PeerPosition Peer(const std::string& peer) const;
   // Replaces the peer's position (a new peer epoch). Durable.
@@ -265,7 +272,7 @@ class Replica {
   Result<std::map<Table, uint64_t>> CountStoredByTable() const;
 
   // Checks that every record decodes and validates, that indexes hold exactly the keys the
-  // records imply, that the counters match, and that every record has history. Reads everything.
+  // records imply, and that the counters match. Reads everything.
   Status CheckIntegrity() const;
 
   const std::string& node() const { return options_.node; }
@@ -293,6 +300,8 @@ class Replica {
   // Test hook: damage behind the replica's back, as bit rot or a restored file would: puts the
   // encoding under `key` in the records family (nullopt: deletes it), touching nothing else.
   Status TEST_PutRawRecord(const std::string& key, const std::optional<std::string>& encoded);
+  // Test hook: how many history entries are stored for the record (invariant 6 derives one).
+  size_t TEST_StoredHistoryEntries(Table table, std::string_view id) const;
   // Test hook: runs after planning and before the durable write of each group.
   void TEST_SetBeforeCommit(std::function<void()> hook) { before_commit_ = std::move(hook); }
 
@@ -312,6 +321,10 @@ class Replica {
     uint64_t live = 0;
     std::map<std::string, DigestBucket> buckets;
     std::map<std::string, DigestBucket> tree;  // by TreeNodeKey: what the batch adds to the sum
+    // Whether a record's history, as the batch leaves it, has a stored entry (invariant 6), for
+    // the keys the batch touched; a key not here is looked up in `outer`, then in the store.
+    std::map<std::string, bool> history_stored;
+    const std::map<std::string, bool>* outer_history_stored = nullptr;
   };
   Tally StartTally() const;
   DigestBucket& BucketFor(Tally& tally, const std::string& owner) const;
@@ -329,19 +342,27 @@ class Replica {
   void StageLocalPlan(rocksdb::WriteBatch& batch, const std::string& key,
                       const std::optional<Record>& current, WritePlan& plan, Tally& tally,
                       uint64_t& seq) const;
-  // At the hub, after a station's `change` merged into `merged`: the follow-up writes that
-  // ApplyRemote describes for merged persons. Adds them to the batch and the overlay.
-  Status StageMergedPersonFollowUps(const Record& change, const MergeResult& merged,
-                                    rocksdb::WriteBatch& batch, Overlay& overlay, Tally& tally,
-                                    uint64_t& seq, RemoteOutcome& outcome);
+  // At the hub, after a station's `change` merged into `record` (changing what `history` says):
+  // the follow-up writes that ApplyRemote describes for merged persons. Adds them to the batch
+  // and the overlay.
+  Status StageMergedPersonFollowUps(const Record& change, const Record& record,
+                                    const HistoryEntry& history, rocksdb::WriteBatch& batch,
+                                    Overlay& overlay, Tally& tally, uint64_t& seq,
+                                    RemoteOutcome& outcome);
   // Adds to `batch` the replacement of `current` by `next` under `key`: the record, its index
-  // entries, and the live-record count and digest buckets in `tally`.
-  // Also closes the record's open conflicts that `written` (the write as its writer made it: the
-  // registers it set, and in `seen` everything its writer had seen) overwrote, having seen both
-  // sides.
+  // entries, and the live-record count and digest buckets in `tally`. A held record whose history
+  // has no stored entry gets its arrival entry first (invariant 6); the change's own entry is
+  // the caller's (PutHistory). Also closes the record's open conflicts that `written` (the write as
+  // its writer made it: the registers it set, and in `seen` everything its writer had seen)
+  // overwrote, having seen both sides.
   void StageRecord(rocksdb::WriteBatch& batch, const std::string& key,
                    const std::optional<Record>& current, const Record& next, const Record& written,
                    Tally& tally) const;
+  // Adds a history entry of the record under `key` to `batch`.
+  void PutHistory(rocksdb::WriteBatch& batch, const std::string& key, const HistoryEntry& entry,
+                  Tally& tally) const;
+  // Whether the record's history, as the batch being built leaves it, has a stored entry.
+  bool HistoryStored(const Tally& tally, const std::string& key) const;
   // Adds to `batch` the eviction of `current` (a record that left this replica's scope): the
   // record, its indexes, history and conflicts; no log entry.
   void StageEviction(rocksdb::WriteBatch& batch, const std::string& key, const Record& current,

@@ -26,16 +26,17 @@ bool IsMergedTombstone(const Record& record) {
          record.Text(kMergedInto) != nullptr;
 }
 
-bool Changed(const MergeResult& merged, std::string_view name) {
-  return std::any_of(merged.history.changes.begin(), merged.history.changes.end(),
+bool Changed(const HistoryEntry& history, std::string_view name) {
+  return std::any_of(history.changes.begin(), history.changes.end(),
                      [name](const FieldChange& change) { return change.name == name; });
 }
 
 }  // namespace
 
-Status Replica::StageMergedPersonFollowUps(const Record& change, const MergeResult& merged,
-                                           rocksdb::WriteBatch& batch, Overlay& overlay,
-                                           Tally& tally, uint64_t& seq, RemoteOutcome& outcome) {
+Status Replica::StageMergedPersonFollowUps(const Record& change, const Record& record,
+                                           const HistoryEntry& history, rocksdb::WriteBatch& batch,
+                                           Overlay& overlay, Tally& tally, uint64_t& seq,
+                                           RemoteOutcome& outcome) {
   // The registration a merged one leads to, as this batch leaves them; nullopt when `id` is not
   // merged, or its chain leads to nothing held, or (unless `deleted_too`) to a deleted record:
   // then nothing is rewritten. A write to a registration needs a live one to land on; a case
@@ -44,24 +45,23 @@ Status Replica::StageMergedPersonFollowUps(const Record& change, const MergeResu
                      bool deleted_too = false) -> Result<std::optional<std::string>> {
     std::string at = id;
     for (int hop = 0; hop <= kMergedPersonHopsMax; ++hop) {
-      auto record = Current(RecordKey(Table::kRegistration, at), {&overlay});
-      if (!record.ok()) return record.status();
-      if (!*record || !IsMergedTombstone(**record)) {
-        if (hop == 0 || !*record || ((*record)->deleted && !deleted_too)) {
+      auto held = Current(RecordKey(Table::kRegistration, at), {&overlay});
+      if (!held.ok()) return held.status();
+      if (!*held || !IsMergedTombstone(**held)) {
+        if (hop == 0 || !*held || ((*held)->deleted && !deleted_too)) {
           return std::optional<std::string>();
         }
         return std::optional<std::string>(at);
       }
-      at = *(*record)->Text(kMergedInto);
+      at = *(*held)->Text(kMergedInto);
     }
     return std::optional<std::string>();
   };
 
-  const Record& record = merged.record;
   std::optional<RecordPatch> follow_up;
   if (IsMergedTombstone(record)) {
     std::map<std::string, Value> fields;
-    for (const FieldChange& written : merged.history.changes) {
+    for (const FieldChange& written : history.changes) {
       if (written.name == "owner" || written.name == "deleted" || written.name == kMergedInto) {
         continue;
       }
@@ -77,7 +77,7 @@ Status Replica::StageMergedPersonFollowUps(const Record& change, const MergeResu
       return Status::Ok();
     }
     follow_up = RecordPatch{Table::kRegistration, **kept, "", std::move(fields)};
-  } else if (!record.deleted && record.table == Table::kCase && Changed(merged, "involved")) {
+  } else if (!record.deleted && record.table == Table::kCase && Changed(history, "involved")) {
     const auto it = record.fields.find("involved");
     const auto* involved = std::get_if<std::vector<std::string>>(&it->second.value);
     if (involved == nullptr) return Status::Ok();
@@ -94,7 +94,8 @@ Status Replica::StageMergedPersonFollowUps(const Record& change, const MergeResu
     }
     if (!any) return Status::Ok();
     follow_up = RecordPatch{Table::kCase, record.id, "", {{"involved", Value(rewritten)}}};
-  } else if (!record.deleted && record.table == Table::kPersonnel && Changed(merged, "id_number")) {
+  } else if (!record.deleted && record.table == Table::kPersonnel &&
+             Changed(history, "id_number")) {
     const std::string* id_number = record.Text("id_number");
     if (id_number == nullptr) return Status::Ok();
     auto kept = kept_of(*id_number);

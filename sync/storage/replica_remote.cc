@@ -93,13 +93,12 @@ uint64_t Replica::Note(const std::string& name) const {
 }
 
 Result<RemoteOutcome> Replica::ApplyRemote(const RemoteBatch& remote) {
-  auto outcomes = ApplyRemoteGroup({remote});
+  auto outcomes = ApplyRemoteGroup(std::span(&remote, 1));  // a page's records are not copied
   if (!outcomes.ok()) return outcomes.status();
   return std::move(outcomes->front());
 }
 
-Result<std::vector<RemoteOutcome>> Replica::ApplyRemoteGroup(
-    const std::vector<RemoteBatch>& group) {
+Result<std::vector<RemoteOutcome>> Replica::ApplyRemoteGroup(std::span<const RemoteBatch> group) {
   auto& h = *db_;
   size_t changes = 0;
   for (const RemoteBatch& remote : group) changes += remote.changes.size();
@@ -178,9 +177,8 @@ Status Replica::StageRemote(const RemoteBatch& remote, rocksdb::WriteBatch& batc
       continue;
     }
     StageRecord(batch, key, *current, merged.record, change, tally);
-    if (!merged.history.changes.empty()) {
-      batch.Put(h.history, HistoryKey(key, merged.history.at), EncodeHistoryEntry(merged.history));
-    }
+    // A record new here is its own arrival entry (replica.h, invariant 6): none is stored.
+    if (*current && !merged.history.changes.empty()) PutHistory(batch, key, merged.history, tally);
     if (remote.log_changes) {
       ++seq;
       // Every scope the change touches: the owner it leaves, what the writer saw, and the new.
@@ -201,11 +199,12 @@ Status Replica::StageRemote(const RemoteBatch& remote, rocksdb::WriteBatch& batc
       batch.Put(h.conflicts, ConflictKey(key, conflict.Key()), EncodeConflict(conflict));
       ++outcome.conflicts;
     }
-    overlay[key] = merged.record;
+    std::optional<Record>& merged_now = overlay[key];  // a map's node: stays where it is
+    merged_now = std::move(merged.record);
     ++outcome.changed;
     if (remote.log_changes) {
-      SS_RETURN_IF_ERROR(
-          StageMergedPersonFollowUps(change, merged, batch, overlay, tally, seq, outcome));
+      SS_RETURN_IF_ERROR(StageMergedPersonFollowUps(change, *merged_now, merged.history, batch,
+                                                    overlay, tally, seq, outcome));
     }
   }
   for (const RecordRef& ref : remote.evict) {

@@ -37,7 +37,7 @@ bool Contains(const std::vector<std::string>& sorted, const std::string& code) {
 }  // namespace
 
 Replica::Tally Replica::StartTally() const {
-  return Tally{record_count_.load(), {}, {}};
+  return Tally{record_count_.load(), {}, {}, {}, nullptr};
 }
 
 DigestBucket& Replica::BucketFor(Tally& tally, const std::string& owner) const {
@@ -114,6 +114,7 @@ void Replica::StageEviction(rocksdb::WriteBatch& batch, const std::string& key,
   for (const auto& index_key : IndexKeys(current)) batch.Delete(h.index, index_key);
   TallyRecord(tally, current, EncodeRecord(current), false);
   if (!current.deleted) --tally.live;
+  tally.history_stored[key] = false;
   for (auto* family : {h.history, h.conflicts}) {
     const std::string prefix = family == h.history ? HistoryPrefix(key) : ConflictPrefix(key);
     std::unique_ptr<rocksdb::Iterator> it(h.db->NewIterator({}, family));

@@ -177,8 +177,8 @@ Status Replica::Repair(const std::vector<std::pair<std::string, std::optional<Re
       continue;
     }
     StageRecord(batch, key, *current, *state, *state, tally);
-    HistoryEntry entry{Stamp{hlc_->Now(), node()}, actor, ChangesBetween(*current, *state)};
-    batch.Put(h.history, HistoryKey(key, entry.at), EncodeHistoryEntry(entry));
+    PutHistory(batch, key, {Stamp{hlc_->Now(), node()}, actor, ChangesBetween(*current, *state)},
+               tally);
     overlay[key] = *state;
   }
   StageCounters(batch, tally, last_seq_.load());
