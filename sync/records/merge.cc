@@ -51,8 +51,10 @@ HistoryEntry ArrivalEntry(const Record& record) {
   if (!record.owner_stamp.IsZero()) {
     entry.changes.push_back({"owner", Value{}, Value(record.owner)});
   }
+  const TableSchema& schema = TableSchema::Of(record.table);
   for (const auto& [name, state] : record.fields) {
-    entry.changes.push_back({name, Value{}, state.value});
+    entry.changes.push_back(
+        {name, Value{}, state.value, AddedElements(schema.PolicyOf(name), nullptr, state)});
   }
   return entry;
 }

@@ -68,8 +68,9 @@ MergeResult Merge(const std::optional<Record>& local, const Record& incoming);
 
 // The history entry of a record that arrives whole at a replica that does not hold it (Merge
 // with no local record): at its `updated` stamp by its actor, its owner (when stamped) and every
-// field, each from nothing. A replica need not store this entry: it is the record's own state
-// until the record next changes (see Replica::History).
+// field, each from nothing (a set or append field listing each element with its author). A replica
+// need not store this entry: it is the record's own state until the record next changes (see
+// Replica::History).
 HistoryEntry ArrivalEntry(const Record& record);
 
 }  // namespace stationsync

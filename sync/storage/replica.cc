@@ -366,7 +366,10 @@ void Replica::StageLocalPlan(rocksdb::WriteBatch& batch, const std::string& key,
   if (current && current->owner != plan.record.owner) plan.change.owners.push_back(current->owner);
   StageRecord(batch, key, current, plan.record, plan.change.delta, tally);
   batch.Put(h.log, SeqKey(plan.change.seq), EncodeChange(plan.change));
-  PutHistory(batch, key, plan.history, tally);
+  // A new record whose entry reads exactly as its arrival entry needs none stored (invariant 6).
+  if (current || plan.history != ArrivalEntry(plan.record)) {
+    PutHistory(batch, key, plan.history, tally);
+  }
 }
 
 std::vector<WriteOutcome> Replica::Write(const std::vector<WriteRequest>& requests) {

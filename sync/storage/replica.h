@@ -12,11 +12,12 @@
 //  3. Bad input never reaches the batch: each request is planned and validated in full first.
 //  4. Log sequence numbers are dense: 1, 2, 3, ... in commit order.
 //  5. A store that RocksDB reports damaged is never opened, repaired or partly served.
-//  6. A record that arrives whole from a peer (one this replica does not hold) gets no stored
-//     history entry: its arrival entry (merge.h, ArrivalEntry) is the record itself, so History
-//     derives it. The batch that next changes the record stores that entry first, made from the
-//     record as it was. A snapshot's records thus cost no history bytes (a third of a station's
-//     store), and every History reads exactly as if each arrival had been stored.
+//  6. A record that arrives whole from a peer (one this replica does not hold), or is created
+//     by a local write whose history entry reads exactly as that, gets no stored history entry:
+//     its arrival entry (merge.h, ArrivalEntry) is the record itself, so History derives it. The
+//     batch that next changes the record stores that entry first, made from the record as it
+//     was. A snapshot's or an import's records thus cost no history bytes (a third of a store),
+//     and every History reads exactly as if each entry had been stored.
 #pragma once
 
 #include <atomic>
@@ -338,7 +339,8 @@ class Replica {
   Status StageRemote(const RemoteBatch& remote, rocksdb::WriteBatch& batch, Overlay& overlay,
                      Tally& tally, uint64_t& seq, RemoteOutcome& outcome);
   // Adds a planned local write (local_write.h) to `batch`: the record (StageRecord), its log
-  // entry numbered ++seq, and its history entry.
+  // entry numbered ++seq, and its history entry (none for a new record whose entry is its
+  // arrival entry: invariant 6).
   void StageLocalPlan(rocksdb::WriteBatch& batch, const std::string& key,
                       const std::optional<Record>& current, WritePlan& plan, Tally& tally,
                       uint64_t& seq) const;
