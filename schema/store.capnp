@@ -79,6 +79,10 @@ struct Change {
   echo @4 :Bool;            # at the hub: a station's write that had not seen the record's
                             # latest transfer, sent back to that station too (it may have
                             # evicted the record since, and taken it back without this write)
+  namesRecord @5 :Bool;     # stored log entries only: the delta is the record as this change
+                            # left it, whole, so only its table, id, owner and updated are stored
+                            # and the rest is read from the record (sync/storage/replica.h,
+                            # invariant 7)
 }
 
 struct FieldChange {

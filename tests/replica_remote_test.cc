@@ -39,7 +39,7 @@ class RemoteTest : public ::testing::Test {
   static Result<RemoteOutcome> Ship(const Replica& from, Replica& to, uint64_t after,
                                     bool log_changes) {
     auto changes = from.ChangesAfter(after, 1000);
-    EXPECT_TRUE(changes.ok());
+    if (!changes.ok()) return changes.status();
     RemoteBatch batch{
         from.node(), PeerPosition{from.epoch(), from.last_seq(), {}}, {}, log_changes, false, {},
         {}};
@@ -145,6 +145,40 @@ TEST_F(RemoteTest, ChangesToAnArrivedRecordInOneGroupCommitKeepEveryEntry) {
   EXPECT_EQ(names((*history)[2]), std::vector<std::string>{"name"});
   EXPECT_EQ(hub->TEST_StoredHistoryEntries(Table::kUnit, "U1"), 3u);
   EXPECT_TRUE(hub->CheckIntegrity().ok()) << hub->CheckIntegrity().ToString();
+}
+
+// Invariant 7 at the hub: a station's new record is logged naming the record, read as the
+// station sent it, and stored whole once the record changes. At a station, an eviction stores
+// whole the entry of its own write, which its log keeps.
+TEST_F(RemoteTest, ANewRecordsLogEntryNamesItUntilItChangesOrIsEvicted) {
+  auto station = Open("P01", &station_clock_);
+  auto hub = Open("HUB", &hub_clock_);
+  Put(*station, kUnit, "372301");
+  const Change written = station->ChangesAfter(0, 10)->front();
+  EXPECT_TRUE(station->TEST_LogEntryNamesRecord(1));
+  ASSERT_TRUE(Ship(*station, *hub, 0, /*log_changes=*/true).ok());
+  EXPECT_TRUE(hub->TEST_LogEntryNamesRecord(1));
+  auto logged = hub->ChangesAfter(0, 10);
+  ASSERT_TRUE(logged.ok()) << logged.status().ToString();
+  ASSERT_EQ(logged->size(), 1u);
+  EXPECT_EQ(logged->front().delta, written.delta);
+  EXPECT_EQ(logged->front().origin, "P01");
+  EXPECT_TRUE(hub->CheckIntegrity().ok()) << hub->CheckIntegrity().ToString();
+
+  Put(*hub, {Table::kUnit, "U1", "", {{"name", Text("城里派出所")}}}, "admin");
+  EXPECT_FALSE(hub->TEST_LogEntryNamesRecord(1));
+  EXPECT_EQ(hub->ChangesAfter(0, 10)->front(), logged->front());
+  EXPECT_TRUE(hub->CheckIntegrity().ok()) << hub->CheckIntegrity().ToString();
+
+  RemoteBatch leave{"hub", std::nullopt, {}, false, true, std::nullopt, {{Table::kUnit, "U1"}}};
+  auto evicted = station->ApplyRemote(leave);
+  ASSERT_TRUE(evicted.ok()) << evicted.status().ToString();
+  EXPECT_EQ(evicted->evicted, 1u);
+  EXPECT_FALSE(station->TEST_LogEntryNamesRecord(1));
+  auto kept = station->ChangesAfter(0, 10);
+  ASSERT_TRUE(kept.ok()) << kept.status().ToString();
+  EXPECT_EQ(*kept, std::vector<Change>{written});
+  EXPECT_TRUE(station->CheckIntegrity().ok()) << station->CheckIntegrity().ToString();
 }
 
 TEST_F(RemoteTest, AnInvalidChangeIsSkippedAndReportedAndTheRestApplies) {

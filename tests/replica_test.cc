@@ -159,6 +159,69 @@ TEST_F(ReplicaTest, ANewRecordStoresNoHistoryEntryThatItsArrivalEntrySaysAlready
   EXPECT_TRUE(replica->CheckIntegrity().ok()) << replica->CheckIntegrity().ToString();
 }
 
+// Invariant 7: a new record's log entry names the record instead of copying it, reads whole,
+// and is stored whole by the record's next change (a delete too), in a group commit as well
+// (where a request rolled back takes what it staged with it), and across a reopen.
+TEST_F(ReplicaTest, ANewRecordsLogEntryNamesTheRecordAndReadsWholeAfterItChanges) {
+  const std::string id = "370724198705123414";
+  std::vector<Change> expected;
+  {
+    auto replica = OpenAt(dir_ / "db");
+    ASSERT_TRUE(WriteOne(*replica, Put(Resident(id, "H1"))).ok());
+    EXPECT_TRUE(replica->TEST_LogEntryNamesRecord(1));
+    auto logged = replica->ChangesAfter(0, 10);
+    ASSERT_TRUE(logged.ok()) << logged.status().ToString();
+    ASSERT_EQ(logged->size(), 1u);
+    EXPECT_EQ(logged->front().delta, **replica->Get(Table::kRegistration, id));
+    EXPECT_EQ(logged->front().owners, std::vector<std::string>{"P01"});
+    EXPECT_EQ(*replica->LogStamp(1), logged->front().delta.updated);
+    EXPECT_EQ(replica->ChangeHeadsAfter(0, 10)->front().delta.id, id);
+    EXPECT_TRUE(replica->CheckIntegrity().ok()) << replica->CheckIntegrity().ToString();
+    expected.push_back(logged->front());
+
+    clock_.Advance(1000);
+    ASSERT_TRUE(
+        WriteOne(*replica, {"officer-7",
+                            {{false, {Table::kRegistration, id, "", {{"household", Text("H2")}}}}}})
+            .ok());
+    EXPECT_FALSE(replica->TEST_LogEntryNamesRecord(1));  // stored whole, as the record was
+    EXPECT_FALSE(replica->TEST_LogEntryNamesRecord(2));  // a delta of one field
+    expected.push_back(replica->ChangesAfter(1, 10)->front());
+    EXPECT_EQ(expected.back().delta.fields.size(), 1u);
+
+    // One group commit: a unit created, changed by a request that fails (rolled back with the
+    // whole entry it staged), then deleted; a second unit created.
+    clock_.Advance(1000);
+    const auto outcomes =
+        replica->Write({Put(Unit("P02")),
+                        {"a2",
+                         {{false, {Table::kUnit, "P02", "", {{"name", Text("甲")}}}},
+                          {false, {Table::kUnit, "P02", "", {{"kind", Text("no such kind")}}}}}},
+                        Del(Table::kUnit, "P02"),
+                        Put(Unit("P03"))});
+    ASSERT_TRUE(outcomes[0].status.ok()) << outcomes[0].status.ToString();
+    EXPECT_FALSE(outcomes[1].status.ok());
+    ASSERT_TRUE(outcomes[2].status.ok()) << outcomes[2].status.ToString();
+    ASSERT_TRUE(outcomes[3].status.ok()) << outcomes[3].status.ToString();
+    EXPECT_FALSE(replica->TEST_LogEntryNamesRecord(3));  // P02, deleted since
+    EXPECT_FALSE(replica->TEST_LogEntryNamesRecord(4));
+    EXPECT_TRUE(replica->TEST_LogEntryNamesRecord(5));  // P03, unchanged
+    auto group = replica->ChangesAfter(2, 10);
+    ASSERT_TRUE(group.ok()) << group.status().ToString();
+    ASSERT_EQ(group->size(), 3u);
+    EXPECT_EQ((*group)[0].delta, outcomes[0].records[0]);  // P02 as its creation left it
+    EXPECT_TRUE((*group)[1].delta.deleted);
+    EXPECT_EQ((*group)[2].delta, outcomes[3].records[0]);
+    expected.insert(expected.end(), group->begin(), group->end());
+    EXPECT_TRUE(replica->CheckIntegrity().ok()) << replica->CheckIntegrity().ToString();
+  }
+  auto reopened = OpenAt(dir_ / "db");
+  auto after_reopen = reopened->ChangesAfter(0, 10);
+  ASSERT_TRUE(after_reopen.ok()) << after_reopen.status().ToString();
+  EXPECT_EQ(*after_reopen, expected);
+  EXPECT_TRUE(reopened->CheckIntegrity().ok()) << reopened->CheckIntegrity().ToString();
+}
+
 TEST_F(ReplicaTest, RepeatedPutChangesNothing) {
   auto replica = OpenAt(dir_ / "db");
   ASSERT_TRUE(WriteOne(*replica, Put(Unit("P02"))).ok());

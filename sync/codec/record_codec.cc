@@ -255,6 +255,33 @@ Result<Change> DecodeChange(std::string_view bytes) {
   });
 }
 
+std::string EncodeChangeNamingRecord(const Change& change) {
+  capnp::MallocMessageBuilder message;
+  auto out = message.initRoot<schema::Change>();
+  out.setSeq(change.seq);
+  auto delta = out.initDelta();
+  delta.setTable(static_cast<schema::Table>(change.delta.table));
+  delta.setId(change.delta.id);
+  delta.setOwner(change.delta.owner);
+  WriteStamp(change.delta.updated, delta.initUpdated());
+  out.setOrigin(change.origin);
+  WriteTexts(change.owners, out.initOwners(static_cast<unsigned>(change.owners.size())));
+  out.setEcho(change.echo);
+  out.setNamesRecord(true);
+  return MessageBytes(message);
+}
+
+Result<StoredChange> DecodeStoredChange(std::string_view bytes) {
+  return DecodeMessage<schema::Change>("change", bytes, [](schema::Change::Reader in) {
+    auto delta = ReadRecord(in.getDelta());
+    if (!delta.ok()) return Result<StoredChange>(delta.status());
+    return Result<StoredChange>(
+        StoredChange{Change{in.getSeq(), std::move(delta).value(), in.getOrigin(),
+                            ReadTexts(in.getOwners()), in.getEcho()},
+                     in.getNamesRecord()});
+  });
+}
+
 Result<Change> DecodeChangeHead(std::string_view bytes) {
   return DecodeMessage<schema::Change>("change", bytes, [](schema::Change::Reader in) {
     auto delta = in.getDelta();

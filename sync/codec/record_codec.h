@@ -40,6 +40,16 @@ std::string EncodeRecord(const Record& record);
 Result<Record> DecodeRecord(std::string_view bytes);
 std::string EncodeChange(const Change& change);
 Result<Change> DecodeChange(std::string_view bytes);
+// A log entry as the replica stores it (sync/storage/replica.h, invariant 7). An entry whose
+// delta is, whole, the record its change left names that record instead of copying it: its delta
+// holds only the table, id, owner and updated stamp, and `names_record` says that the reader
+// takes the rest from the record.
+struct StoredChange {
+  Change change;
+  bool names_record = false;
+};
+std::string EncodeChangeNamingRecord(const Change& change);
+Result<StoredChange> DecodeStoredChange(std::string_view bytes);
 // Only what routing a change needs: seq, origin, owners, and the delta's table, id and owner (its
 // fields and stamps are left empty). A fraction of DecodeChange's cost: nothing is copied but
 // those.

@@ -285,15 +285,17 @@ Result<std::optional<Record>> Replica::Current(
   return GetByKey(key);
 }
 
-void Replica::StageRecord(rocksdb::WriteBatch& batch, const std::string& key,
-                          const std::optional<Record>& current, const Record& next,
-                          const Record& written, Tally& tally) const {
+Status Replica::StageRecord(rocksdb::WriteBatch& batch, const std::string& key,
+                            const std::optional<Record>& current, const Record& next,
+                            const Record& written, Tally& tally) const {
   auto& h = *db_;
   if (current && !HistoryStored(tally, key)) {
-    // It arrived whole and has not changed since: `current` is still its arrival state.
+    // It arrived whole and has not changed since: `current` is still its arrival state, and
+    // what a log entry naming it reads (invariants 6 and 7 hold only for such a record).
+    SS_RETURN_IF_ERROR(StageLoggedDelta(batch, key, *current, tally));
     PutHistory(batch, key, ArrivalEntry(*current), tally);
   }
-  if (!current) tally.history_stored[key] = false;  // until the caller puts an entry
+  if (!current) tally.arrivals.history_stored[key] = false;  // until the caller puts an entry
   const std::string encoded = EncodeRecord(next);
   batch.Put(h.records, key, encoded);
   if (current) {
@@ -304,18 +306,20 @@ void Replica::StageRecord(rocksdb::WriteBatch& batch, const std::string& key,
   TallyRecord(tally, next, encoded, true);
   tally.live = tally.live + (next.deleted ? 0 : 1) - (IsLive(current) ? 1 : 0);
   if (current) StageClosedConflicts(batch, key, next, written);
+  return Status::Ok();
 }
 
 void Replica::PutHistory(rocksdb::WriteBatch& batch, const std::string& key,
                          const HistoryEntry& entry, Tally& tally) const {
   batch.Put(db_->history, HistoryKey(key, entry.at), EncodeHistoryEntry(entry));
-  tally.history_stored[key] = true;
+  tally.arrivals.history_stored[key] = true;
 }
 
 bool Replica::HistoryStored(const Tally& tally, const std::string& key) const {
-  for (const auto* known : {&tally.history_stored, tally.outer_history_stored}) {
+  for (const Tally::Arrivals* known : {&tally.arrivals, tally.outer}) {
     if (known == nullptr) continue;
-    if (auto it = known->find(key); it != known->end()) return it->second;
+    const auto it = known->history_stored.find(key);
+    if (it != known->history_stored.end()) return it->second;
   }
   const std::string prefix = HistoryPrefix(key);
   std::unique_ptr<rocksdb::Iterator> it(db_->db->NewIterator({}, db_->history));
@@ -357,19 +361,69 @@ void Replica::StageCounters(rocksdb::WriteBatch& batch, const Tally& tally, uint
   }
 }
 
-void Replica::StageLocalPlan(rocksdb::WriteBatch& batch, const std::string& key,
-                             const std::optional<Record>& current, WritePlan& plan, Tally& tally,
-                             uint64_t& seq) const {
-  auto& h = *db_;
+Status Replica::StageLocalPlan(rocksdb::WriteBatch& batch, const std::string& key,
+                               const std::optional<Record>& current, WritePlan& plan, Tally& tally,
+                               uint64_t& seq) const {
   plan.change.seq = ++seq;
   plan.change.owners = {plan.record.owner};
   if (current && current->owner != plan.record.owner) plan.change.owners.push_back(current->owner);
-  StageRecord(batch, key, current, plan.record, plan.change.delta, tally);
-  batch.Put(h.log, SeqKey(plan.change.seq), EncodeChange(plan.change));
+  SS_RETURN_IF_ERROR(StageRecord(batch, key, current, plan.record, plan.change.delta, tally));
   // A new record whose entry reads exactly as its arrival entry needs none stored (invariant 6).
   if (current || plan.history != ArrivalEntry(plan.record)) {
     PutHistory(batch, key, plan.history, tally);
   }
+  PutLogEntry(batch, key, plan.change, plan.record, tally);
+  return Status::Ok();
+}
+
+void Replica::PutLogEntry(rocksdb::WriteBatch& batch, const std::string& key, const Change& change,
+                          const Record& record, Tally& tally) const {
+  auto& h = *db_;
+  // No stored history: the record is new in this change (a held one gets its arrival entry
+  // stored in StageRecord), so nothing can change it before its next change stores this entry.
+  if (!HistoryStored(tally, key) && change.delta == record) {
+    batch.Put(h.log, SeqKey(change.seq), EncodeChangeNamingRecord(change));
+    batch.Put(h.history, LoggedWholeKey(key), SeqKey(change.seq));
+    tally.arrivals.logged_whole[key] = change;
+    return;
+  }
+  batch.Put(h.log, SeqKey(change.seq), EncodeChange(change));
+}
+
+Result<std::optional<Change>> Replica::LoggedWhole(const Tally& tally,
+                                                   const std::string& key) const {
+  for (const Tally::Arrivals* known : {&tally.arrivals, tally.outer}) {
+    if (known == nullptr) continue;
+    const auto it = known->logged_whole.find(key);
+    if (it != known->logged_whole.end()) return it->second;
+  }
+  auto& h = *db_;
+  std::string seq_key;
+  rocksdb::Status s = h.db->Get({}, h.history, LoggedWholeKey(key), &seq_key);
+  if (s.IsNotFound()) return std::optional<Change>();
+  SS_RETURN_IF_ERROR(FromRocks(s, "reading which log entry names " + key));
+  std::string encoded;
+  s = h.db->Get({}, h.log, seq_key, &encoded);
+  SS_RETURN_IF_ERROR(FromRocks(s, "reading the log entry that names " + key));
+  auto stored = DecodeStoredChange(encoded);
+  if (!stored.ok() || !stored->names_record) {
+    return Internal(fmt::format("the log entry that names {} is unreadable or names none", key));
+  }
+  return std::optional<Change>(std::move(stored->change));
+}
+
+Status Replica::StageLoggedDelta(rocksdb::WriteBatch& batch, const std::string& key,
+                                 const Record& current, Tally& tally) const {
+  auto& h = *db_;
+  auto logged = LoggedWhole(tally, key);
+  if (!logged.ok()) return logged.status();
+  if (!*logged) return Status::Ok();
+  Change& change = **logged;
+  change.delta = current;
+  batch.Put(h.log, SeqKey(change.seq), EncodeChange(change));
+  batch.Delete(h.history, LoggedWholeKey(key));
+  tally.arrivals.logged_whole[key] = std::nullopt;
+  return Status::Ok();
 }
 
 std::vector<WriteOutcome> Replica::Write(const std::vector<WriteRequest>& requests) {
@@ -388,7 +442,7 @@ std::vector<WriteOutcome> Replica::Write(const std::vector<WriteRequest>& reques
     uint64_t request_seq = seq;
     // The request's own tree deltas start empty: copying the group's (thousands of nodes) for
     // every request would make a group commit quadratic.
-    Tally request_tally{tally.live, tally.buckets, {}, {}, &tally.history_stored};
+    Tally request_tally{tally.live, tally.buckets, {}, {}, &tally.arrivals};
     WriteOutcome& outcome = outcomes[r];
     for (const WriteOp& op : request.ops) {
       outcome.failed_op = outcome.records.size();
@@ -413,7 +467,11 @@ std::vector<WriteOutcome> Replica::Write(const std::vector<WriteRequest>& reques
       }
       outcome.records.push_back(plan->record);
       if (!plan->changed) continue;
-      StageLocalPlan(batch, key, *current, *plan, request_tally, request_seq);
+      if (Status staged = StageLocalPlan(batch, key, *current, *plan, request_tally, request_seq);
+          !staged.ok()) {
+        outcome.status = staged;
+        break;
+      }
       request_overlay[key] = std::move(plan->record);
     }
     if (!outcome.status.ok()) {
@@ -434,8 +492,10 @@ std::vector<WriteOutcome> Replica::Write(const std::vector<WriteRequest>& reques
     tally.live = request_tally.live;
     tally.buckets = std::move(request_tally.buckets);
     for (const auto& [node_key, delta] : request_tally.tree) tally.tree[node_key].Add(delta);
-    for (const auto& [key, stored] : request_tally.history_stored)
-      tally.history_stored[key] = stored;
+    for (auto& [key, stored] : request_tally.arrivals.history_stored)
+      tally.arrivals.history_stored[key] = stored;
+    for (auto& [key, change] : request_tally.arrivals.logged_whole)
+      tally.arrivals.logged_whole[key] = std::move(change);
     committing.push_back(r);
   }
 
@@ -554,6 +614,13 @@ size_t Replica::TEST_StoredHistoryEntries(Table table, std::string_view id) cons
   return entries;
 }
 
+bool Replica::TEST_LogEntryNamesRecord(uint64_t seq) const {
+  std::string encoded;
+  if (!db_->db->Get({}, db_->log, SeqKey(seq), &encoded).ok()) return false;
+  auto stored = DecodeStoredChange(encoded);
+  return stored.ok() && stored->names_record;
+}
+
 Result<std::vector<RecordRef>> Replica::RecordsNaming(std::string_view id_number,
                                                       size_t max) const {
   const std::string prefix = IndexPrefix(kIdNumberIndex, id_number);
@@ -580,21 +647,48 @@ Result<std::optional<std::string>> Replica::Annotation(const std::string& name) 
 }
 
 Result<std::vector<Change>> Replica::ChangesAfter(uint64_t after, size_t max) const {
-  return ReadLog(after, max, DecodeChange);
+  return ReadLog(after, max, false);
 }
 
 Result<std::vector<Change>> Replica::ChangeHeadsAfter(uint64_t after, size_t max) const {
-  return ReadLog(after, max, DecodeChangeHead);
+  return ReadLog(after, max, true);
 }
 
-Result<std::vector<Change>> Replica::ReadLog(uint64_t after, size_t max,
-                                             Result<Change> (*decode)(std::string_view)) const {
+Result<std::vector<Change>> Replica::ReadLog(uint64_t after, size_t max, bool heads) const {
+  auto& h = *db_;
+  // One moment for the log and the records its entries name: the writer may meanwhile change
+  // a named record, storing its entry whole first.
+  const ReadPoint at = TakeReadPoint();
+  rocksdb::ReadOptions read;
+  read.snapshot = at.get();
   std::vector<Change> changes;
-  std::unique_ptr<rocksdb::Iterator> it(db_->db->NewIterator({}, db_->log));
+  std::unique_ptr<rocksdb::Iterator> it(h.db->NewIterator(read, h.log));
   for (it->Seek(SeqKey(after + 1)); it->Valid() && changes.size() < max; it->Next()) {
-    auto change = decode(it->value().ToStringView());
-    if (!change.ok()) return Internal("stored change is unreadable: " + change.status().message());
-    changes.push_back(std::move(change).value());
+    const std::string_view bytes = it->value().ToStringView();
+    if (heads) {
+      auto head = DecodeChangeHead(bytes);
+      if (!head.ok()) return Internal("stored change is unreadable: " + head.status().message());
+      changes.push_back(std::move(head).value());
+      continue;
+    }
+    auto stored = DecodeStoredChange(bytes);
+    if (!stored.ok()) return Internal("stored change is unreadable: " + stored.status().message());
+    Change& change = stored->change;
+    if (stored->names_record) {
+      const std::string key = RecordKey(change.delta.table, change.delta.id);
+      std::string record_bytes;
+      SS_RETURN_IF_ERROR(
+          FromRocks(h.db->Get(read, h.records, key, &record_bytes),
+                    fmt::format("reading record {} for log entry {}", key, change.seq)));
+      auto record = DecodeRecord(record_bytes);
+      if (!record.ok() || record->updated != change.delta.updated) {
+        return Internal(fmt::format(
+            "log entry {} names record {}, which no longer reads as that change left it",
+            change.seq, key));
+      }
+      change.delta = std::move(record).value();
+    }
+    changes.push_back(std::move(change));
   }
   SS_RETURN_IF_ERROR(FromRocks(it->status(), "reading the change log"));
   return changes;
@@ -649,18 +743,65 @@ Status Replica::CheckIntegrity() const {
   }
   SS_RETURN_IF_ERROR(CheckTreeSums());
   uint64_t expected_seq = 0;
+  std::map<std::string, std::pair<uint64_t, Stamp>> named;  // record key -> seq, stamp
   it.reset(h.db->NewIterator({}, h.log));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     const auto seq = ParseSeqKey(it->key().ToStringView());
     if (!seq || *seq != ++expected_seq) {
       return Internal(fmt::format("change log has a gap before sequence {}", expected_seq));
     }
-    auto change = DecodeChange(it->value().ToStringView());
-    if (!change.ok() || change->seq != *seq) {
+    auto stored = DecodeStoredChange(it->value().ToStringView());
+    if (!stored.ok() || stored->change.seq != *seq) {
       return Internal(fmt::format("change {} is unreadable or misnumbered", *seq));
+    }
+    if (stored->names_record) {
+      const Record& head = stored->change.delta;
+      named.emplace(RecordKey(head.table, head.id), std::pair(*seq, head.updated));
     }
   }
   if (expected_seq != last_seq_) return Internal("last sequence disagrees with the change log");
+  return CheckLoggedWhole(named);
+}
+
+// Invariant 7: the log entries naming a record and the records' keys pointing back at them
+// agree, and each named record still reads as its entry's change left it, with no stored
+// history (invariant 6 holds for it).
+Status Replica::CheckLoggedWhole(
+    const std::map<std::string, std::pair<uint64_t, Stamp>>& named) const {
+  auto& h = *db_;
+  size_t pointers = 0;
+  std::unique_ptr<rocksdb::Iterator> it(h.db->NewIterator({}, h.history));
+  std::string previous_record;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const std::string_view key = it->key().ToStringView();
+    if (const size_t end = key.find('\0'); end != std::string_view::npos) {  // an entry
+      previous_record = key.substr(0, end);
+      continue;
+    }
+    const std::string record_key(key.substr(0, key.size() - 1));
+    ++pointers;
+    const auto entry = named.find(record_key);
+    const std::optional<uint64_t> seq = ParseSeqKey(it->value().ToStringView());
+    if (entry == named.end() || seq != entry->second.first) {
+      return Internal(fmt::format("record {} points at log entry {}, which does not name it",
+                                  record_key, seq.value_or(0)));
+    }
+    if (previous_record == record_key) {
+      return Internal(fmt::format("record {} is named by log entry {} but has stored history",
+                                  record_key, *seq));
+    }
+    auto record = GetByKey(record_key);
+    if (!record.ok()) return record.status();
+    if (!*record || (*record)->updated != entry->second.second) {
+      return Internal(
+          fmt::format("log entry {} names record {}, which has changed since", *seq, record_key));
+    }
+  }
+  SS_RETURN_IF_ERROR(FromRocks(it->status(), "checking the log entries naming records"));
+  if (pointers != named.size()) {
+    return Internal(fmt::format("{} log entries name records, {} records point back at one",
+                                named.size(), pointers));
+  }
   return Status::Ok();
 }
 

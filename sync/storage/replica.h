@@ -18,6 +18,14 @@
 //     batch that next changes the record stores that entry first, made from the record as it
 //     was. A snapshot's or an import's records thus cost no history bytes (a third of a store),
 //     and every History reads exactly as if each entry had been stored.
+//  7. A log entry whose delta is, whole, the record its change left (a new record's first
+//     change whose history reads as its arrival, so that invariant 6 holds for it too: an
+//     import's records, a station's new records at the hub) does not copy it: it names the
+//     record (record_codec.h, StoredChange), which keeps the entry's sequence number next to its
+//     history (replica_keys.h), and the log reader takes the delta from the record. The batch
+//     that next changes or evicts the record stores that entry whole first, made from the record
+//     as it was. Every log read thus reads as if each delta had been stored; the hub's log costs
+//     a few bytes per imported record instead of a copy of it.
 #pragma once
 
 #include <atomic>
@@ -303,6 +311,8 @@ class Replica {
   Status TEST_PutRawRecord(const std::string& key, const std::optional<std::string>& encoded);
   // Test hook: how many history entries are stored for the record (invariant 6 derives one).
   size_t TEST_StoredHistoryEntries(Table table, std::string_view id) const;
+  // Test hook: whether the log entry at `seq` is stored naming its record (invariant 7).
+  bool TEST_LogEntryNamesRecord(uint64_t seq) const;
   // Test hook: runs after planning and before the durable write of each group.
   void TEST_SetBeforeCommit(std::function<void()> hook) { before_commit_ = std::move(hook); }
 
@@ -311,8 +321,9 @@ class Replica {
   explicit Replica(const ReplicaOptions& options);
   Status Load();
   Status ReleaseRecoveredLogs();
-  Result<std::vector<Change>> ReadLog(uint64_t after, size_t max,
-                                      Result<Change> (*decode)(std::string_view)) const;
+  // Log entries after `after`; `heads`: as DecodeChangeHead reads them, without the records that
+  // entries naming one leave out (invariant 7).
+  Result<std::vector<Change>> ReadLog(uint64_t after, size_t max, bool heads) const;
 
   // Records a batch being built will have written, by key (nullopt: known absent).
   using Overlay = std::map<std::string, std::optional<Record>>;
@@ -322,10 +333,15 @@ class Replica {
     uint64_t live = 0;
     std::map<std::string, DigestBucket> buckets;
     std::map<std::string, DigestBucket> tree;  // by TreeNodeKey: what the batch adds to the sum
-    // Whether a record's history, as the batch leaves it, has a stored entry (invariant 6), for
-    // the keys the batch touched; a key not here is looked up in `outer`, then in the store.
-    std::map<std::string, bool> history_stored;
-    const std::map<std::string, bool>* outer_history_stored = nullptr;
+    // What the batch knows of the keys it touched: whether a record's history has a stored entry
+    // (invariant 6), and the log entry that names it (invariant 7; nullopt: none). A key not here
+    // is looked up in `outer` (a group commit's requests so far), then in the store.
+    struct Arrivals {
+      std::map<std::string, bool> history_stored;
+      std::map<std::string, std::optional<Change>> logged_whole;
+    };
+    Arrivals arrivals;
+    const Arrivals* outer = nullptr;
   };
   Tally StartTally() const;
   DigestBucket& BucketFor(Tally& tally, const std::string& owner) const;
@@ -340,10 +356,22 @@ class Replica {
                      Tally& tally, uint64_t& seq, RemoteOutcome& outcome);
   // Adds a planned local write (local_write.h) to `batch`: the record (StageRecord), its log
   // entry numbered ++seq, and its history entry (none for a new record whose entry is its
-  // arrival entry: invariant 6).
-  void StageLocalPlan(rocksdb::WriteBatch& batch, const std::string& key,
-                      const std::optional<Record>& current, WritePlan& plan, Tally& tally,
-                      uint64_t& seq) const;
+  // arrival entry: invariant 6; then the log entry names the record if it can: invariant 7).
+  Status StageLocalPlan(rocksdb::WriteBatch& batch, const std::string& key,
+                        const std::optional<Record>& current, WritePlan& plan, Tally& tally,
+                        uint64_t& seq) const;
+  // Adds `change`, the log entry of the change that left `record` under `key`, to `batch`: naming
+  // the record when its delta is the record whole and the record has no stored history
+  // (invariant 7), else whole.
+  void PutLogEntry(rocksdb::WriteBatch& batch, const std::string& key, const Change& change,
+                   const Record& record, Tally& tally) const;
+  // The log entry naming the record under `key` (its head: the delta holds table, id, owner and
+  // updated), as the batch being built leaves it; nullopt if none does.
+  Result<std::optional<Change>> LoggedWhole(const Tally& tally, const std::string& key) const;
+  // For a held record about to change or go: stores whole the log entry that names it, if one
+  // does (invariant 7), made from `current`, the record as it is.
+  Status StageLoggedDelta(rocksdb::WriteBatch& batch, const std::string& key, const Record& current,
+                          Tally& tally) const;
   // At the hub, after a station's `change` merged into `record` (changing what `history` says):
   // the follow-up writes that ApplyRemote describes for merged persons. Adds them to the batch
   // and the overlay.
@@ -353,22 +381,23 @@ class Replica {
                                     RemoteOutcome& outcome);
   // Adds to `batch` the replacement of `current` by `next` under `key`: the record, its index
   // entries, and the live-record count and digest buckets in `tally`. A held record whose history
-  // has no stored entry gets its arrival entry first (invariant 6); the change's own entry is
-  // the caller's (PutHistory). Also closes the record's open conflicts that `written` (the write as
+  // has no stored entry gets its arrival entry first (invariant 6), and the log entry naming it,
+  // if one does, stored whole (invariant 7); the change's own entries are the caller's
+  // (PutHistory, PutLogEntry). Also closes the record's open conflicts that `written` (the write as
   // its writer made it: the registers it set, and in `seen` everything its writer had seen)
-  // overwrote, having seen both sides.
-  void StageRecord(rocksdb::WriteBatch& batch, const std::string& key,
-                   const std::optional<Record>& current, const Record& next, const Record& written,
-                   Tally& tally) const;
+  // overwrote, having seen both sides. Errors: reading what invariant 7 needs.
+  Status StageRecord(rocksdb::WriteBatch& batch, const std::string& key,
+                     const std::optional<Record>& current, const Record& next,
+                     const Record& written, Tally& tally) const;
   // Adds a history entry of the record under `key` to `batch`.
   void PutHistory(rocksdb::WriteBatch& batch, const std::string& key, const HistoryEntry& entry,
                   Tally& tally) const;
   // Whether the record's history, as the batch being built leaves it, has a stored entry.
   bool HistoryStored(const Tally& tally, const std::string& key) const;
   // Adds to `batch` the eviction of `current` (a record that left this replica's scope): the
-  // record, its indexes, history and conflicts; no log entry.
-  void StageEviction(rocksdb::WriteBatch& batch, const std::string& key, const Record& current,
-                     Tally& tally) const;
+  // record, its indexes, history and conflicts; no log entry (one naming it is stored whole).
+  Status StageEviction(rocksdb::WriteBatch& batch, const std::string& key, const Record& current,
+                       Tally& tally) const;
   // Stages the eviction of every record owned by a unit outside `scope` (the overlay holds the
   // batch's records so far, which win over the store's), and the scope. Returns how many.
   Result<size_t> StageEvictOutside(rocksdb::WriteBatch& batch,
@@ -392,6 +421,9 @@ class Replica {
   Status LoadTree();
   // CheckIntegrity's part for the verify tree's maintained sums.
   Status CheckTreeSums() const;
+  // CheckIntegrity's part for invariant 7, given the log entries naming a record (record key ->
+  // their seq and the record's stamp as they left it).
+  Status CheckLoggedWhole(const std::map<std::string, std::pair<uint64_t, Stamp>>& named) const;
 
   ReplicaOptions options_;
   std::unique_ptr<SystemClock> own_clock_;

@@ -46,6 +46,12 @@ std::string HistoryKey(std::string_view record_key, const Stamp& at) {
   return HistoryPrefix(record_key) + SeqKey(at.hlc) + at.node;
 }
 
+std::string LoggedWholeKey(std::string_view record_key) {
+  std::string key(record_key);
+  key += '\x01';
+  return key;
+}
+
 std::string IndexPrefix(char kind, std::string_view value) {
   std::string prefix(1, kind);
   prefix += value;

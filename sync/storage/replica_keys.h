@@ -3,6 +3,8 @@
 //   records  "<table>/<id>"                        -> Record (store.capnp)
 //   log      seq (8 bytes big-endian)              -> Change
 //   history  "<table>/<id>" 0x00 hlc (8 bytes BE) node  -> HistoryEntry (oldest first)
+//            "<table>/<id>" 0x01                   -> seq (8 bytes BE): the log entry that names
+//                this record for its delta (replica.h, invariant 7); after the record's entries
 //   index    'o' owner 0x00 "<table>/<id>"         -> ""   every record, tombstones included
 //            'h' household 0x00 "<table>/<id>"     -> ""   live registrations
 //            'i' id_number 0x00 "<table>/<id>"     -> ""   live registrations, personnel (their
@@ -42,6 +44,9 @@ std::optional<uint64_t> ParseSeqKey(std::string_view key);
 
 std::string HistoryPrefix(std::string_view record_key);
 std::string HistoryKey(std::string_view record_key, const Stamp& at);
+// Where the history family keeps the sequence number of the log entry naming the record (not
+// under HistoryPrefix: a scan of the record's entries never meets it).
+std::string LoggedWholeKey(std::string_view record_key);
 
 std::string ConflictPrefix(std::string_view record_key);
 std::string ConflictKey(std::string_view record_key, std::string_view conflict_id);

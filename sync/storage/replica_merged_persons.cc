@@ -118,7 +118,7 @@ Status Replica::StageMergedPersonFollowUps(const Record& change, const Record& r
     return Status::Ok();
   }
   if (!plan->changed) return Status::Ok();
-  StageLocalPlan(batch, key, *current, *plan, tally, seq);
+  SS_RETURN_IF_ERROR(StageLocalPlan(batch, key, *current, *plan, tally, seq));
   overlay[key] = std::move(plan->record);
   return Status::Ok();
 }

@@ -139,7 +139,7 @@ Status Replica::StageRemote(const RemoteBatch& remote, rocksdb::WriteBatch& batc
     auto current = Current(key, {&overlay});
     if (!current.ok()) return current.status();
     if (!*current) return Status::Ok();
-    StageEviction(batch, key, **current, tally);
+    SS_RETURN_IF_ERROR(StageEviction(batch, key, **current, tally));
     overlay[key] = std::nullopt;
     ++outcome.evicted;
     return Status::Ok();
@@ -176,7 +176,7 @@ Status Replica::StageRemote(const RemoteBatch& remote, rocksdb::WriteBatch& batc
       SS_RETURN_IF_ERROR(evict(key));  // it moved to a unit outside our scope
       continue;
     }
-    StageRecord(batch, key, *current, merged.record, change, tally);
+    SS_RETURN_IF_ERROR(StageRecord(batch, key, *current, merged.record, change, tally));
     // A record new here is its own arrival entry (replica.h, invariant 6): none is stored.
     if (*current && !merged.history.changes.empty()) PutHistory(batch, key, merged.history, tally);
     if (remote.log_changes) {
@@ -193,7 +193,7 @@ Status Replica::StageRemote(const RemoteBatch& remote, rocksdb::WriteBatch& batc
       // offline leaves every owner the same): the writer may have evicted it meanwhile.
       logged.echo = *current && !(*current)->owner_stamp.IsZero() &&
                     !Includes(change.seen, (*current)->owner_stamp);
-      batch.Put(h.log, SeqKey(seq), EncodeChange(logged));
+      PutLogEntry(batch, key, logged, merged.record, tally);
     }
     for (const Conflict& conflict : merged.conflicts) {
       batch.Put(h.conflicts, ConflictKey(key, conflict.Key()), EncodeConflict(conflict));

@@ -107,21 +107,25 @@ std::vector<std::string> Replica::Scope() const {
   return scope_;
 }
 
-void Replica::StageEviction(rocksdb::WriteBatch& batch, const std::string& key,
-                            const Record& current, Tally& tally) const {
+Status Replica::StageEviction(rocksdb::WriteBatch& batch, const std::string& key,
+                              const Record& current, Tally& tally) const {
   auto& h = *db_;
+  // The log keeps what this replica wrote, evicted or not (invariant 7).
+  if (!HistoryStored(tally, key)) SS_RETURN_IF_ERROR(StageLoggedDelta(batch, key, current, tally));
   batch.Delete(h.records, key);
   for (const auto& index_key : IndexKeys(current)) batch.Delete(h.index, index_key);
   TallyRecord(tally, current, EncodeRecord(current), false);
   if (!current.deleted) --tally.live;
-  tally.history_stored[key] = false;
+  tally.arrivals.history_stored[key] = false;
   for (auto* family : {h.history, h.conflicts}) {
     const std::string prefix = family == h.history ? HistoryPrefix(key) : ConflictPrefix(key);
     std::unique_ptr<rocksdb::Iterator> it(h.db->NewIterator({}, family));
     for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
       batch.Delete(family, it->key());
     }
+    SS_RETURN_IF_ERROR(FromRocks(it->status(), "listing what an eviction of " + key + " removes"));
   }
+  return Status::Ok();
 }
 
 Result<size_t> Replica::StageEvictOutside(rocksdb::WriteBatch& batch,
@@ -143,7 +147,7 @@ Result<size_t> Replica::StageEvictOutside(rocksdb::WriteBatch& batch,
       auto current = Current(key, {&overlay});
       if (!current.ok()) return current.status();
       if (!*current || Contains(scope, (*current)->owner)) continue;
-      StageEviction(batch, key, **current, tally);
+      SS_RETURN_IF_ERROR(StageEviction(batch, key, **current, tally));
       overlay[key] = std::nullopt;
       ++evicted;
     }

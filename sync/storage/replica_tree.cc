@@ -172,11 +172,11 @@ Status Replica::Repair(const std::vector<std::pair<std::string, std::optional<Re
     // A station keeps only its scope: a hub state owned outside it is not stored.
     const bool keep = state && std::binary_search(scope.begin(), scope.end(), state->owner);
     if (!keep) {
-      if (*current) StageEviction(batch, key, **current, tally);
+      if (*current) SS_RETURN_IF_ERROR(StageEviction(batch, key, **current, tally));
       overlay[key] = std::nullopt;
       continue;
     }
-    StageRecord(batch, key, *current, *state, *state, tally);
+    SS_RETURN_IF_ERROR(StageRecord(batch, key, *current, *state, *state, tally));
     PutHistory(batch, key, {Stamp{hlc_->Now(), node()}, actor, ChangesBetween(*current, *state)},
                tally);
     overlay[key] = *state;
