@@ -18,6 +18,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (void)stationsync::ValidateRemoteChange(*record);
   }
   (void)stationsync::DecodeChange(bytes);
+  // A stored log entry naming its record re-encodes to the same head (replica.h, invariant 7).
+  if (auto stored = stationsync::DecodeStoredChange(bytes); stored.ok() && stored->names_record) {
+    auto again =
+        stationsync::DecodeStoredChange(stationsync::EncodeChangeNamingRecord(stored->change));
+    if (!again.ok() || !again->names_record) std::abort();
+    const stationsync::Record& head = again->change.delta;
+    const stationsync::Record& was = stored->change.delta;
+    if (head.table != was.table || head.id != was.id || head.owner != was.owner ||
+        head.updated != was.updated || again->change.seq != stored->change.seq ||
+        again->change.owners != stored->change.owners)
+      std::abort();
+  }
   (void)stationsync::DecodeConflict(bytes);
   (void)stationsync::DecodeHistoryEntry(bytes);
   return 0;
