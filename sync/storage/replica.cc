@@ -289,11 +289,15 @@ Status Replica::StageRecord(rocksdb::WriteBatch& batch, const std::string& key,
                             const std::optional<Record>& current, const Record& next,
                             const Record& written, Tally& tally) const {
   auto& h = *db_;
-  if (current && !HistoryStored(tally, key)) {
-    // It arrived whole and has not changed since: `current` is still its arrival state, and
-    // what a log entry naming it reads (invariants 6 and 7 hold only for such a record).
-    SS_RETURN_IF_ERROR(StageLoggedDelta(batch, key, *current, tally));
-    PutHistory(batch, key, ArrivalEntry(*current), tally);
+  if (current) {
+    auto stored = HistoryStored(tally, key);
+    if (!stored.ok()) return stored.status();
+    if (!*stored) {
+      // It arrived whole and has not changed since: `current` is still its arrival state, and
+      // what a log entry naming it reads (invariants 6 and 7 hold only for such a record).
+      SS_RETURN_IF_ERROR(StageLoggedDelta(batch, key, *current, tally));
+      PutHistory(batch, key, ArrivalEntry(*current), tally);
+    }
   }
   if (!current) tally.arrivals.history_stored[key] = false;  // until the caller puts an entry
   const std::string encoded = EncodeRecord(next);
@@ -305,6 +309,7 @@ Status Replica::StageRecord(rocksdb::WriteBatch& batch, const std::string& key,
   for (const auto& index_key : IndexKeys(next)) batch.Put(h.index, index_key, "");
   TallyRecord(tally, next, encoded, true);
   tally.live = tally.live + (next.deleted ? 0 : 1) - (IsLive(current) ? 1 : 0);
+  ++tally.changed;
   if (current) StageClosedConflicts(batch, key, next, written);
   return Status::Ok();
 }
@@ -315,7 +320,7 @@ void Replica::PutHistory(rocksdb::WriteBatch& batch, const std::string& key,
   tally.arrivals.history_stored[key] = true;
 }
 
-bool Replica::HistoryStored(const Tally& tally, const std::string& key) const {
+Result<bool> Replica::HistoryStored(const Tally& tally, const std::string& key) const {
   for (const Tally::Arrivals* known : {&tally.arrivals, tally.outer}) {
     if (known == nullptr) continue;
     const auto it = known->history_stored.find(key);
@@ -324,9 +329,10 @@ bool Replica::HistoryStored(const Tally& tally, const std::string& key) const {
   const std::string prefix = HistoryPrefix(key);
   std::unique_ptr<rocksdb::Iterator> it(db_->db->NewIterator({}, db_->history));
   it->Seek(prefix);
-  // On a read error, "stored": the arrival entry is then not written, rather than possibly
-  // written over an entry of a later change.
-  return !it->status().ok() || (it->Valid() && it->key().starts_with(prefix));
+  // A read error fails the write: guessing either way could lose an arrival entry or a logged
+  // delta (invariants 6 and 7), or store one over a later change's.
+  SS_RETURN_IF_ERROR(FromRocks(it->status(), "reading the history of " + key));
+  return it->Valid() && it->key().starts_with(prefix);
 }
 
 void Replica::StageClosedConflicts(rocksdb::WriteBatch& batch, const std::string& key,
@@ -372,16 +378,19 @@ Status Replica::StageLocalPlan(rocksdb::WriteBatch& batch, const std::string& ke
   if (current || plan.history != ArrivalEntry(plan.record)) {
     PutHistory(batch, key, plan.history, tally);
   }
-  PutLogEntry(batch, key, plan.change, plan.record, tally);
+  PutLogEntry(batch, key, plan.change, plan.record, !current, tally);
   return Status::Ok();
 }
 
 void Replica::PutLogEntry(rocksdb::WriteBatch& batch, const std::string& key, const Change& change,
-                          const Record& record, Tally& tally) const {
+                          const Record& record, bool record_is_new, Tally& tally) const {
   auto& h = *db_;
-  // No stored history: the record is new in this change (a held one gets its arrival entry
-  // stored in StageRecord), so nothing can change it before its next change stores this entry.
-  if (!HistoryStored(tally, key) && change.delta == record) {
+  // New, and no history entry stored (StageRecord noted it, and the caller's PutHistory would
+  // have noted an entry): its next change stores this entry whole, as it does the arrival entry.
+  const auto known = tally.arrivals.history_stored.find(key);
+  const bool arrival_only =
+      record_is_new && known != tally.arrivals.history_stored.end() && !known->second;
+  if (arrival_only && change.delta == record) {
     batch.Put(h.log, SeqKey(change.seq), EncodeChangeNamingRecord(change));
     batch.Put(h.history, LoggedWholeKey(key), SeqKey(change.seq));
     tally.arrivals.logged_whole[key] = change;
@@ -442,7 +451,7 @@ std::vector<WriteOutcome> Replica::Write(const std::vector<WriteRequest>& reques
     uint64_t request_seq = seq;
     // The request's own tree deltas start empty: copying the group's (thousands of nodes) for
     // every request would make a group commit quadratic.
-    Tally request_tally{tally.live, tally.buckets, {}, {}, &tally.arrivals};
+    Tally request_tally{tally.live, tally.buckets, {}, {}, &tally.arrivals, 0};
     WriteOutcome& outcome = outcomes[r];
     for (const WriteOp& op : request.ops) {
       outcome.failed_op = outcome.records.size();
@@ -490,6 +499,7 @@ std::vector<WriteOutcome> Replica::Write(const std::vector<WriteRequest>& reques
     for (auto& [key, record] : request_overlay) overlay[key] = std::move(record);
     seq = request_seq;
     tally.live = request_tally.live;
+    tally.changed += request_tally.changed;
     tally.buckets = std::move(request_tally.buckets);
     for (const auto& [node_key, delta] : request_tally.tree) tally.tree[node_key].Add(delta);
     for (auto& [key, stored] : request_tally.arrivals.history_stored)

@@ -292,6 +292,9 @@ class Replica {
   std::string epoch() const;
   uint64_t last_seq() const { return last_seq_.load(); }
   uint64_t record_count() const { return record_count_.load(); }
+  // Records changed by durable commits since this Replica was opened: stored, evicted or
+  // repaired, by local writes and peers' batches alike (what a change feed announces).
+  uint64_t changed_total() const { return changed_total_.load(); }
 
   // Writes an openable copy of the store as it is now into `dir` (a RocksDB checkpoint:
   // replica_checkpoint.cc), and returns the log position it holds (last_seq at that moment).
@@ -342,6 +345,7 @@ class Replica {
     };
     Arrivals arrivals;
     const Arrivals* outer = nullptr;
+    uint64_t changed = 0;  // records the batch stores or removes
   };
   Tally StartTally() const;
   DigestBucket& BucketFor(Tally& tally, const std::string& owner) const;
@@ -361,10 +365,10 @@ class Replica {
                         const std::optional<Record>& current, WritePlan& plan, Tally& tally,
                         uint64_t& seq) const;
   // Adds `change`, the log entry of the change that left `record` under `key`, to `batch`: naming
-  // the record when its delta is the record whole and the record has no stored history
-  // (invariant 7), else whole.
+  // the record when it is new in this change with no stored history and its delta is the record
+  // whole (invariant 7), else whole. After StageRecord and PutHistory.
   void PutLogEntry(rocksdb::WriteBatch& batch, const std::string& key, const Change& change,
-                   const Record& record, Tally& tally) const;
+                   const Record& record, bool record_is_new, Tally& tally) const;
   // The log entry naming the record under `key` (its head: the delta holds table, id, owner and
   // updated), as the batch being built leaves it; nullopt if none does.
   Result<std::optional<Change>> LoggedWhole(const Tally& tally, const std::string& key) const;
@@ -393,7 +397,7 @@ class Replica {
   void PutHistory(rocksdb::WriteBatch& batch, const std::string& key, const HistoryEntry& entry,
                   Tally& tally) const;
   // Whether the record's history, as the batch being built leaves it, has a stored entry.
-  bool HistoryStored(const Tally& tally, const std::string& key) const;
+  Result<bool> HistoryStored(const Tally& tally, const std::string& key) const;
   // Adds to `batch` the eviction of `current` (a record that left this replica's scope): the
   // record, its indexes, history and conflicts; no log entry (one naming it is stored whole).
   Status StageEviction(rocksdb::WriteBatch& batch, const std::string& key, const Record& current,
@@ -435,6 +439,7 @@ class Replica {
   // commit): a reader never sees a sequence that is not yet durable.
   std::atomic<uint64_t> last_seq_ = 0;
   std::atomic<uint64_t> record_count_ = 0;
+  std::atomic<uint64_t> changed_total_ = 0;
   // Digest buckets by owner, as committed (the writer updates them after each commit).
   mutable std::mutex digest_mutex_;
   std::map<std::string, DigestBucket> digests_;

@@ -193,7 +193,7 @@ Status Replica::StageRemote(const RemoteBatch& remote, rocksdb::WriteBatch& batc
       // offline leaves every owner the same): the writer may have evicted it meanwhile.
       logged.echo = *current && !(*current)->owner_stamp.IsZero() &&
                     !Includes(change.seen, (*current)->owner_stamp);
-      PutLogEntry(batch, key, logged, merged.record, tally);
+      PutLogEntry(batch, key, logged, merged.record, !*current, tally);
     }
     for (const Conflict& conflict : merged.conflicts) {
       batch.Put(h.conflicts, ConflictKey(key, conflict.Key()), EncodeConflict(conflict));

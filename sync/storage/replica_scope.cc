@@ -37,7 +37,7 @@ bool Contains(const std::vector<std::string>& sorted, const std::string& code) {
 }  // namespace
 
 Replica::Tally Replica::StartTally() const {
-  return Tally{record_count_.load(), {}, {}, {}, nullptr};
+  return Tally{record_count_.load(), {}, {}, {}, nullptr, 0};
 }
 
 DigestBucket& Replica::BucketFor(Tally& tally, const std::string& owner) const {
@@ -50,6 +50,7 @@ DigestBucket& Replica::BucketFor(Tally& tally, const std::string& owner) const {
 
 void Replica::CommitTally(Tally& tally) {
   record_count_ = tally.live;
+  changed_total_ += tally.changed;
   std::lock_guard lock(digest_mutex_);
   for (auto& [owner, bucket] : tally.buckets) digests_[owner] = bucket;
 }
@@ -111,11 +112,14 @@ Status Replica::StageEviction(rocksdb::WriteBatch& batch, const std::string& key
                               const Record& current, Tally& tally) const {
   auto& h = *db_;
   // The log keeps what this replica wrote, evicted or not (invariant 7).
-  if (!HistoryStored(tally, key)) SS_RETURN_IF_ERROR(StageLoggedDelta(batch, key, current, tally));
+  auto history_stored = HistoryStored(tally, key);
+  if (!history_stored.ok()) return history_stored.status();
+  if (!*history_stored) SS_RETURN_IF_ERROR(StageLoggedDelta(batch, key, current, tally));
   batch.Delete(h.records, key);
   for (const auto& index_key : IndexKeys(current)) batch.Delete(h.index, index_key);
   TallyRecord(tally, current, EncodeRecord(current), false);
   if (!current.deleted) --tally.live;
+  ++tally.changed;
   tally.arrivals.history_stored[key] = false;
   for (auto* family : {h.history, h.conflicts}) {
     const std::string prefix = family == h.history ? HistoryPrefix(key) : ConflictPrefix(key);
