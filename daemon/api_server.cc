@@ -22,9 +22,6 @@
 namespace stationsync {
 namespace {
 
-constexpr mode_t kApiSocketMode = 0660;   // the daemon's user and group: local apps, syncctl
-constexpr mode_t kApiSocketUmask = 0117;  // makes a new socket file kApiSocketMode
-
 bool IsWrite(ApiKind kind) {
   return kind == ApiKind::kPut || kind == ApiKind::kDelete || kind == ApiKind::kPutBatch ||
          kind == ApiKind::kResolveConflict;
@@ -62,22 +59,8 @@ Status ApiServer::Bind() {
   socket_.set(zmq::sockopt::linger, 0);
   socket_.set(zmq::sockopt::router_mandatory, 1);
   socket_.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(kMessageBytesMax));
-  if (!IsLoopbackEndpoint(endpoint_)) {
-    return Refused(
-        fmt::format("API endpoint {} can be reached from other machines; the API has "
-                    "no authentication, so it listens on ipc:// or loopback TCP only",
-                    endpoint_));
-  }
-  if (!endpoint_.starts_with("ipc://")) {
-    return Attach(socket_, endpoint_, /*bind=*/true, "API endpoint");
-  }
-  // The socket file is made 0660 as it is created (umask), not after: no moment where others
-  // may connect. syncd is single-threaded while it binds, so the umask affects nothing else.
-  const mode_t old_mask = ::umask(kApiSocketUmask);
-  Status bound = Attach(socket_, endpoint_, /*bind=*/true, "API endpoint");
-  ::umask(old_mask);
-  if (bound.ok()) ::chmod(endpoint_.substr(6).c_str(), kApiSocketMode);
-  return bound;
+  // syncd is single-threaded while it binds, so the umask BindLocal sets affects nothing else.
+  return BindLocal(socket_, endpoint_, "API endpoint");
 }
 
 Status ApiServer::BindInProcess(const std::string& endpoint) {

@@ -55,7 +55,8 @@ line names no role. A flag on the command line wins over the file. An unknown ke
 value is an error naming the key and its line (exit 2). Example: /etc/stationsync/station.toml.
 
 Files: DATA/db (the replica), DATA/node.cert and DATA/node.cert_secret (this node's CURVE key
-pair, made on first start), DATA/api.sock (the local API, for syncctl), DATA/syncd.lock.
+pair, made on first start), DATA/api.sock (the local API, for syncctl), DATA/feed.sock (the
+change feed: a PUB socket announcing each commit as JSON; --feed), DATA/syncd.lock.
 
 Signals: SIGTERM and SIGINT stop cleanly (exit 0). Under systemd (Type=notify) syncd sends
 READY=1 once its store is open and its API and HTTP are bound, and WATCHDOG=1 from its loop
@@ -76,6 +77,8 @@ void AddStation(CLI::App& app, SyncdCommand& out, CLI::App*& station) {
   station->add_option("--unit", flags.unit, "this station's unit code")->required();
   station->add_option("--data", flags.data, "data directory")->required();
   station->add_option("--api", flags.api, "API endpoint (default ipc://DATA/api.sock)");
+  station->add_option("--feed", flags.feed,
+                      "change feed endpoint, local like the API (default ipc://DATA/feed.sock)");
   station->add_option("--hub", flags.hub,
                       "the hub's sync endpoint, e.g. tcp://hq:7700 (default: no hub)");
   station->add_option("--hub-key", flags.hub_key,
@@ -88,6 +91,8 @@ void AddHub(CLI::App& app, NodeFlags& flags, CLI::App*& hub) {
   hub->add_option("--listen", flags.listen, "endpoint stations connect to, e.g. tcp://*:7700")
       ->required();
   hub->add_option("--api", flags.api, "API endpoint (default ipc://DATA/api.sock)");
+  hub->add_option("--feed", flags.feed,
+                  "change feed endpoint, local like the API (default ipc://DATA/feed.sock)");
   hub->add_option("--unit", flags.unit, "owner of records created at the hub without one")
       ->capture_default_str();
 }

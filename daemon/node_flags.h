@@ -13,6 +13,7 @@ struct NodeFlags {
   std::string unit;       // station: its unit code; hub: the unit that owns records made at the hub
   std::string data;       // data directory (the replica is DATA/db)
   std::string api;        // API endpoint; empty: ipc://DATA/api.sock
+  std::string feed;       // change feed endpoint (change_feed.h); empty: ipc://DATA/feed.sock
   std::string hub;        // station: the hub's sync endpoint (empty: run without a hub)
   std::string listen;     // hub: the endpoint stations connect to
   std::string key;        // this node's secret certificate; empty: DATA/node.cert_secret, made once
@@ -25,6 +26,10 @@ struct NodeFlags {
 
 inline std::string ApiEndpoint(const NodeFlags& flags) {
   return flags.api.empty() ? "ipc://" + flags.data + "/api.sock" : flags.api;
+}
+
+inline std::string FeedEndpoint(const NodeFlags& flags) {
+  return flags.feed.empty() ? "ipc://" + flags.data + "/feed.sock" : flags.feed;
 }
 
 }  // namespace stationsync

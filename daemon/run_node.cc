@@ -12,6 +12,7 @@
 
 #include "daemon/api_server.h"
 #include "daemon/backup.h"
+#include "daemon/change_feed.h"
 #include "daemon/data_dir_lock.h"
 #include "daemon/http/http_server.h"
 #include "daemon/http/node_state.h"
@@ -191,6 +192,8 @@ int RunStation(const NodeFlags& flags, const std::atomic<bool>& stop) {
   ApiServer api(context, ApiEndpoint(flags), replica, "station", sync_status);
   api.SetBackupSource(BackupSourceFor(flags, security));
   if (Status bound = api.Bind(); !bound.ok()) return Fail(bound);
+  ChangeFeed feed(context, FeedEndpoint(flags), replica);
+  if (Status bound = feed.Bind(); !bound.ok()) return Fail(bound);
   NodeState node_state;
   bool linked_once = !replica.Peer(kHubPeer).epoch.empty();  // synced in an earlier run
   auto snapshot = [&] {
@@ -295,6 +298,7 @@ int RunStation(const NodeFlags& flags, const std::atomic<bool>& stop) {
     systemd.Tick(NowMs());  // the watchdog sees the loop turn
     api.FinishBackups();
     if (api_ready && api.ServeReady() && with_hub) carry_out(session.Pump(NowMs()));
+    feed.PublishIfChanged();
     if (!with_hub) {
       if (*http && NowMs() - last_tick >= static_cast<uint64_t>(kTickMs)) {
         last_tick = NowMs();
@@ -307,6 +311,7 @@ int RunStation(const NodeFlags& flags, const std::atomic<bool>& stop) {
       auto message = transport.Receive();
       if (!message) break;
       carry_out(session.Receive(std::move(*message), NowMs()));
+      feed.PublishIfChanged();
     }
     if (const std::string problem = transport.TakeHandshakeProblem(); !problem.empty()) {
       session.NoteLinkProblem(
@@ -322,6 +327,7 @@ int RunStation(const NodeFlags& flags, const std::atomic<bool>& stop) {
     if (NowMs() - last_tick >= static_cast<uint64_t>(kTickMs)) {
       last_tick = NowMs();
       carry_out(session.Tick(last_tick));
+      feed.PublishIfChanged();  // whatever else committed this turn (a verify's repair)
       if (*http) node_state.Publish(snapshot());
     }
   }
@@ -362,6 +368,8 @@ int RunHub(const NodeFlags& flags, const std::atomic<bool>& stop) {
   ApiServer api(context, ApiEndpoint(flags), replica, "hub", sync_status);
   api.SetBackupSource(BackupSourceFor(flags, security));
   if (Status bound = api.Bind(); !bound.ok()) return Fail(bound);
+  ChangeFeed feed(context, FeedEndpoint(flags), replica);
+  if (Status bound = feed.Bind(); !bound.ok()) return Fail(bound);
   NodeState node_state;
   auto snapshot = [&] {
     return NodeSnapshot{
@@ -458,6 +466,7 @@ int RunHub(const NodeFlags& flags, const std::atomic<bool>& stop) {
     api.FinishBackups();
     if (zap_ready) zap.ServeReady();
     if (api_ready && api.ServeReady()) carry_out(hub.Pump(NowMs()));
+    feed.PublishIfChanged();
     const uint64_t turn_end = NowMs() + kTurnBudgetMs;
     for (int i = 0; i < kMessagesPerTurn && NowMs() < turn_end; ++i) {
       auto incoming = transport.Receive();
@@ -467,12 +476,14 @@ int RunHub(const NodeFlags& flags, const std::atomic<bool>& stop) {
     // The turn's Ups, from every station, in one durable batch (group commit).
     std::vector<Outgoing> flushed;
     hub.Flush(NowMs(), flushed);
+    feed.PublishIfChanged();
     carry_out(flushed);
     finish_verifies();
     hub.CountHandshakeFailures(transport.handshake_failures(), transport.last_handshake_failure());
     if (NowMs() - last_tick >= static_cast<uint64_t>(kTickMs)) {
       last_tick = NowMs();
       carry_out(hub.Tick(last_tick));
+      feed.PublishIfChanged();
       if (*http) node_state.Publish(snapshot());
     }
   }

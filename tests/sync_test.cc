@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <zmq.hpp>
 
 #include "tests/support/process.h"
 
@@ -115,6 +116,65 @@ TEST_F(SyncTest, RecordsFlowBothWaysWithinScope) {
   const Json station_status = Json::parse(s1.Ctl({"status", "--json"}).out);
   EXPECT_TRUE(station_status["hub_connected"].get<bool>());
   EXPECT_EQ(station_status["lag_records"], 0);
+}
+
+// Each node's change feed (daemon/change_feed.h) announces commits without being asked: a
+// station its own write, the hub that write as it arrives from the station, and a station the
+// hub's write as it arrives from the hub. Counts are cumulative, so a subscriber that joined
+// late (PUB drops what it sends before the subscription arrives) learns them from the next one.
+TEST_F(SyncTest, EachNodesChangeFeedAnnouncesItsOwnAndItsPeersCommits) {
+  Register("S1");
+  StationDaemon& s1 = AddStation("S1");
+  WaitSynced(s1);
+  zmq::context_t context(1);
+  struct Feed {
+    std::unique_ptr<zmq::socket_t> socket;
+    uint64_t base = 0;  // the node's live records before the test writes
+  };
+  auto subscribe = [&context](const StationDaemon& node) {
+    Feed feed{std::make_unique<zmq::socket_t>(context, zmq::socket_type::sub), 0};
+    feed.socket->set(zmq::sockopt::subscribe, "");
+    feed.socket->set(zmq::sockopt::rcvtimeo, 100);
+    feed.socket->connect(node.feed());
+    auto status = node.Client()->GetStatus();
+    EXPECT_TRUE(status.ok()) << status.status().ToString();
+    if (status.ok()) feed.base = status->records;
+    return feed;
+  };
+  // The first announcement, within `wait`, of more live records than `feed.base` (null: none).
+  auto announced = [](Feed& feed, std::chrono::milliseconds wait) -> Json {
+    const auto deadline = std::chrono::steady_clock::now() + wait;
+    while (std::chrono::steady_clock::now() < deadline) {
+      zmq::message_t message;
+      if (!feed.socket->recv(message)) continue;
+      Json json = Json::parse(message.to_string(), nullptr, false);
+      if (json.is_object() && json["records"].get<uint64_t>() > feed.base) return json;
+    }
+    return nullptr;
+  };
+  Feed at_s1 = subscribe(s1), at_hub = subscribe(*hub_);
+  Json from_s1, from_hub;
+  for (int i = 0; i < 20 && (from_s1.is_null() || from_hub.is_null()); ++i) {
+    Put(s1, fmt::format("S1-{:03}", i), R"({"name":"张伟","role":"officer"})");
+    if (from_s1.is_null()) from_s1 = announced(at_s1, std::chrono::milliseconds(500));
+    if (from_hub.is_null()) from_hub = announced(at_hub, std::chrono::seconds(5));
+  }
+  ASSERT_FALSE(from_s1.is_null()) << "the station announced none of its writes";
+  ASSERT_FALSE(from_hub.is_null()) << "the hub announced none of the station's writes";
+  EXPECT_EQ(from_s1["node"], "S1");
+  EXPECT_GE(from_s1["changed"].get<uint64_t>(), 1u);
+  EXPECT_GE(from_s1["last_seq"].get<uint64_t>(), 1u);  // the station logs its own writes
+  EXPECT_EQ(from_hub["node"], "hub");
+  EXPECT_GE(from_hub["changed"].get<uint64_t>(), 1u);
+
+  at_s1.base = from_s1["records"].get<uint64_t>();
+  Json from_peer;
+  for (int i = 0; i < 20 && from_peer.is_null(); ++i) {
+    Put(*hub_, fmt::format("S1-H{:02}", i), R"({"name":"王芳","role":"civilian"})", "S1");
+    from_peer = announced(at_s1, std::chrono::seconds(5));
+  }
+  ASSERT_FALSE(from_peer.is_null()) << "the station announced none of the hub's writes";
+  EXPECT_GT(from_peer["changed"].get<uint64_t>(), from_s1["changed"].get<uint64_t>());
 }
 
 TEST_F(SyncTest, AStationThatStopsCleanlySaysGoodbyeAndTheHubShowsItDownAtOnce) {

@@ -1,7 +1,7 @@
 // syncd as a process: the data directory lock, clean shutdown, refusing a damaged store (exit 5,
 // naming the file, leaving every file exactly as it was), and what it refuses to expose: a
 // plaintext hub or an API reachable from other machines (exit 4), a hub link without the hub's
-// key (exit 2), a data directory, key or API socket others may read.
+// key (exit 2), a data directory, key, API or change feed socket others may read.
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -121,7 +121,7 @@ TEST(Syncd, PlaintextOrAnApiOtherMachinesCanReachIsRefusedWithExit4) {
   EXPECT_NE(result.err.find("--key"), std::string::npos) << result.err;
 }
 
-TEST(Syncd, TheDataDirectoryKeyAndApiSocketArePrivate) {
+TEST(Syncd, TheDataDirectoryKeyApiAndFeedSocketsArePrivate) {
   TempDir dir;
   const std::string data = dir / "data";
   fs::create_directories(data);
@@ -136,6 +136,8 @@ TEST(Syncd, TheDataDirectoryKeyAndApiSocketArePrivate) {
   EXPECT_EQ(mode(daemon.secret_key_path()), perms::owner_read | perms::owner_write);
   // The API socket (the test daemon's lives beside its log; the default one inside DATA).
   EXPECT_EQ(mode(daemon.api().substr(6)),
+            perms::owner_read | perms::owner_write | perms::group_read | perms::group_write);
+  EXPECT_EQ(mode(daemon.feed().substr(6)),  // the change feed's
             perms::owner_read | perms::owner_write | perms::group_read | perms::group_write);
 }
 

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <sodium.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 
 #include "sync/base/log_guard.h"
 #include "sync/codec/capnp_io.h"
@@ -109,6 +110,23 @@ Status Attach(zmq::socket_t& socket, const std::string& endpoint, bool bind,
     return Unavailable(fmt::format("{} {}: {}", what, endpoint, e.what()));
   }
   return Status::Ok();
+}
+
+Status BindLocal(zmq::socket_t& socket, const std::string& endpoint, const std::string& what) {
+  constexpr mode_t kSocketMode = 0660;
+  constexpr mode_t kSocketUmask = 0117;  // makes a new socket file kSocketMode
+  if (!IsLoopbackEndpoint(endpoint)) {
+    return Refused(
+        fmt::format("{} {} can be reached from other machines; it has no "
+                    "authentication, so it listens on ipc:// or loopback TCP only",
+                    what, endpoint));
+  }
+  if (!endpoint.starts_with("ipc://")) return Attach(socket, endpoint, /*bind=*/true, what);
+  const mode_t old_mask = ::umask(kSocketUmask);
+  Status bound = Attach(socket, endpoint, /*bind=*/true, what);
+  ::umask(old_mask);
+  if (bound.ok()) ::chmod(endpoint.substr(6).c_str(), kSocketMode);
+  return bound;
 }
 
 bool IsLoopbackEndpoint(const std::string& endpoint) {

@@ -46,6 +46,12 @@ struct LinkSecurity {
 Status Attach(zmq::socket_t& socket, const std::string& endpoint, bool bind,
               const std::string& what);
 
+// Binds `socket` to a local endpoint (IsLoopbackEndpoint: kRefused otherwise, naming `what`). An
+// ipc:// socket file is made 0660, this user and group (local applications, syncctl), as it is
+// created: no moment where others may connect. Changes the umask for the call: bind before
+// starting other threads.
+Status BindLocal(zmq::socket_t& socket, const std::string& endpoint, const std::string& what);
+
 // True if `endpoint` can only be reached from this machine: tcp:// on a loopback address
 // (127.0.0.0/8, ::1, localhost), ipc:// or inproc://.
 bool IsLoopbackEndpoint(const std::string& endpoint);

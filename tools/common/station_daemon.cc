@@ -37,6 +37,7 @@ StationDaemon::StationDaemon(std::string unit, std::string data_dir, DaemonRole 
       role_(std::move(role)),
       data_(data_dir.empty() ? own_dir_ / "data" : std::move(data_dir)),
       api_("ipc://" + own_dir_ / "api.sock"),
+      feed_("ipc://" + own_dir_ / "feed.sock"),
       log_path_(own_dir_ / "syncd.log") {
   if (role_.http) http_address_ = "127.0.0.1:" + std::to_string(FreeTcpPort());
   if (role_.insecure) return;
@@ -91,7 +92,7 @@ bool StationDaemon::StartOnce() {
   }
   if (role_.insecure) argv.push_back("--insecure");
   if (!role_.hub && !role_.insecure) argv.insert(argv.end(), {"--key", secret_key_path()});
-  argv.insert(argv.end(), {"--data", data_, "--api", api_, "--http",
+  argv.insert(argv.end(), {"--data", data_, "--api", api_, "--feed", feed_, "--http",
                            http_address_.empty() ? "off" : http_address_});
   argv.insert(argv.end(), role_.extra_args.begin(), role_.extra_args.end());
   // Each start logs to its own file, so a restart keeps what the last run said.

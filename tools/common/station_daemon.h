@@ -71,6 +71,7 @@ class StationDaemon {
   DaemonRole& role() { return role_; }
   const std::string& data() const { return data_; }
   const std::string& api() const { return api_; }
+  const std::string& feed() const { return feed_; }  // its change feed (--feed)
   const std::string& log_path() const { return log_path_; }
   // "127.0.0.1:PORT" when DaemonRole::http, else "".
   const std::string& http_address() const { return http_address_; }
@@ -91,6 +92,7 @@ class StationDaemon {
   int starts_ = 0;
   std::string data_;
   std::string api_;
+  std::string feed_;
   std::string log_path_;
   std::string key_path_;
   std::string public_key_;

@@ -7,6 +7,8 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <zmq.hpp>
 
 #include "tools/syncbench/benches.h"
 #include "tools/syncbench/cluster.h"
@@ -18,14 +20,18 @@ namespace {
 
 using Millis = std::chrono::duration<double, std::milli>;
 
-// Watches a node's live record count from another thread and notes when each new record became
-// visible: the n-th new record at the time the count first reached base + n. One status request
-// per poll, whatever the write rate.
+// Watches a node's change feed (daemon/change_feed.h) from another thread and notes when each
+// new record became visible: the n-th new record at the time the feed's live record count first
+// reached base + n. No request to the node while it runs: one status request at the start gives
+// the base, then the node announces each commit.
 class VisibilityWatch {
  public:
-  VisibilityWatch(const StationDaemon& node, size_t expected) : expected_(expected) {
-    client_ = node.Client("syncbench");
-    auto status = client_->GetStatus();
+  VisibilityWatch(const StationDaemon& node, size_t expected)
+      : expected_(expected), socket_(context_, zmq::socket_type::sub) {
+    socket_.set(zmq::sockopt::subscribe, "");
+    socket_.set(zmq::sockopt::rcvtimeo, 100);
+    socket_.connect(node.feed());
+    auto status = node.Client("syncbench")->GetStatus();
     base_ = status.ok() ? status->records : 0;
     thread_ = std::thread([this] { Run(); });
   }
@@ -45,19 +51,22 @@ class VisibilityWatch {
     while (seen_.size() < expected_) {
       if (stop_ && stop_seen == Clock::time_point{}) stop_seen = Clock::now();
       if (stop_ && Clock::now() - stop_seen > deadline_after_stop) return;
-      auto status = client_->GetStatus();
+      zmq::message_t message;
+      if (!socket_.recv(message)) continue;  // the receive timeout: look at stop_ again
       const auto now = Clock::now();
-      if (status.ok() && status->records > base_) {
-        const size_t visible = std::min<size_t>(status->records - base_, expected_);
-        while (seen_.size() < visible) seen_.push_back(now);
-      }
-      std::this_thread::sleep_for(std::chrono::microseconds(200));
+      const auto announced = nlohmann::json::parse(message.to_string_view(), nullptr, false);
+      if (!announced.is_object() || !announced["records"].is_number_unsigned()) continue;
+      const uint64_t records = announced["records"].get<uint64_t>();
+      if (records <= base_) continue;
+      const size_t visible = std::min<size_t>(records - base_, expected_);
+      while (seen_.size() < visible) seen_.push_back(now);
     }
   }
 
   size_t expected_;
   uint64_t base_ = 0;
-  std::unique_ptr<ApiClient> client_;
+  zmq::context_t context_{1};
+  zmq::socket_t socket_;
   std::vector<Clock::time_point> seen_;
   std::atomic<bool> stop_ = false;
   std::thread thread_;

@@ -51,8 +51,9 @@ constexpr const char* kFigures =
                                        an open-loop load of --rate writes/s at a station: from
                                        each write's scheduled time until the record is visible
                                        at the hub, and at a station merged with the writer
-                                       (visibility: the node's live record count, watched by
-                                       one poller per node, never a request per write)
+                                       (visibility: the live record count each node
+                                       announces on its change feed (syncd --feed) after
+                                       every commit; no request while it runs)
                 latency_write_rate     the rate achieved
   merge         merge_seconds          `syncctl merge` of --members stations of
                                        --records-per-member records each until every member's
