@@ -21,14 +21,14 @@ void ChangeFeed::PublishIfChanged() {
   const uint64_t changed = replica_.changed_total();
   if (changed == published_) return;
   published_ = changed;
-  const std::string message = nlohmann::json{
-      {"node", replica_.node()},
-      {"changed", changed},
-      {"records", replica_.record_count()},
-      {"last_seq",
-       replica_.last_seq()}}.dump();
-  // Never blocks: PUB drops what a subscriber cannot take.
-  socket_.send(zmq::buffer(message), zmq::send_flags::dontwait).has_value();
+  nlohmann::json announcement;
+  announcement["node"] = replica_.node();
+  announcement["changed"] = changed;
+  announcement["records"] = replica_.record_count();
+  announcement["last_seq"] = replica_.last_seq();
+  // Never blocks: PUB drops what a subscriber cannot take, and the next message makes up for it.
+  const std::string message = announcement.dump();
+  (void)socket_.send(zmq::buffer(message), zmq::send_flags::dontwait);
 }
 
 }  // namespace stationsync
