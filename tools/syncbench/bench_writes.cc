@@ -55,8 +55,10 @@ class VisibilityWatch {
       if (!socket_.recv(message)) continue;  // the receive timeout: look at stop_ again
       const auto now = Clock::now();
       const auto announced = nlohmann::json::parse(message.to_string_view(), nullptr, false);
-      if (!announced.is_object() || !announced["records"].is_number_unsigned()) continue;
-      const uint64_t records = announced["records"].get<uint64_t>();
+      // A const json's operator[] on a missing key is undefined: look it up with find.
+      const auto field = announced.is_object() ? announced.find("records") : announced.end();
+      if (field == announced.end() || !field->is_number_unsigned()) continue;
+      const uint64_t records = field->get<uint64_t>();
       if (records <= base_) continue;
       const size_t visible = std::min<size_t>(records - base_, expected_);
       while (seen_.size() < visible) seen_.push_back(now);
