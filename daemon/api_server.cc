@@ -128,7 +128,7 @@ void ApiServer::FlushWrites(std::vector<Pending>& writes) {
   std::vector<WriteRequest> batch;
   std::vector<size_t> batch_of;  // writes[i] -> index in batch, or SIZE_MAX when refused early
   std::vector<ApiResponse> responses;
-  for (const auto& pending : writes) {
+  for (auto& pending : writes) {
     responses.push_back(ResponseTo(pending.request));
     size_t failed_op = SIZE_MAX;
     auto write = IsRegroup(pending.request.kind)
@@ -158,13 +158,16 @@ void ApiServer::FlushWrites(std::vector<Pending>& writes) {
   for (size_t i = 0; i < writes.size(); ++i) {
     ApiResponse& response = responses[i];
     if (batch_of[i] != SIZE_MAX) {
-      const WriteOutcome& outcome = outcomes[batch_of[i]];
+      WriteOutcome& outcome = outcomes[batch_of[i]];
       response.status = outcome.status;
-      if (outcome.status.ok() &&
-          (response.kind == ApiKind::kPutBatch || response.kind == ApiKind::kMerge)) {
-        response.batch = outcome.records;
+      if (outcome.status.ok() && response.kind == ApiKind::kPutBatch &&
+          writes[i].request.without_records) {
+        // Stored all or nothing: the status says it all.
+      } else if (outcome.status.ok() &&
+                 (response.kind == ApiKind::kPutBatch || response.kind == ApiKind::kMerge)) {
+        response.batch = std::move(outcome.records);
       } else if (outcome.status.ok()) {
-        response.record = outcome.records.front();
+        response.record = std::move(outcome.records.front());
       } else if (response.kind == ApiKind::kPutBatch) {
         response.errors.push_back(
             {static_cast<uint32_t>(outcome.failed_op), outcome.status.message()});
@@ -175,7 +178,7 @@ void ApiServer::FlushWrites(std::vector<Pending>& writes) {
   writes.clear();
 }
 
-Result<WriteRequest> ApiServer::ToWrite(const ApiRequest& request, size_t& failed_op,
+Result<WriteRequest> ApiServer::ToWrite(ApiRequest& request, size_t& failed_op,
                                         std::string& redirected_from) const {
   if (!IsCode(request.actor)) {
     return Invalid(
@@ -188,7 +191,8 @@ Result<WriteRequest> ApiServer::ToWrite(const ApiRequest& request, size_t& faile
       if (request.batch.size() > kBatchItemsMax) {
         return Invalid(fmt::format("a batch holds at most {} records", kBatchItemsMax));
       }
-      for (const auto& patch : request.batch) write.ops.push_back({false, patch});
+      write.ops.reserve(request.batch.size());
+      for (auto& patch : request.batch) write.ops.push_back({false, std::move(patch)});
       break;
     case ApiKind::kResolveConflict: {
       // Reads the conflicts before the group's earlier writes are committed: one of them may
@@ -203,7 +207,7 @@ Result<WriteRequest> ApiServer::ToWrite(const ApiRequest& request, size_t& faile
       break;
     }
     default:
-      write.ops.push_back({request.kind == ApiKind::kDelete, request.patch});
+      write.ops.push_back({request.kind == ApiKind::kDelete, std::move(request.patch)});
   }
   SS_RETURN_IF_ERROR(RedirectMergedPersons(write, failed_op, redirected_from));
   if (!is_hub()) SS_RETURN_IF_ERROR(CheckStationWrite(replica_, write, &failed_op));

@@ -131,10 +131,10 @@ class ApiServer {
   void ServeTurn();
   void FlushWrites(std::vector<Pending>& writes);
   // The write a request asks for, or why it may not be made (for a batch, `failed_op` names the
-  // item refused).
+  // item refused). Takes the request's records (a batch's thousand are not copied).
   // A put of a merged registration is redirected to the registration it was merged into
   // (person_merge.h); `redirected_from` then names the id asked for.
-  Result<WriteRequest> ToWrite(const ApiRequest& request, size_t& failed_op,
+  Result<WriteRequest> ToWrite(ApiRequest& request, size_t& failed_op,
                                std::string& redirected_from) const;
   // Redirects the registration puts of `write` (see ToWrite) and the merged persons a case put
   // lists in `involved` (RedirectMergedInvolved); refuses a put of merged_into.

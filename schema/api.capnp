@@ -78,6 +78,9 @@ struct Request {
                                             # (sync/admin/person_merge.h); answered with personMerge
     personUnmerge @20 :PersonMergeRequest;  # hub only, the same; `keep` is not used
   }
+  withoutRecords @21 :Bool;        # putBatch: answer with the status only, not the stored records
+                                   # (syncctl import has no use for them; a daemon that predates
+                                   # this field answers with them, which the client ignores)
 }
 
 struct PersonMergeRequest {

@@ -37,6 +37,14 @@ TEST(ApiCodec, RequestRoundTrips) {
   EXPECT_EQ(decoded->actor, "372301");
   EXPECT_EQ(decoded->kind, ApiKind::kPutBatch);
   EXPECT_EQ(decoded->batch, request.batch);
+  EXPECT_FALSE(decoded->without_records);
+
+  ApiRequest quiet = request;
+  quiet.without_records = true;
+  decoded = DecodeRequest(EncodeRequest(quiet));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().message();
+  EXPECT_TRUE(decoded->without_records);
+  EXPECT_EQ(decoded->batch, request.batch);
 }
 
 TEST(ApiCodec, ResponseRoundTrips) {

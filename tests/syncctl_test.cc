@@ -2,6 +2,7 @@
 // filters, history, import (all or nothing, --skip-invalid), export, status, exit codes, and a
 // station's side of sync: its scope (no units, no other unit's records), wait-synced without a
 // hub, and the conflict commands on a station that has none.
+#include <set>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -10,6 +11,7 @@
 
 #include "sync/records/id_number.h"
 #include "sync/records/record_json.h"
+#include "tools/syncctl/import_command.h"  // the parse chunk's size
 
 #include "tests/support/process.h"
 
@@ -137,6 +139,64 @@ TEST_F(SyncctlTest, ImportIsAllOrNothing) {
   EXPECT_EQ(JsonLines(daemon_.Ctl({"export"}).out).size(), 2u);
 }
 
+// A batch asked without its records is stored all the same, and answered with the status alone.
+TEST_F(SyncctlTest, ABatchAskedWithoutItsRecordsIsStoredAndAnsweredWithoutThem) {
+  const auto fields = FieldsFromJson(json::parse(kCase)).value();
+  auto client = daemon_.Client();
+  for (const bool without_records : {false, true}) {
+    ApiRequest request;
+    request.kind = ApiKind::kPutBatch;
+    request.without_records = without_records;
+    const std::string id = without_records ? "B" : "A";
+    request.batch = {{Table::kCase, id + "1", "", fields}, {Table::kCase, id + "2", "", fields}};
+    auto response = client->Call(request);
+    ASSERT_TRUE(response.ok()) << response.status().ToString();
+    ASSERT_TRUE(response->status.ok()) << response->status.ToString();
+    EXPECT_EQ(response->batch.size(), without_records ? 0u : 2u);
+    for (const std::string n : {"1", "2"}) {
+      auto stored = client->Get(Table::kCase, id + n);
+      ASSERT_TRUE(stored.ok()) << stored.status().ToString();
+      EXPECT_EQ(stored->Text("title") != nullptr, true);
+    }
+  }
+}
+
+// Lines are checked in parallel, in chunks: what is reported is what one pass in order would
+// report, with the file's own line numbers (blank lines counted, not checked).
+TEST_F(SyncctlTest, ImportReportsInvalidLinesInFileOrderAcrossChunksAndThreads) {
+  const size_t lines = 2 * kImportParseChunkLines + 500;
+  const std::set<size_t> invalid = {3, kImportParseChunkLines, kImportParseChunkLines + 1,
+                                    kImportParseChunkLines + kImportParseChunkLines / 2 + 7,
+                                    lines - 1};
+  std::string file;
+  for (size_t line = 1; line <= lines; ++line) {
+    if (line == 10) {
+      file += "   \n";
+    } else if (invalid.contains(line)) {
+      file += "{not json}\n";
+    } else {
+      const int day = static_cast<int>(line / 100);  // a distinct id number per line
+      const Date birth{1950 + day / 336, 1 + day / 28 % 12, 1 + day % 28};
+      file += ImportLine(MakeIdNumber("370724", birth, static_cast<int>(line % 100), true), "H1",
+                         fmt::format("{}-{:02}-{:02}", birth.year, birth.month, birth.day));
+    }
+  }
+  auto result = daemon_.Ctl({"import", "-"}, file);
+  EXPECT_EQ(result.exit_code, 2) << result.err;
+  EXPECT_NE(result.err.find(fmt::format("{} invalid line(s); stored nothing", invalid.size())),
+            std::string::npos)
+      << result.err;
+  size_t at = 0;
+  for (const size_t line : invalid) {
+    const size_t found = result.err.find(fmt::format("syncctl: line {}: not valid JSON\n", line));
+    ASSERT_NE(found, std::string::npos) << line << "\n" << result.err;
+    EXPECT_GE(found, at) << "line " << line << " is reported out of order";
+    at = found;
+  }
+  EXPECT_EQ(result.err.find("line 10:"), std::string::npos) << result.err;
+  EXPECT_EQ(daemon_.Ctl({"export"}).out, "");
+}
+
 TEST_F(SyncctlTest, ListFiltersExportAndStatus) {
   std::string file;
   for (int i = 0; i < 30; ++i) {
@@ -204,6 +264,15 @@ TEST_F(SyncctlTest, AStationRefusesUnitsAndOtherUnitsRecords) {
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_EQ(errors[0].index, 1u);
   EXPECT_NE(errors[0].message.find("owner P02"), std::string::npos) << errors[0].message;
+  errors.clear();
+  EXPECT_EQ(
+      client
+          ->PutBatchWithoutRecords(
+              {{Table::kCase, "A2", "", fields}, {Table::kCase, "A3", "P02", fields}}, &errors)
+          .code(),
+      Code::kRefused);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].index, 1u);
 
   // An import with lines out of scope is refused whole, before anything is stored.
   json foreign = json::parse(ImportLine("370724199001011232", "H2", "1990-01-01"));

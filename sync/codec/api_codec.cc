@@ -472,6 +472,7 @@ std::string EncodeRequest(const ApiRequest& request) {
   auto out = message.initRoot<schema::Request>();
   out.setId(request.id);
   out.setActor(request.actor);
+  out.setWithoutRecords(request.without_records);
   switch (request.kind) {
     case ApiKind::kPing:
       out.setPing();
@@ -569,6 +570,7 @@ Result<ApiRequest> DecodeRequest(std::string_view bytes) {
     auto in = message.Root<schema::Request>();
     request.id = in.getId();
     request.actor = in.getActor().cStr();
+    request.without_records = in.getWithoutRecords();
     return ReadRequestBody(in, request);
   });
   if (!status.ok()) return status;

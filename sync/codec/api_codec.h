@@ -81,6 +81,7 @@ struct ApiRequest {
   ApiKind kind = ApiKind::kPing;
   RecordPatch patch;  // kPut; kGet, kGetRemote, kDelete and kHistory use table and id only
   std::vector<RecordPatch> batch;  // kPutBatch
+  bool without_records = false;    // kPutBatch: answer with the status only
   ListQuery list;                  // kList
   ConflictChoice resolve;          // kResolveConflict
   std::string code;                // kDigest (may be empty), kUnmerge: a unit code

@@ -52,6 +52,9 @@ Result<ApiResponse> ApiClient::Call(ApiRequest request) {
   request.id = next_id_++;
   if (request.actor.empty()) request.actor = actor_;
   const std::string bytes = EncodeRequest(request);
+  const uint64_t id = request.id;
+  const ApiKind kind = request.kind;
+  request = {};  // a batch's thousand records are freed while the daemon works, not after
   const auto deadline = std::chrono::steady_clock::now() + timeout_;
   try {
     socket_->send(zmq::buffer(bytes), zmq::send_flags::none);
@@ -74,8 +77,8 @@ Result<ApiResponse> ApiClient::Call(ApiRequest request) {
       if (!socket_->recv(reply, zmq::recv_flags::none)) continue;
       auto response = DecodeResponse(reply.to_string_view());
       if (!response.ok()) return Internal("unreadable answer: " + response.status().message());
-      if (response->id != request.id) continue;  // a stale answer
-      response->kind = request.kind;
+      if (response->id != id) continue;  // a stale answer
+      response->kind = kind;
       return response;
     }
   } catch (const zmq::error_t& e) {
@@ -163,6 +166,18 @@ Result<std::vector<Record>> ApiClient::PutBatch(std::vector<RecordPatch> batch,
   if (response.ok() && errors != nullptr) *errors = response->errors;
   return Unwrap<std::vector<Record>>(std::move(response),
                                      [](ApiResponse& r) { return std::move(r.batch); });
+}
+
+Status ApiClient::PutBatchWithoutRecords(std::vector<RecordPatch> batch,
+                                         std::vector<BatchError>* errors) {
+  ApiRequest request;
+  request.kind = ApiKind::kPutBatch;
+  request.batch = std::move(batch);
+  request.without_records = true;
+  auto response = Call(std::move(request));
+  if (response.ok() && errors != nullptr) *errors = response->errors;
+  if (!response.ok()) return response.status();
+  return response->status;
 }
 
 Result<NodeStatus> ApiClient::GetStatus() {

@@ -49,6 +49,10 @@ class ApiClient {
   // All or nothing. On kInvalid, `errors` (if given) receives each refused item.
   Result<std::vector<Record>> PutBatch(std::vector<RecordPatch> batch,
                                        std::vector<BatchError>* errors = nullptr);
+  // PutBatch, answered with the status only: the daemon neither encodes nor sends the stored
+  // records, a tenth of its work in an import.
+  Status PutBatchWithoutRecords(std::vector<RecordPatch> batch,
+                                std::vector<BatchError>* errors = nullptr);
   Result<NodeStatus> GetStatus();
   Result<std::vector<Conflict>> Conflicts();
   // Writes the chosen value of an open conflict (conflict_resolution.h); the resulting record.

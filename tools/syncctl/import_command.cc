@@ -1,8 +1,13 @@
 #include "tools/syncctl/import_command.h"
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <future>
 #include <iostream>
+#include <iterator>
+#include <span>
+#include <thread>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -22,15 +27,18 @@ struct ParsedFile {
   std::vector<std::string> problems;  // "line N: reason"
 };
 
-// Reads every line and checks it as a new record would be checked by the daemon.
-ParsedFile ParseLines(std::istream& in, const std::string& default_owner) {
+struct Line {
+  size_t number;
+  std::string text;
+};
+
+// Checks lines as new records would be checked by the daemon.
+ParsedFile ParseChunk(std::span<const Line> lines, const std::string& default_owner) {
   ParsedFile parsed;
-  std::string line;
-  for (size_t number = 1; std::getline(in, line); ++number) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    const auto json = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+  for (const Line& line : lines) {
+    const auto json = nlohmann::json::parse(line.text, nullptr, /*allow_exceptions=*/false);
     if (json.is_discarded()) {
-      parsed.problems.push_back(fmt::format("line {}: not valid JSON", number));
+      parsed.problems.push_back(fmt::format("line {}: not valid JSON", line.number));
       continue;
     }
     auto patch = PatchFromJson(json);
@@ -38,12 +46,49 @@ ParsedFile ParseLines(std::istream& in, const std::string& default_owner) {
       auto record = RecordFromPatch(*patch, default_owner);
       if (record.ok()) {
         parsed.valid.push_back(std::move(patch).value());
-        parsed.valid_lines.push_back(number);
+        parsed.valid_lines.push_back(line.number);
         continue;
       }
       patch = record.status();
     }
-    parsed.problems.push_back(fmt::format("line {}: {}", number, patch.status().message()));
+    parsed.problems.push_back(fmt::format("line {}: {}", line.number, patch.status().message()));
+  }
+  return parsed;
+}
+
+void Append(ParsedFile& to, ParsedFile&& from) {
+  std::move(from.valid.begin(), from.valid.end(), std::back_inserter(to.valid));
+  to.valid_lines.insert(to.valid_lines.end(), from.valid_lines.begin(), from.valid_lines.end());
+  std::move(from.problems.begin(), from.problems.end(), std::back_inserter(to.problems));
+}
+
+// Reads every line and checks it, on every core: the daemon waits for the whole file to be
+// checked before it stores any of it, so this is time nothing else happens. Read in chunks of
+// kImportParseChunkLines (memory stays bounded by the parsed records), each split among threads
+// into contiguous parts whose results are appended in order: the same result as one thread.
+ParsedFile ParseLines(std::istream& in, const std::string& default_owner) {
+  const size_t threads = std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 8);
+  ParsedFile parsed;
+  std::vector<Line> chunk;
+  std::string text;
+  size_t number = 0;
+  bool more = true;
+  while (more) {
+    chunk.clear();
+    while (chunk.size() < kImportParseChunkLines && (more = !!std::getline(in, text))) {
+      ++number;
+      if (text.find_first_not_of(" \t\r") == std::string::npos) continue;
+      chunk.push_back({number, std::move(text)});
+    }
+    const size_t part = (chunk.size() + threads - 1) / threads;
+    std::vector<std::future<ParsedFile>> parts;
+    for (size_t begin = part; begin < chunk.size(); begin += part) {  // the first part: here
+      const std::span<const Line> lines(chunk.data() + begin, std::min(part, chunk.size() - begin));
+      parts.push_back(std::async(std::launch::async, ParseChunk, lines, std::cref(default_owner)));
+    }
+    Append(parsed, ParseChunk(std::span<const Line>(chunk).first(std::min(part, chunk.size())),
+                              default_owner));
+    for (auto& later : parts) Append(parsed, later.get());
   }
   return parsed;
 }
@@ -78,7 +123,7 @@ int CmdImport(const GlobalFlags& flags, const std::string& file, bool skip_inval
     stream.open(file);
     if (!stream) return Report(Invalid(fmt::format("cannot read {}", file)));
   }
-  const ParsedFile parsed = ParseLines(file == "-" ? std::cin : stream, status->unit);
+  ParsedFile parsed = ParseLines(file == "-" ? std::cin : stream, status->unit);
   for (const auto& problem : parsed.problems) std::cerr << "syncctl: " << problem << '\n';
   if (!parsed.problems.empty() && !skip_invalid) {
     return Report(Invalid(fmt::format(
@@ -109,19 +154,20 @@ int CmdImport(const GlobalFlags& flags, const std::string& file, bool skip_inval
   size_t stored = 0;
   while (stored < parsed.valid.size()) {
     const size_t end = std::min(parsed.valid.size(), stored + kImportBatchRecords);
-    std::vector<RecordPatch> batch(parsed.valid.begin() + static_cast<ptrdiff_t>(stored),
-                                   parsed.valid.begin() + static_cast<ptrdiff_t>(end));
+    std::vector<RecordPatch> batch(
+        std::make_move_iterator(parsed.valid.begin() + static_cast<ptrdiff_t>(stored)),
+        std::make_move_iterator(parsed.valid.begin() + static_cast<ptrdiff_t>(end)));
     std::vector<BatchError> errors;
-    auto result = client->PutBatch(std::move(batch), &errors);
+    Status result = client->PutBatchWithoutRecords(std::move(batch), &errors);
     if (!result.ok()) {
       bar.Finish();
       for (const auto& error : errors) {
         std::cerr << fmt::format("syncctl: record {}: {}\n", stored + error.index + 1,
                                  error.message);
       }
-      return Report(Status(result.status().code(),
-                           fmt::format("import stopped after {} of {} records: {}", stored,
-                                       parsed.valid.size(), result.status().message())));
+      return Report(
+          Status(result.code(), fmt::format("import stopped after {} of {} records: {}", stored,
+                                            parsed.valid.size(), result.message())));
     }
     stored = end;
     bar.Update(stored);

@@ -11,6 +11,7 @@
 namespace stationsync {
 
 inline constexpr size_t kImportBatchRecords = 1000;
+inline constexpr size_t kImportParseChunkLines = 16384;  // read, then checked on every core
 inline constexpr size_t kImportRefusedShown = 10;  // out-of-scope lines named; the rest counted
 
 int CmdImport(const GlobalFlags& flags, const std::string& file, bool skip_invalid);
