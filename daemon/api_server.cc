@@ -145,6 +145,7 @@ void ApiServer::FlushWrites(std::vector<Pending>& writes) {
     }
     batch_of.push_back(batch.size());
     batch.push_back(std::move(write).value());
+    batch.back().answer_records = !pending.request.without_records;
   }
   std::vector<WriteOutcome> outcomes;
   if (!batch.empty()) {

@@ -64,7 +64,6 @@ MergeResult Merge(const std::optional<Record>& local, const Record& incoming) {
   if (!local) {
     result.record = incoming;
     result.changed = true;
-    result.history = ArrivalEntry(incoming);
     return result;
   }
   result.history.at = incoming.updated;

@@ -55,8 +55,11 @@ struct Conflict {
 struct MergeResult {
   Record record;                    // the merged record
   std::vector<Conflict> conflicts;  // concurrent writes found by this merge
-  HistoryEntry history;             // the registers this merge changed
-  bool changed = false;             // false: the incoming state added nothing (record unchanged)
+  // The registers this merge changed. Empty for a record new here (no `local`): its entry is
+  // ArrivalEntry(record), which a replica stores only once the record changes (Replica, invariant
+  // 6); a caller that needs it derives it, instead of every snapshot record copying its fields.
+  HistoryEntry history;
+  bool changed = false;  // false: the incoming state added nothing (record unchanged)
 };
 
 // The stamp of a register of `record`: a field name, or "owner" / "deleted" (zero when unset).

@@ -400,7 +400,9 @@ void Replica::PutLogEntry(rocksdb::WriteBatch& batch, const std::string& key, co
   if (arrival_only && change.delta == record) {
     batch.Put(h.log, SeqKey(change.seq), EncodeChangeNamingRecord(change));
     batch.Put(h.history, LoggedWholeKey(key), SeqKey(change.seq));
-    tally.arrivals.logged_whole[key] = change;
+    // Its delta is the record as it stands until it next changes: StageLoggedDelta supplies it.
+    tally.arrivals.logged_whole[key] =
+        Change{change.seq, {}, change.origin, change.owners, change.echo};
     return;
   }
   batch.Put(h.log, SeqKey(change.seq), EncodeChange(change));
@@ -460,8 +462,9 @@ std::vector<WriteOutcome> Replica::Write(const std::vector<WriteRequest>& reques
     // every request would make a group commit quadratic.
     Tally request_tally{tally.live, tally.buckets, {}, {}, &tally.arrivals, 0};
     WriteOutcome& outcome = outcomes[r];
-    for (const WriteOp& op : request.ops) {
-      outcome.failed_op = outcome.records.size();
+    for (size_t op_index = 0; op_index < request.ops.size(); ++op_index) {
+      const WriteOp& op = request.ops[op_index];
+      outcome.failed_op = op_index;
       auto id = NormalizeId(op.patch.table, op.patch.id);
       if (!id.ok()) {
         outcome.status = id.status();
@@ -481,7 +484,7 @@ std::vector<WriteOutcome> Replica::Write(const std::vector<WriteRequest>& reques
         outcome.status = plan.status();
         break;
       }
-      outcome.records.push_back(plan->record);
+      if (request.answer_records) outcome.records.push_back(plan->record);
       if (!plan->changed) continue;
       if (Status staged = StageLocalPlan(batch, key, *current, *plan, request_tally, request_seq);
           !staged.ok()) {

@@ -79,12 +79,13 @@ struct WriteRequest {
   // node's own notes about a write that do not replicate, such as what undoes a person merge
   // (sync/admin/person_merge.h). Read with Replica::Annotation.
   std::map<std::string, std::optional<std::string>> annotations{};
+  bool answer_records = true;  // false: the outcome's records stay empty (an import's batches)
 };
 
 struct WriteOutcome {
   Status status;
   size_t failed_op = 0;         // when not ok: the index of the op that failed
-  std::vector<Record> records;  // when ok: each op's resulting record, in order
+  std::vector<Record> records;  // when ok: each op's resulting record, in order (if asked)
 };
 
 // Where a peer's stream stands: valid only within the peer store's epoch (a wiped or restored
@@ -337,7 +338,8 @@ class Replica {
     std::map<std::string, DigestBucket> buckets;
     std::map<std::string, DigestBucket> tree;  // by TreeNodeKey: what the batch adds to the sum
     // What the batch knows of the keys it touched: whether a record's history has a stored entry
-    // (invariant 6), and the log entry that names it (invariant 7; nullopt: none). A key not here
+    // (invariant 6), and the log entry that names it (invariant 7; nullopt: none; its delta is
+    // left empty, the record's state at the time is what it names). A key not here
     // is looked up in `outer` (a group commit's requests so far), then in the store.
     struct Arrivals {
       std::map<std::string, bool> history_stored;

@@ -203,6 +203,7 @@ Status Replica::StageRemote(const RemoteBatch& remote, rocksdb::WriteBatch& batc
     merged_now = std::move(merged.record);
     ++outcome.changed;
     if (remote.log_changes) {
+      if (!*current) merged.history = ArrivalEntry(*merged_now);  // Merge leaves it to us
       SS_RETURN_IF_ERROR(StageMergedPersonFollowUps(change, *merged_now, merged.history, batch,
                                                     overlay, tally, seq, outcome));
     }
