@@ -12,6 +12,7 @@
 
 #include "sync/records/id_number.h"
 #include "sync/storage/replica.h"
+#include "sync/storage/replica_keys.h"
 
 #include "tests/support/process.h"
 
@@ -103,6 +104,21 @@ class PersonMergeTest : public ::testing::Test {
   TempDir dir_;
   std::unique_ptr<Replica> hub_;
 };
+
+// What refers to a citizen: personnel and cases, in key order; the registration is found by its
+// own key, not listed (replica_keys.h: it has no id-number index key).
+TEST_F(PersonMergeTest, RecordsNamingAnIdNumberAreItsPersonnelAndCasesInKeyOrder) {
+  auto naming = hub_->RecordsNaming(kDuplicate, 100);
+  ASSERT_TRUE(naming.ok()) << naming.status().ToString();
+  std::vector<std::string> found;
+  for (const RecordRef& ref : *naming) found.push_back(RecordKey(ref.table, ref.id));
+  EXPECT_EQ(found, (std::vector<std::string>{"case/C1", "case/C2", "personnel/P1"}));
+  EXPECT_EQ(hub_->RecordsNaming(kDuplicate, 2).status().code(), Code::kRefused);
+  naming = hub_->RecordsNaming(kKeep, 100);  // a registration and one case
+  ASSERT_TRUE(naming.ok()) << naming.status().ToString();
+  ASSERT_EQ(naming->size(), 1u);
+  EXPECT_EQ(RecordKey((*naming)[0].table, (*naming)[0].id), "case/C2");
+}
 
 TEST_F(PersonMergeTest, MergeFillsRewritesAndRedirectsInOneWriteAndUnmergeRestoresBoth) {
   auto plan = PlanPersonMerge(*hub_, kKeep, kDuplicate, "admin7");

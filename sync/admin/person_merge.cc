@@ -203,7 +203,6 @@ Result<PersonMergePlan> PlanPersonMerge(const Replica& hub, std::string_view kee
   auto references = hub.RecordsNaming(plan.duplicate, kPersonReferencesMax);
   if (!references.ok()) return references.status();
   for (const RecordRef& ref : *references) {
-    if (ref.table == Table::kRegistration) continue;  // the duplicate itself
     auto record = hub.Get(ref.table, ref.id);
     if (!record.ok()) return record.status();
     if (!*record || (*record)->deleted) continue;

@@ -183,9 +183,10 @@ class Replica {
   // Oldest first (by stamp); a record held with no stored entry has its arrival entry (see
   // invariant 6). Empty when the record is not held.
   Result<std::vector<HistoryEntry>> History(Table table, std::string_view id) const;
-  // The live records that name the citizen id number `id_number` (canonical form): its
-  // registration, personnel whose id_number it is, and cases that list it in `involved`, in key
-  // order; kRefused if there are more than `max`. Reads the id-number index only.
+  // The live records that refer to the citizen id number `id_number` (canonical form): personnel
+  // whose id_number it is and cases that list it in `involved`, in key order (not its
+  // registration: that is Get(kRegistration, id_number)); kRefused if there are more than `max`.
+  // Reads the id-number index only.
   Result<std::vector<RecordRef>> RecordsNaming(std::string_view id_number, size_t max) const;
   // What a committed WriteRequest::annotations left under `name` (nullopt: nothing).
   Result<std::optional<std::string>> Annotation(const std::string& name) const;

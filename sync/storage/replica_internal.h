@@ -37,9 +37,9 @@ inline constexpr char kMetaDigestsKept[] = "digests";   // present once buckets 
 inline constexpr char kMetaScope[] = "scope";  // a station's group: unit codes joined by commas
 // The layout of what RebuildDerived builds (indexes, digests, the verify tree): a store whose
 // "tree" value differs was made before the current layout and is rebuilt at its first open.
-// 1: the verify tree; 2: case `involved` in the id-number index.
+// 1: the verify tree; 2: case `involved` in the id-number index; 3: registrations out of it.
 inline constexpr char kMetaTreeKept[] = "tree";
-inline constexpr char kDerivedLayout[] = "2";
+inline constexpr char kDerivedLayout[] = "3";
 inline constexpr char kMetaRebuilding[] = "rebuilding";         // a RebuildDerived has not finished
 inline constexpr char kMetaAnnotationPrefix[] = "annotation/";  // + name: WriteRequest::annotations
 

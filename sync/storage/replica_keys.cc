@@ -82,7 +82,6 @@ std::vector<std::string> IndexKeys(const Record& record) {
     if (const std::string* household = record.Text("household")) {
       keys.push_back(IndexPrefix(kHouseholdIndex, *household) + key);
     }
-    keys.push_back(IndexPrefix(kIdNumberIndex, record.id) + key);
   }
   if (record.table == Table::kPersonnel) {
     if (const std::string* id_number = record.Text("id_number")) {

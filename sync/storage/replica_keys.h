@@ -7,8 +7,9 @@
 //                this record for its delta (replica.h, invariant 7); after the record's entries
 //   index    'o' owner 0x00 "<table>/<id>"         -> ""   every record, tombstones included
 //            'h' household 0x00 "<table>/<id>"     -> ""   live registrations
-//            'i' id_number 0x00 "<table>/<id>"     -> ""   live registrations, personnel (their
-//                id_number) and cases (each id number in `involved`): who names a citizen
+//            'i' id_number 0x00 "<table>/<id>"     -> ""   live personnel (their id_number) and
+//                cases (each id number in `involved`): who names a citizen (not the registration,
+//                whose own key is the id number: a key per record for nothing it would answer)
 //            'v' owner 0x00 table slot(2 bytes BE) "<table>/<id>" -> ""   every record: the
 //                verify tree's leaves (verify_tree.h), tombstones included
 //            'n' owner 0x00 table level prefix(2 bytes BE) -> DigestBucket: the verify tree's
