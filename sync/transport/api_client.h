@@ -50,7 +50,7 @@ class ApiClient {
   Result<std::vector<Record>> PutBatch(std::vector<RecordPatch> batch,
                                        std::vector<BatchError>* errors = nullptr);
   // PutBatch, answered with the status only: the daemon neither encodes nor sends the stored
-  // records, a tenth of its work in an import.
+  // records (about a tenth of its work in an import).
   Status PutBatchWithoutRecords(std::vector<RecordPatch> batch,
                                 std::vector<BatchError>* errors = nullptr);
   Result<NodeStatus> GetStatus();
