@@ -145,7 +145,9 @@ void ApiServer::FlushWrites(std::vector<Pending>& writes) {
     }
     batch_of.push_back(batch.size());
     batch.push_back(std::move(write).value());
-    batch.back().answer_records = !pending.request.without_records;
+    // Only a batch may be answered without its records: every other write answers with one.
+    batch.back().answer_records =
+        !(pending.request.kind == ApiKind::kPutBatch && pending.request.without_records);
   }
   std::vector<WriteOutcome> outcomes;
   if (!batch.empty()) {
@@ -161,12 +163,9 @@ void ApiServer::FlushWrites(std::vector<Pending>& writes) {
     if (batch_of[i] != SIZE_MAX) {
       WriteOutcome& outcome = outcomes[batch_of[i]];
       response.status = outcome.status;
-      if (outcome.status.ok() && response.kind == ApiKind::kPutBatch &&
-          writes[i].request.without_records) {
-        // Stored all or nothing: the status says it all.
-      } else if (outcome.status.ok() &&
-                 (response.kind == ApiKind::kPutBatch || response.kind == ApiKind::kMerge)) {
-        response.batch = std::move(outcome.records);
+      if (outcome.status.ok() &&
+          (response.kind == ApiKind::kPutBatch || response.kind == ApiKind::kMerge)) {
+        response.batch = std::move(outcome.records);  // empty when asked without records
       } else if (outcome.status.ok()) {
         response.record = std::move(outcome.records.front());
       } else if (response.kind == ApiKind::kPutBatch) {

@@ -159,6 +159,16 @@ TEST_F(SyncctlTest, ABatchAskedWithoutItsRecordsIsStoredAndAnsweredWithoutThem) 
       EXPECT_EQ(stored->Text("title") != nullptr, true);
     }
   }
+  // The flag means nothing to a single put: it is answered with its record as always.
+  ApiRequest put;
+  put.kind = ApiKind::kPut;
+  put.without_records = true;
+  put.patch = {Table::kCase, "C1", "", fields};
+  auto response = client->Call(put);
+  ASSERT_TRUE(response.ok()) << response.status().ToString();
+  ASSERT_TRUE(response->status.ok()) << response->status.ToString();
+  ASSERT_TRUE(response->record.has_value());
+  EXPECT_EQ(response->record->id, "C1");
 }
 
 // Lines are checked in parallel, in chunks: what is reported is what one pass in order would

@@ -82,13 +82,12 @@ ParsedFile ParseLines(std::istream& in, const std::string& default_owner) {
     }
     const size_t part = (chunk.size() + threads - 1) / threads;
     std::vector<std::future<ParsedFile>> parts;
-    for (size_t begin = part; begin < chunk.size(); begin += part) {  // the first part: here
-      const std::span<const Line> lines(chunk.data() + begin, std::min(part, chunk.size() - begin));
+    for (size_t begin = 0; begin < chunk.size(); begin += part) {
+      const auto lines =
+          std::span<const Line>(chunk).subspan(begin, std::min(part, chunk.size() - begin));
       parts.push_back(std::async(std::launch::async, ParseChunk, lines, std::cref(default_owner)));
     }
-    Append(parsed, ParseChunk(std::span<const Line>(chunk).first(std::min(part, chunk.size())),
-                              default_owner));
-    for (auto& later : parts) Append(parsed, later.get());
+    for (auto& done : parts) Append(parsed, done.get());
   }
   return parsed;
 }
