@@ -37,6 +37,8 @@ struct Hello {
                               # last sent it); a hub whose registry says otherwise sends a snapshot
   clockMs @9 :Int64;          # the station's wall clock (ms since the epoch): a station too far
                               # ahead of the hub is refused (its stamps would be)
+  partialSnapshots @10 :Bool; # the station understands Down.partial: when its scope changes and
+                              # its cursor is valid, the hub sends only the owners it lacks
 }
 
 # Hub -> station: the link is accepted.
@@ -89,10 +91,20 @@ struct Down {
                                    # evicts every record owned outside it)
   evict @9 :List(RecordRef);       # stream: records that left the station's scope (a transfer)
   snapshotId @10 :UInt64;          # snapshot: which snapshot the page belongs to (the hub starts
-                                   # a new one when the station's scope changes mid-way)
+                                   # a new one when the station's scope changes mid-way); stream:
+                                   # the last snapshot the hub started for the station, so that a
+                                   # batch sent before a partial snapshot and delayed past it is
+                                   # not applied under the new scope (0 from older hubs)
   upCovered @11 :UInt64;           # snapshot, last page: the station's log position the hub held
                                    # when the snapshot began; the station evicts a record no page
                                    # named unless it wrote it after that position
+  partial @12 :Bool;               # snapshot: the pages list only the owners in `covered` (the
+                                   # ones the station lacked), as of `to`, which is the station's
+                                   # own down cursor; its other records it keeps, and the stream
+                                   # goes on from `to` (only to a station that said
+                                   # Hello.partialSnapshots)
+  covered @13 :List(Text);         # partial snapshot, last page: the owners the pages listed; the
+                                   # station evicts a record no page named only among these
 }
 
 struct RecordRef {

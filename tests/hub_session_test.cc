@@ -1,9 +1,9 @@
 // The hub and station sessions in-process, without faults: the in-flight gap (the hub never
 // sends a log position that is not yet durable, even while a commit is held up), refusal of an
-// unknown unit, the scope filter of the down stream, the limit on concurrent snapshots, late
-// pages (a stream batch amid a snapshot, a page of the hub's previous run), a station's goodbye,
-// the hub's group commit of a turn's Ups, and the lag's age, a snapshot's progress and rejections
-// by reason in the status.
+// unknown unit, the scope filter of the down stream, the limit on concurrent snapshots, partial
+// snapshots after a scope change, late pages (a stream batch delayed past a snapshot, a page of
+// the hub's previous run), a station's goodbye, the hub's group commit of a turn's Ups, and the
+// lag's age, a snapshot's progress and rejections by reason in the status.
 #include <algorithm>
 #include <condition_variable>
 #include <map>
@@ -227,10 +227,16 @@ TEST_F(HubSessionTest, SnapshotsBeyondTheLimitWaitForASlotAndAllArrive) {
   EXPECT_EQ(hub.Report(now_).stations.at(1).lag_records, 0u);
 }
 
-// A stream batch the hub sent before it started a snapshot (for a scope change), arriving late
-// amid the snapshot's pages, is not applied: under the scope being replaced it would evict a
-// record that a page has just brought in (simulation seed 194720).
-TEST_F(HubSessionTest, AStreamBatchArrivingAmidASnapshotIsNotApplied) {
+// A stream batch the hub sent before a scope change, delayed until the hub gave up waiting for
+// its acknowledgement and started the snapshot of the wider scope, is not applied when it
+// arrives, amid the snapshot's pages or after the last: judged under the scope being replaced,
+// its eviction of a record that moved into the new scope would remove the record a page has just
+// brought in (simulation seed 194720). The snapshot is partial: it lists only S2, the owner the
+// station lacked, and its last page says so.
+class LateStreamBatchTest : public HubSessionTest, public ::testing::WithParamInterface<bool> {};
+
+TEST_P(LateStreamBatchTest, IsNotAppliedAmidOrAfterThePartialSnapshot) {
+  const bool after_last_page = GetParam();
   Write(*hub_replica_,
         {Table::kUnit, "S2", "", {{"name", Value("二所")}, {"kind", Value("station")}}});
   Write(*hub_replica_, Officer("P1", "S1"));
@@ -259,6 +265,14 @@ TEST_F(HubSessionTest, AStreamBatchArrivingAmidASnapshotIsNotApplied) {
       to_station = std::move(next);
     }
   };
+  auto snapshot_pages = [](const std::vector<Outgoing>& out) {
+    std::vector<Down> pages;
+    for (const auto& outgoing : out) {
+      const auto* down = std::get_if<Down>(&outgoing.message.body);
+      if (down != nullptr && down->snapshot) pages.push_back(*down);
+    }
+    return pages;
+  };
   until_quiet(to_hub(station.Tick(now_)));
   ASSERT_TRUE(station.linked());
   ASSERT_TRUE(station_replica->Get(Table::kPersonnel, "P1")->has_value());
@@ -267,32 +281,160 @@ TEST_F(HubSessionTest, AStreamBatchArrivingAmidASnapshotIsNotApplied) {
   Write(*hub_replica_, {Table::kPersonnel, "P1", "S2", {}});
   const std::vector<Outgoing> delayed = hub.Pump(now_);
   ASSERT_FALSE(delayed.empty());
-  // S2 merges into S1's group: the hub starts a snapshot of the wider scope, P1's page first.
+  // S2 merges into S1's group: the hub waits for the batch in flight to be acknowledged...
   Write(*hub_replica_,
         {Table::kUnit, "S2", "", {{"status", Value("merged")}, {"merged_into", Value("S1")}}});
-  const std::vector<Outgoing> pages = hub.Pump(now_);
+  EXPECT_TRUE(snapshot_pages(hub.Pump(now_)).empty());
+  // ...until it gives up and resends: then it snapshots S2 only, as of the station's cursor.
+  now_ += options.resend_ms;
+  const std::vector<Outgoing> out = hub.Tick(now_);
+  const std::vector<Down> pages = snapshot_pages(out);
+  ASSERT_FALSE(pages.empty());
+  for (const Down& page : pages) {
+    EXPECT_TRUE(page.partial);
+    for (const Record& record : page.records) EXPECT_NE(record.id, "P2") << "S1's own record";
+  }
+  ASSERT_TRUE(pages.back().last);
+  EXPECT_EQ(pages.back().covered, (std::vector<std::string>{"S2"}));
+  EXPECT_EQ(pages.back().to, station_replica->Peer(kHubPeer).cursor);
+
   std::vector<Outgoing> replies;
   bool delivered_delayed = false;
-  for (const auto& outgoing : pages) {
-    auto out = to_hub(station.Receive(outgoing.message, now_));
-    replies.insert(replies.end(), out.begin(), out.end());
+  auto deliver_delayed = [&] {
+    ASSERT_TRUE(station_replica->Get(Table::kPersonnel, "P1")->has_value());
+    for (const auto& late : delayed) station.Receive(late.message, now_);
+    delivered_delayed = true;
+  };
+  for (const auto& outgoing : out) {
+    auto answers = to_hub(station.Receive(outgoing.message, now_));
+    replies.insert(replies.end(), answers.begin(), answers.end());
     const auto* down = std::get_if<Down>(&outgoing.message.body);
-    const bool brought_p1 = down != nullptr && down->snapshot && !down->last &&
-                            std::any_of(down->records.begin(), down->records.end(),
+    if (down == nullptr || !down->snapshot || delivered_delayed) continue;
+    const bool brought_p1 = std::any_of(down->records.begin(), down->records.end(),
                                         [](const Record& record) { return record.id == "P1"; });
-    if (brought_p1 && !delivered_delayed) {
-      ASSERT_TRUE(station_replica->Get(Table::kPersonnel, "P1")->has_value());
-      for (const auto& late : delayed) station.Receive(late.message, now_);
-      delivered_delayed = true;
-    }
+    if (after_last_page ? down->last : brought_p1 && !down->last) deliver_delayed();
   }
-  ASSERT_TRUE(delivered_delayed) << "no snapshot page brought P1 before the last";
+  ASSERT_TRUE(delivered_delayed);
   until_quiet(replies);
   EXPECT_EQ(station_replica->Scope(), (std::vector<std::string>{"S1", "S2"}));
   for (const char* id : {"P1", "P2", "P3"}) {
     EXPECT_TRUE(station_replica->Get(Table::kPersonnel, id)->has_value()) << id;
   }
+  EXPECT_EQ(station_replica->Peer(kHubPeer).cursor, hub_replica_->last_seq());
 }
+
+INSTANTIATE_TEST_SUITE_P(Arrival, LateStreamBatchTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& param) {
+                           return param.param ? "AfterTheLastPage" : "AmidThePages";
+                         });
+
+// A scope change undone at once, while the station applies the first snapshot's last page and
+// its acknowledgement is on the way: the second snapshot covers what the first evicted (sim seed
+// 445435: S2 unmerged from S1's group and merged back; the hub, not yet knowing the station
+// held the narrower scope, sent a snapshot covering nothing, and S2's records never came back).
+TEST_F(HubSessionTest, AScopeChangeUndoneMidSnapshotBringsBackWhatTheFirstEvicted) {
+  const RecordPatch merged = {Table::kUnit,
+                              "S2",
+                              "",
+                              {{"name", Value("二所")},
+                               {"kind", Value("suboffice")},
+                               {"status", Value("merged")},
+                               {"merged_into", Value("S1")}}};
+  Write(*hub_replica_, merged);
+  Write(*hub_replica_, Officer("P1", "S1"));
+  Write(*hub_replica_, Officer("P3", "S2"));
+  hub_->Pump(now_);  // the hub reads the registry: S1's group is S1 and S2
+  auto station_replica = Open("S1", "S1");
+  StationSession station(*station_replica, SessionOptions{});
+  Exchange(station, station.Tick(now_));
+  ASSERT_TRUE(station.linked());
+  ASSERT_EQ(station_replica->Scope(), (std::vector<std::string>{"S1", "S2"}));
+  ASSERT_TRUE(station_replica->Get(Table::kPersonnel, "P3")->has_value());
+
+  // S2 leaves the group: the station applies the snapshot's last page and evicts P3, but its
+  // acknowledgement has not reached the hub when S2 merges back.
+  Write(*hub_replica_,
+        {Table::kUnit,
+         "S2",
+         "",
+         {{"kind", Value("station")}, {"status", Value("active")}, {"merged_into", Value{}}}});
+  StationStep held_back;
+  for (const auto& outgoing : hub_->Pump(now_)) {
+    auto step = station.Receive(outgoing.message, now_);
+    held_back.out.insert(held_back.out.end(), step.out.begin(), step.out.end());
+  }
+  ASSERT_EQ(station_replica->Scope(), (std::vector<std::string>{"S1"}));
+  ASSERT_FALSE(station_replica->Get(Table::kPersonnel, "P3")->has_value());
+  Write(*hub_replica_, merged);
+  Deliver(station, hub_->Pump(now_));
+  Exchange(station, held_back);
+
+  EXPECT_EQ(station_replica->Scope(), (std::vector<std::string>{"S1", "S2"}));
+  EXPECT_TRUE(station_replica->Get(Table::kPersonnel, "P3")->has_value());
+  EXPECT_TRUE(station_replica->Get(Table::kPersonnel, "P1")->has_value());
+}
+
+// A station whose scope widened while it was away, and whose cursor is valid, gets only the
+// owners it lacks if its Hello says it understands partial snapshots, and its whole new scope
+// if not (a station that predates them would evict its own records on a partial one).
+class RescopeAtHelloTest : public HubSessionTest, public ::testing::WithParamInterface<bool> {};
+
+TEST_P(RescopeAtHelloTest, SendsOnlyTheMissingOwnersToAStationThatTakesThem) {
+  const bool takes_partial = GetParam();
+  Write(*hub_replica_,
+        {Table::kUnit, "S2", "", {{"name", Value("二所")}, {"kind", Value("station")}}});
+  Write(*hub_replica_, Officer("P1", "S1"));
+  Write(*hub_replica_, Officer("P3", "S2"));
+  auto station_replica = Open("S1", "S1");
+  {
+    StationSession station(*station_replica, SessionOptions{});
+    Exchange(station, station.Tick(now_));
+    ASSERT_TRUE(station.linked());
+  }
+  ASSERT_TRUE(station_replica->Get(Table::kPersonnel, "P1")->has_value());
+  Write(*hub_replica_,
+        {Table::kUnit, "S2", "", {{"status", Value("merged")}, {"merged_into", Value("S1")}}});
+  hub_->Pump(now_);
+
+  const PeerPosition held = station_replica->Peer(kHubPeer);
+  Hello hello;
+  hello.unit = hello.node = "S1";
+  hello.epoch = station_replica->epoch();
+  hello.last_seq = station_replica->last_seq();
+  hello.hub_epoch = held.epoch;
+  hello.down_cursor = held.cursor;
+  hello.down_stamp = held.stamp;
+  hello.scope = {"S1"};
+  hello.clock_ms = station_replica->WallMs();
+  hello.partial_snapshots = takes_partial;
+  now_ += 100;
+  std::vector<std::string> listed;
+  const Down* last = nullptr;
+  const auto out = hub_->Receive({"peer-2", ""}, {now_ << 12, hello}, now_);
+  for (const auto& outgoing : out) {
+    const auto* down = std::get_if<Down>(&outgoing.message.body);
+    if (down == nullptr || !down->snapshot) continue;
+    EXPECT_EQ(down->partial, takes_partial);
+    for (const Record& record : down->records) listed.push_back(record.id);
+    if (down->last) last = down;
+  }
+  ASSERT_NE(last, nullptr);
+  EXPECT_EQ(last->scope, (std::vector<std::string>{"S1", "S2"}));
+  if (takes_partial) {
+    EXPECT_EQ(listed, (std::vector<std::string>{"P3"}));
+    EXPECT_EQ(last->covered, (std::vector<std::string>{"S2"}));
+    EXPECT_EQ(last->to, held.cursor);  // as of its cursor: the stream goes on from there
+  } else {
+    EXPECT_EQ(listed, (std::vector<std::string>{"P1", "P3"}));
+    EXPECT_TRUE(last->covered.empty());
+    EXPECT_EQ(last->to, hub_replica_->last_seq());
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Station, RescopeAtHelloTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& param) {
+                           return param.param ? "TakesPartial" : "Older";
+                         });
 
 // A snapshot page of a hub's previous run, delayed past the restart, is acknowledged by the
 // station as the page it is; that acknowledgement must not complete the restarted hub's own

@@ -44,6 +44,7 @@ void Write(const Hello& m, Builder out) {
   WriteStamp(m.down_stamp, b.initDownStamp());
   WriteTexts(m.scope, b.initScope(static_cast<unsigned>(m.scope.size())));
   b.setClockMs(m.clock_ms);
+  b.setPartialSnapshots(m.partial_snapshots);
 }
 
 void Write(const Welcome& m, Builder out) {
@@ -97,6 +98,8 @@ void Write(const Down& m, Builder out) {
   WriteTexts(m.scope, b.initScope(static_cast<unsigned>(m.scope.size())));
   b.setSnapshotId(m.snapshot_id);
   b.setUpCovered(m.up_covered);
+  b.setPartial(m.partial);
+  WriteTexts(m.covered, b.initCovered(static_cast<unsigned>(m.covered.size())));
   WriteRefs(m.evict, b.initEvict(static_cast<unsigned>(m.evict.size())));
 }
 
@@ -211,7 +214,7 @@ Result<SyncBody> ReadBody(Reader in) {
       auto r = in.getHello();
       return SyncBody(Hello{r.getProtocol(), r.getUnit(), r.getNode(), r.getEpoch(), r.getLastSeq(),
                             r.getHubEpoch(), r.getDownCursor(), ReadStamp(r.getDownStamp()),
-                            ReadTexts(r.getScope()), r.getClockMs()});
+                            ReadTexts(r.getScope()), r.getClockMs(), r.getPartialSnapshots()});
     }
     case schema::SyncMessage::WELCOME: {
       auto r = in.getWelcome();
@@ -243,7 +246,8 @@ Result<SyncBody> ReadBody(Reader in) {
       return SyncBody(Down{r.getFrom(), r.getTo(), ReadStamp(r.getToStamp()),
                            std::move(records).value(), r.getSnapshot(), r.getPage(), r.getLast(),
                            r.getHubEpoch(), ReadTexts(r.getScope()), std::move(evict).value(),
-                           r.getSnapshotId(), r.getUpCovered()});
+                           r.getSnapshotId(), r.getUpCovered(), r.getPartial(),
+                           ReadTexts(r.getCovered())});
     }
     case schema::SyncMessage::LOOKUP: {
       auto r = in.getLookup();

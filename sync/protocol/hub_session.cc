@@ -2,6 +2,7 @@
 #include "sync/protocol/hub_session.h"
 
 #include <algorithm>
+#include <iterator>
 #include <set>
 
 #include <fmt/ranges.h>
@@ -127,13 +128,44 @@ void HubSession::SetScope(std::vector<std::string> scope, uint64_t now_ms,
   spdlog::info("station {}: scope {} -> {}", unit_, fmt::join(scope_, ","), fmt::join(scope, ","));
   scope_ = std::move(scope);
   if (!connected_) return;  // it gets a snapshot of its new scope when it says hello
-  StartSnapshot(now_ms);
+  Rescope(now_ms);
   Pump(now_ms, out);
 }
 
-void HubSession::StartSnapshot(uint64_t now_ms) {
-  const uint64_t end = replica_.last_seq();
+void HubSession::Rescope(uint64_t now_ms) {
+  if (!partial_snapshots_ || (snapshotting_ && !snapshot_partial_)) {
+    StartSnapshot(now_ms);
+  } else if (snapshotting_) {
+    // Its cursor has not moved since the running snapshot began, but its scope may have: that
+    // snapshot's last page may be on its way or applied already (it evicts what lies outside its
+    // scope). The owners it holds either way are those of both (sim seeds 441943, 445435: a
+    // merge, or an unmerge, undone at once, and the new snapshot covered nothing).
+    std::vector<std::string> held;
+    std::set_intersection(station_scope_.begin(), station_scope_.end(), snapshot_scope_.begin(),
+                          snapshot_scope_.end(), std::back_inserter(held));
+    station_scope_ = std::move(held);
+    StartSnapshot(now_ms, /*partial=*/true);
+  } else {
+    rescope_pending_ = true;  // Pump starts it once the stream in flight is acknowledged
+  }
+}
+
+void HubSession::StartSnapshot(uint64_t now_ms, bool partial) {
+  // A partial snapshot is as of the station's cursor: it holds its old scope up to there (the
+  // stream stopped there), and the records of the owners it lacks are read later, so they are
+  // at least as new; the stream then resends whatever changed after it.
+  const uint64_t end = partial ? down_acked_ : replica_.last_seq();
   snapshotting_ = true;
+  snapshot_partial_ = partial;
+  rescope_pending_ = false;
+  snapshot_scope_ = scope_;
+  snapshot_owners_.clear();
+  if (partial) {
+    std::set_difference(scope_.begin(), scope_.end(), station_scope_.begin(), station_scope_.end(),
+                        std::back_inserter(snapshot_owners_));
+  } else {
+    snapshot_owners_ = scope_;
+  }
   ++snapshot_id_;
   snapshot_at_ = end;
   snapshot_up_covered_ = replica_.Peer(unit_).cursor;
@@ -143,7 +175,7 @@ void HubSession::StartSnapshot(uint64_t now_ms) {
   next_page_ = acked_pages_ = 0;
   sent_last_page_ = false;
   snapshot_left_ = 0;
-  for (const auto& owner : scope_) snapshot_left_ += replica_.CountOwned(owner);
+  for (const auto& owner : snapshot_owners_) snapshot_left_ += replica_.CountOwned(owner);
   snapshot_total_ = snapshot_left_;
   snapshot_started_ms_ = now_ms;
   down_acked_ = down_sent_ = scanned_ = snapshot_at_;
@@ -258,6 +290,11 @@ void HubSession::OnHello(const std::string& peer, const std::string& key,
   connected_ = ever_connected_ = true;
   last_heard_ms_ = now_ms;
   station_node_ = hello.node;
+  partial_snapshots_ = hello.partial_snapshots;
+  station_scope_ = hello.scope;
+  std::sort(station_scope_.begin(), station_scope_.end());
+  station_scope_.erase(std::unique(station_scope_.begin(), station_scope_.end()),
+                       station_scope_.end());
 
   // The up cursor counts within the station store's epoch: a new epoch starts it over.
   PeerPosition up = replica_.Peer(unit_);
@@ -279,21 +316,20 @@ void HubSession::OnHello(const std::string& peer, const std::string& key,
     valid = stamp.ok() && *stamp == hello.down_stamp;
   }
   const bool offer = !hello.hub_epoch.empty() && !valid;
-  const bool rescope = hello.scope != scope_;
-  const bool snapshot =
-      !valid || hello.down_cursor == 0 || end - hello.down_cursor > options_.far_behind || rescope;
+  const bool rescope = station_scope_ != scope_;
+  const bool whole =
+      !valid || hello.down_cursor == 0 || end - hello.down_cursor > options_.far_behind;
+  const bool snapshot = whole || rescope;
+  const bool partial = snapshot && !whole && partial_snapshots_;
 
   in_flight_.clear();
   scope_entries_.clear();
   offer_next_page_ = 0;
   reported_lag_ = UINT64_MAX;
-  snapshotting_ = false;
-  if (!snapshot) ReleaseSlot();  // a snapshot restarting keeps its slot
-  if (snapshot) {
-    StartSnapshot(now_ms);
-  } else {
-    down_acked_ = down_sent_ = scanned_ = hello.down_cursor;
-  }
+  snapshotting_ = snapshot_partial_ = rescope_pending_ = false;
+  if (!snapshot) ReleaseSlot();                             // a snapshot restarting keeps its slot
+  down_acked_ = down_sent_ = scanned_ = hello.down_cursor;  // a partial snapshot's position
+  if (snapshot) StartSnapshot(now_ms, partial);
   LogEvent(spdlog::level::info, "station_linked",
            {{"station", unit_},
             {"station_last_seq", hello.last_seq},
@@ -304,7 +340,9 @@ void HubSession::OnHello(const std::string& peer, const std::string& key,
             {"offer", offer}},
            "station {} linked: its log {} (we hold {}), its cursor {} in our log of {}{}{}{}",
            unit_, hello.last_seq, up.cursor, hello.down_cursor, end,
-           snapshot ? ": sending a snapshot" : "",
+           !snapshot ? ""
+           : partial ? fmt::format(": sending a snapshot of {}", fmt::join(snapshot_owners_, ","))
+                     : ": sending a snapshot",
            rescope ? fmt::format(" of its scope {}", fmt::join(scope_, ",")) : "",
            offer ? ", asking it to offer all" : "");
   Send(Welcome{replica_.epoch(), up.cursor, up.stamp, snapshot, offer, options_.window,
@@ -540,7 +578,8 @@ void HubSession::OnDownAck(const DownAck& ack, uint64_t now_ms, std::vector<Outg
       while (!in_flight_.empty() && in_flight_.front() <= ack.page) in_flight_.pop_front();
       progress_ms_ = now_ms;
       if (sent_last_page_ && acked_pages_ == next_page_) {
-        snapshotting_ = false;
+        snapshotting_ = snapshot_partial_ = false;
+        station_scope_ = scope_;
         ReleaseSlot();
         snapshot_left_ = 0;
         down_acked_ = down_sent_ = snapshot_at_;
@@ -615,6 +654,7 @@ void HubSession::Tick(uint64_t now_ms, std::vector<Outgoing>& out) {
 
 void HubSession::Pump(uint64_t now_ms, std::vector<Outgoing>& out) {
   if (!connected_) return;
+  if (rescope_pending_ && in_flight_.empty()) StartSnapshot(now_ms, /*partial=*/true);
   Scan();
   if (snapshotting_) {
     SendSnapshotPages(now_ms, out);
@@ -626,12 +666,12 @@ void HubSession::Pump(uint64_t now_ms, std::vector<Outgoing>& out) {
 void HubSession::SendSnapshotPages(uint64_t now_ms, std::vector<Outgoing>& out) {
   if (!sent_last_page_ && !HoldSlot(now_ms)) return;  // linked, heartbeating, waiting
   while (in_flight_.size() < options_.window && !sent_last_page_) {
-    // A page lists one owner's records; the scope's owners follow each other in code order.
+    // A page lists one owner's records; the owners follow each other in code order.
     const PageStart start = page_starts_[next_page_];
     Page page;
-    if (start.owner < scope_.size()) {
+    if (start.owner < snapshot_owners_.size()) {
       ListQuery query;
-      query.owner = scope_[start.owner];
+      query.owner = snapshot_owners_[start.owner];
       query.after = start.after;
       query.limit = options_.snapshot_page_records;
       query.include_deleted = true;
@@ -648,13 +688,15 @@ void HubSession::SendSnapshotPages(uint64_t now_ms, std::vector<Outgoing>& out) 
     down.snapshot = true;
     down.snapshot_id = snapshot_id_;
     down.page = next_page_;
-    down.last = next.owner >= scope_.size();
+    down.last = next.owner >= snapshot_owners_.size();
     down.hub_epoch = replica_.epoch();
+    down.partial = snapshot_partial_;
     if (down.last) {
       down.to = snapshot_at_;
       down.to_stamp = snapshot_stamp_;
       down.scope = scope_;
       down.up_covered = snapshot_up_covered_;
+      if (snapshot_partial_) down.covered = snapshot_owners_;
     }
     down.records = std::move(page.records);
     down_total_ += down.records.size();
@@ -668,6 +710,7 @@ void HubSession::SendSnapshotPages(uint64_t now_ms, std::vector<Outgoing>& out) 
 }
 
 void HubSession::SendStream(uint64_t now_ms, std::vector<Outgoing>& out) {
+  if (rescope_pending_) return;  // the partial snapshot waits for what is in flight
   while (in_flight_.size() < options_.window && down_sent_ < scanned_) {
     auto first =
         std::upper_bound(scope_entries_.begin(), scope_entries_.end(), down_sent_,
@@ -683,6 +726,7 @@ void HubSession::SendStream(uint64_t now_ms, std::vector<Outgoing>& out) {
     const auto end = first + static_cast<std::ptrdiff_t>(take);
     down.to = take < available ? (end - 1)->seq : scanned_;
     down.hub_epoch = replica_.epoch();
+    down.snapshot_id = snapshot_id_;
     auto stamp = replica_.LogStamp(down.to);
     if (!stamp.ok()) {
       spdlog::error("reading the log for {}: {}", unit_, stamp.status().ToString());

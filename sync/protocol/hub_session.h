@@ -12,10 +12,16 @@
 //    owned by a unit of its group, registry.h), sent as current whole states, or as evictions
 //    for records that left the scope (a transfer); at most `window` batches unacknowledged.
 //  - snapshot: when the station's cursor is not valid in this store's history (empty station,
-//    new hub epoch, hub restored from an older copy, or too far behind), or its scope changed
-//    (a merge or unmerge), every record of its scope as of log position L, in pages, then the
-//    stream from L (the Guide's Clone pattern). The last page names the scope, and the station
-//    evicts whatever lies outside it.
+//    new hub epoch, hub restored from an older copy, or too far behind), every record of its
+//    scope as of log position L, in pages, then the stream from L (the Guide's Clone pattern).
+//    The last page names the scope, and the station evicts whatever lies outside it.
+//  - partial snapshot: when the scope changed (a merge or unmerge) and the station's cursor C is
+//    valid, only the owners it lacks, as of C, then the stream from C under the new scope: a
+//    merged member is not sent its own records again. The hub first lets the stream batches in
+//    flight be acknowledged (so C is what the station holds), and stream batches carry the last
+//    snapshot's id, so that one delayed past the snapshot is not applied under the new scope
+//    (its evictions were judged under the old one). Only to a station that says it understands
+//    (Hello.partial_snapshots); others get a whole snapshot.
 //  - look-up: a station may read one record outside its scope, at most
 //    `lookups_per_minute` a minute; the hub logs the station and the asking actor (audit).
 //  - verify: a station's questions about the verify tree of its scope (sync/admin/verify_answer.h),
@@ -149,7 +155,12 @@ class HubSession {
   // Did a unit the station held when it wrote (HeldWhenWritten) ever own this record (its
   // history at the hub)?
   bool OnceHeld(Table table, const std::string& id, const VersionVector& seen) const;
-  void StartSnapshot(uint64_t now_ms);
+  // A snapshot of the whole scope as of the log's end, or (partial) of the owners the station
+  // lacks as of its cursor down_acked_.
+  void StartSnapshot(uint64_t now_ms, bool partial = false);
+  // The scope changed while linked: a partial snapshot if the station takes one and holds its
+  // old scope up to down_acked_ (no whole snapshot under way), once nothing is in flight.
+  void Rescope(uint64_t now_ms);
   // The link is gone (or refused): nothing in flight, the snapshot slot given back.
   void LinkDown();
   // Takes a snapshot slot if this session has none; false if it must wait.
@@ -188,6 +199,9 @@ class HubSession {
   std::string key_;  // the key the current link authenticated with ("" when insecure)
   uint64_t link_ = 0;
   std::string station_node_;
+  bool partial_snapshots_ = false;          // the current link's station takes partial snapshots
+  std::vector<std::string> station_scope_;  // owners it holds whole (sorted): its Hello's
+                                            // scope, then each finished snapshot's
   uint64_t last_heard_ms_ = 0;
   uint64_t last_sent_ms_ = 0;
   bool ever_connected_ = false;
@@ -231,13 +245,17 @@ class HubSession {
 
   // Snapshot in progress: pages of the scope as of log position snapshot_at_.
   bool snapshotting_ = false;
+  bool snapshot_partial_ = false;
+  bool rescope_pending_ = false;  // a partial snapshot starts once no stream batch is in flight
+  std::vector<std::string> snapshot_scope_;   // the scope its last page names
+  std::vector<std::string> snapshot_owners_;  // the owners the pages list, in code order
   uint64_t snapshot_id_ = 0;  // distinguishes a restarted snapshot's pages and acks (from the
                               // wall clock: above every id of the hub's earlier runs)
   uint64_t snapshot_at_ = 0;
   uint64_t snapshot_up_covered_ = 0;  // the station's log we held when it began
   Stamp snapshot_stamp_;
   struct PageStart {
-    size_t owner = 0;   // index into scope_
+    size_t owner = 0;   // index into snapshot_owners_
     std::string after;  // list cursor within that owner's records
   };
   std::vector<PageStart> page_starts_;  // page p lists records from page_starts_[p]

@@ -53,6 +53,7 @@ Hello StationSession::MakeHello() const {
   hello.down_stamp = hub.stamp;
   hello.scope = replica_.Scope();
   hello.clock_ms = replica_.WallMs();
+  hello.partial_snapshots = true;
   return hello;
 }
 
@@ -415,12 +416,19 @@ void StationSession::OnDown(Down& down, uint64_t now_ms, StationStep& step) {
     }
     if (down.last) {
       batch.position = PeerPosition{down.hub_epoch, down.to, down.to_stamp};
+      // A partial snapshot is as of our own cursor, and never moves it back: if a stream batch
+      // sent before it reached us first, we hold the old scope past `to`, and the owners it
+      // covered were read after that batch was sent.
+      if (down.partial && held.epoch == down.hub_epoch && held.cursor > down.to) {
+        batch.position = held;
+      }
       if (!down.scope.empty()) batch.new_scope = down.scope;  // evicting whatever lies outside
       // A hub that lost history leaves out records it lost, not records that left our scope:
-      // those we keep, and offer back.
+      // those we keep, and offer back. A partial snapshot speaks only for the owners it covered.
       if (!offering_this_link_) {
-        auto stale =
-            StaleAfterSnapshot(batch.new_scope.value_or(replica_.Scope()), down.up_covered);
+        auto stale = StaleAfterSnapshot(
+            down.partial ? down.covered : batch.new_scope.value_or(replica_.Scope()),
+            down.up_covered);
         if (!stale.ok()) {
           spdlog::error("finding records the snapshot left out: {}", stale.status().ToString());
           return;  // nothing acknowledged: the hub resends the page
@@ -434,6 +442,9 @@ void StationSession::OnDown(Down& down, uint64_t now_ms, StationStep& step) {
     // judge the records it carries against the scope being replaced, and could evict a record
     // a page has just brought in (sim seed 194720). The snapshot covers it; its ack is ignored.
     if (snapshot_id_ > 0 && !snapshot_done_) return;
+    // Sent before the snapshot we hold (a partial one is as of our cursor, so such a batch can
+    // still fit it) and delayed past it: its evictions were judged under the scope it replaced.
+    if (down.snapshot_id != 0 && down.snapshot_id < snapshot_id_) return;
     if (down.hub_epoch != held.epoch || down.from != held.cursor) {
       Send(DownAck{held.cursor, 0, false, true}, now_ms, step);
       return;
@@ -459,7 +470,8 @@ void StationSession::OnDown(Down& down, uint64_t now_ms, StationStep& step) {
     snapshot_done_ = down.last;
     if (down.last)
       spdlog::info("holding the hub's snapshot of scope {}", fmt::join(down.scope, ","));
-    Send(DownAck{down.last ? down.to : held.cursor, down.page, true, false, down.snapshot_id},
+    Send(DownAck{down.last ? batch.position->cursor : held.cursor, down.page, true, false,
+                 down.snapshot_id},
          now_ms, step);
   } else {
     Send(DownAck{down.to, 0, false, false}, now_ms, step);

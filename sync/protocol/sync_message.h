@@ -27,7 +27,8 @@ struct Hello {
   uint64_t down_cursor = 0;
   Stamp down_stamp;
   std::vector<std::string> scope;
-  int64_t clock_ms = 0;  // the station's wall clock when it said hello
+  int64_t clock_ms = 0;            // the station's wall clock when it said hello
+  bool partial_snapshots = false;  // it understands Down.partial (false from older stations)
   bool operator==(const Hello&) const = default;
 };
 
@@ -80,8 +81,10 @@ struct Down {
   std::string hub_epoch;
   std::vector<std::string> scope;  // snapshot, last page
   std::vector<RecordRef> evict;    // stream
-  uint64_t snapshot_id = 0;
-  uint64_t up_covered = 0;  // snapshot, last page
+  uint64_t snapshot_id = 0;        // snapshot: its id; stream: the hub's last snapshot's id
+  uint64_t up_covered = 0;         // snapshot, last page
+  bool partial = false;  // snapshot: of the owners in `covered` only, as of the station's cursor
+  std::vector<std::string> covered;  // partial snapshot, last page
   bool operator==(const Down&) const = default;
 };
 
