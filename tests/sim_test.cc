@@ -1,6 +1,8 @@
 // Deterministic simulation of sync: one hub and eight stations, driven through seeded schedules of
 // writes at every node, message loss, duplication and reordering, link cuts (some long),
 // crash-restarts (sessions dropped, replicas reopened), and clock skew of up to ten minutes.
+// Half the stations speak as stations that predate partial snapshots (whole snapshots on a
+// scope change), the others take them.
 // Everything runs in one thread, with stores in memory (/dev/shm when there is one), the pure
 // sessions (hub.h, station_session.h) and the real wire codec between them; the hub commits
 // the Ups of a loop turn together, as the daemon does, with turns of random length.
@@ -677,11 +679,15 @@ class Sim {
     }
   }
 
-  // A station's messages to the hub.
+  // A station's messages to the hub. The odd stations speak as stations that predate partial
+  // snapshots, so that a scope change brings them their whole new scope, as it did before.
   void Send(int i, StationStep step) {
     Station& s = stations_[i];
     if (step.new_link) s.peer = fmt::format("{}#{}", s.unit, ++s.links);
-    for (const auto& message : step.out) {
+    for (auto& message : step.out) {
+      if (auto* hello = std::get_if<Hello>(&message.body); hello != nullptr && i % 2 == 1) {
+        hello->partial_snapshots = false;
+      }
       if (!Cut(i)) Enqueue(i, kHub, s.peer, message);
     }
   }
