@@ -579,7 +579,7 @@ void HubSession::OnDownAck(const DownAck& ack, uint64_t now_ms, std::vector<Outg
       progress_ms_ = now_ms;
       if (sent_last_page_ && acked_pages_ == next_page_) {
         snapshotting_ = snapshot_partial_ = false;
-        station_scope_ = scope_;
+        station_scope_ = snapshot_scope_;
         ReleaseSlot();
         snapshot_left_ = 0;
         down_acked_ = down_sent_ = snapshot_at_;
@@ -694,7 +694,7 @@ void HubSession::SendSnapshotPages(uint64_t now_ms, std::vector<Outgoing>& out) 
     if (down.last) {
       down.to = snapshot_at_;
       down.to_stamp = snapshot_stamp_;
-      down.scope = scope_;
+      down.scope = snapshot_scope_;
       down.up_covered = snapshot_up_covered_;
       if (snapshot_partial_) down.covered = snapshot_owners_;
     }
