@@ -207,6 +207,54 @@ TEST_F(RemoteTest, AnInvalidChangeIsSkippedAndReportedAndTheRestApplies) {
   EXPECT_TRUE(hub->CheckIntegrity().ok()) << hub->CheckIntegrity().ToString();
 }
 
+// A station takes a batch's records (ApplyRemote(RemoteBatch&&)): what it stores and reports is
+// what copying them stores and reports, a record it already held is merged (its change left as it
+// was sent), and a taken record refused after the merge is still named.
+TEST_F(RemoteTest, TakingABatchsRecordsStoresWhatCopyingThemStores) {
+  auto writer = Open("P01", &station_clock_);
+  auto copying = Open("P02", &hub_clock_);
+  auto taking = Open("P03", &hub_clock_);
+  Put(*writer, kUnit);
+  for (Replica* to : {copying.get(), taking.get()}) {
+    ASSERT_TRUE(Ship(*writer, *to, 0, /*log_changes=*/false).ok());
+  }
+  station_clock_.Advance(10);
+  Put(*writer, {Table::kUnit, "U1", "", {{"parent", Text("BUREAU")}}});
+  Put(*writer, {Table::kUnit, "U2", "", {{"name", Text("城外")}, {"kind", Text("station")}}});
+  auto changes = writer->ChangesAfter(1, 10);
+  ASSERT_TRUE(changes.ok() && changes->size() == 2u);
+  Record nameless = changes->back().delta;  // valid as a change, not as a record new here
+  nameless.id = "U3";
+  nameless.fields.erase("name");
+  RemoteBatch batch{"P01",
+                    PeerPosition{writer->epoch(), 3, {}},
+                    {changes->front().delta, changes->back().delta, nameless},
+                    false,
+                    false,
+                    {},
+                    {}};
+  const RemoteBatch sent = batch;
+  auto copied = copying->ApplyRemote(batch);
+  ASSERT_TRUE(copied.ok()) << copied.status().ToString();
+  EXPECT_EQ(batch.changes, sent.changes);  // the const overload copies
+  auto took = taking->ApplyRemote(std::move(batch));
+  ASSERT_TRUE(took.ok()) << took.status().ToString();
+  EXPECT_EQ(took->changed, copied->changed);
+  EXPECT_EQ(took->changed, 2u);
+  EXPECT_EQ(took->rejected, copied->rejected);
+  ASSERT_EQ(took->rejected.size(), 1u);
+  EXPECT_NE(took->rejected[0].find("unit U3"), std::string::npos) << took->rejected[0];
+  for (const char* id : {"U1", "U2"}) {
+    EXPECT_EQ(Get(*taking, Table::kUnit, id), Get(*copying, Table::kUnit, id)) << id;
+    EXPECT_EQ(Get(*taking, Table::kUnit, id), Get(*writer, Table::kUnit, id)) << id;
+  }
+  EXPECT_FALSE(taking->Get(Table::kUnit, "U3")->has_value());
+  EXPECT_EQ(taking->Digest({"P01"}), copying->Digest({"P01"}));
+  EXPECT_EQ(taking->Peer("P01").cursor, 3u);
+  EXPECT_EQ(batch.changes.front(), sent.changes.front());  // U1 was held: merged, not taken
+  EXPECT_TRUE(taking->CheckIntegrity().ok()) << taking->CheckIntegrity().ToString();
+}
+
 TEST_F(RemoteTest, LogStampNamesTheNewestWriteOfAnEntry) {
   auto station = Open("P01", &station_clock_);
   Put(*station, kUnit);

@@ -483,7 +483,7 @@ void HubSession::OnLookup(const Lookup& lookup, uint64_t now_ms, std::vector<Out
 
 void HubSession::OnUp(const Up& up, uint64_t now_ms, std::vector<Outgoing>& out) {
   auto staged = StageUp(up, now_ms, out);
-  if (staged) FinishUp(*staged, replica_.ApplyRemote(staged->batch), now_ms, out);
+  if (staged) FinishUp(*staged, replica_.ApplyRemote(std::move(staged->batch)), now_ms, out);
 }
 
 std::optional<HubSession::StagedUp> HubSession::StageUp(const SyncMessage& message, uint64_t now_ms,

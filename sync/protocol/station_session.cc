@@ -320,7 +320,7 @@ void StationSession::EvictAbandonedSnapshotPages() {
   RemoteBatch batch;
   batch.peer = "hub";
   batch.new_scope = replica_.Scope();
-  auto outcome = replica_.ApplyRemote(batch);
+  auto outcome = replica_.ApplyRemote(std::move(batch));
   if (!outcome.ok()) {
     spdlog::error("removing an abandoned snapshot's records: {}", outcome.status().ToString());
   } else if (outcome->evicted > 0) {
@@ -454,7 +454,8 @@ void StationSession::OnDown(Down& down, uint64_t now_ms, StationStep& step) {
     batch.evict = down.evict;
   }
   batch.changes = std::move(down.records);  // a page's thousand records: moved, not copied
-  auto outcome = replica_.ApplyRemote(batch);
+  const std::optional<PeerPosition> position = batch.position;
+  auto outcome = replica_.ApplyRemote(std::move(batch));
   if (!outcome.ok()) {
     // Storage failed: acknowledge nothing; the hub resends after its timeout.
     spdlog::error("storing the hub's batch: {}", outcome.status().ToString());
@@ -470,7 +471,7 @@ void StationSession::OnDown(Down& down, uint64_t now_ms, StationStep& step) {
     snapshot_done_ = down.last;
     if (down.last)
       spdlog::info("holding the hub's snapshot of scope {}", fmt::join(down.scope, ","));
-    Send(DownAck{down.last ? batch.position->cursor : held.cursor, down.page, true, false,
+    Send(DownAck{down.last ? position->cursor : held.cursor, down.page, true, false,
                  down.snapshot_id},
          now_ms, step);
   } else {

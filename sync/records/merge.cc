@@ -59,6 +59,14 @@ HistoryEntry ArrivalEntry(const Record& record) {
   return entry;
 }
 
+MergeResult Merge(const std::optional<Record>& local, Record&& incoming) {
+  if (local) return Merge(local, std::as_const(incoming));
+  MergeResult result;
+  result.record = std::move(incoming);
+  result.changed = true;
+  return result;
+}
+
 MergeResult Merge(const std::optional<Record>& local, const Record& incoming) {
   MergeResult result;
   if (!local) {

@@ -68,6 +68,9 @@ Stamp RegisterStamp(const Record& record, std::string_view register_name);
 // Merges `incoming` (a delta or a whole state of the same record) into `local` (none: the record
 // is new here). Precondition: same table and id.
 MergeResult Merge(const std::optional<Record>& local, const Record& incoming);
+// The same, taking `incoming` when the record is new here (it becomes the result, moved rather
+// than copied: a snapshot page's records); `incoming` is left as it was when `local` is set.
+MergeResult Merge(const std::optional<Record>& local, Record&& incoming);
 
 // The history entry of a record that arrives whole at a replica that does not hold it (Merge
 // with no local record): at its `updated` stamp by its actor, its owner (when stamped) and every

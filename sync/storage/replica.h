@@ -211,9 +211,13 @@ class Replica {
   // reported in `rejected`; the station's write stays where it landed. A station may not write
   // `merged_into` itself: such a change is rejected.
   Result<RemoteOutcome> ApplyRemote(const RemoteBatch& batch);
+  // The same, taking the batch's records: a record new here is moved into the stored state
+  // rather than copied (a snapshot page is a thousand such). The rest of the batch is untouched.
+  Result<RemoteOutcome> ApplyRemote(RemoteBatch&& batch);
   // Several peers' batches in one durable write (the hub's group commit): as ApplyRemote for
-  // each, in order (a later batch merges into what the earlier ones left), all or nothing.
-  Result<std::vector<RemoteOutcome>> ApplyRemoteGroup(std::span<const RemoteBatch> group);
+  // each, in order (a later batch merges into what the earlier ones left), all or nothing. Takes
+  // the batches' records as ApplyRemote(RemoteBatch&&) does.
+  Result<std::vector<RemoteOutcome>> ApplyRemoteGroup(std::span<RemoteBatch> group);
   // The peer's stream position last stored (all empty: none).
   PeerPosition Peer(const std::string& peer) const;
   // Replaces the peer's position (a new peer epoch). Durable.
@@ -359,7 +363,7 @@ class Replica {
   Result<std::optional<Record>> Current(const std::string& key,
                                         std::initializer_list<const Overlay*> overlays) const;
   // Adds one peer batch of ApplyRemoteGroup to `batch` (log entries from seq + 1 on).
-  Status StageRemote(const RemoteBatch& remote, rocksdb::WriteBatch& batch, Overlay& overlay,
+  Status StageRemote(RemoteBatch& remote, rocksdb::WriteBatch& batch, Overlay& overlay,
                      Tally& tally, uint64_t& seq, RemoteOutcome& outcome);
   // Adds a planned local write (local_write.h) to `batch`: the record (StageRecord), its log
   // entry numbered ++seq, and its history entry (none for a new record whose entry is its

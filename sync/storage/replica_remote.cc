@@ -93,12 +93,17 @@ uint64_t Replica::Note(const std::string& name) const {
 }
 
 Result<RemoteOutcome> Replica::ApplyRemote(const RemoteBatch& remote) {
+  RemoteBatch taken = remote;
+  return ApplyRemote(std::move(taken));
+}
+
+Result<RemoteOutcome> Replica::ApplyRemote(RemoteBatch&& remote) {
   auto outcomes = ApplyRemoteGroup(std::span(&remote, 1));  // a page's records are not copied
   if (!outcomes.ok()) return outcomes.status();
   return std::move(outcomes->front());
 }
 
-Result<std::vector<RemoteOutcome>> Replica::ApplyRemoteGroup(std::span<const RemoteBatch> group) {
+Result<std::vector<RemoteOutcome>> Replica::ApplyRemoteGroup(std::span<RemoteBatch> group) {
   auto& h = *db_;
   size_t changes = 0;
   for (const RemoteBatch& remote : group) changes += remote.changes.size();
@@ -127,7 +132,7 @@ Result<std::vector<RemoteOutcome>> Replica::ApplyRemoteGroup(std::span<const Rem
   return outcomes;
 }
 
-Status Replica::StageRemote(const RemoteBatch& remote, rocksdb::WriteBatch& batch, Overlay& overlay,
+Status Replica::StageRemote(RemoteBatch& remote, rocksdb::WriteBatch& batch, Overlay& overlay,
                             Tally& tally, uint64_t& seq, RemoteOutcome& outcome) {
   auto& h = *db_;
   std::vector<std::string> scope;  // with keep_scope_only: what this replica may hold
@@ -144,21 +149,27 @@ Status Replica::StageRemote(const RemoteBatch& remote, rocksdb::WriteBatch& batc
     ++outcome.evicted;
     return Status::Ok();
   };
-  for (const Record& change : remote.changes) {
-    if (Status valid = ValidateRemoteChange(change); !valid.ok()) {
-      outcome.rejected.push_back(fmt::format("{}: {}", Describe(change), valid.message()));
+  for (Record& incoming : remote.changes) {
+    const Record& sent = incoming;
+    if (Status valid = ValidateRemoteChange(sent); !valid.ok()) {
+      outcome.rejected.push_back(fmt::format("{}: {}", Describe(sent), valid.message()));
       continue;
     }
-    if (remote.log_changes && change.table == Table::kRegistration &&
-        change.fields.contains("merged_into")) {
-      outcome.rejected.push_back(fmt::format(
-          "{}: merged_into is written by the hub's person merge only", Describe(change)));
+    if (remote.log_changes && sent.table == Table::kRegistration &&
+        sent.fields.contains("merged_into")) {
+      outcome.rejected.push_back(
+          fmt::format("{}: merged_into is written by the hub's person merge only", Describe(sent)));
       continue;
     }
-    const std::string key = RecordKey(change.table, change.id);
+    const std::string key = RecordKey(sent.table, sent.id);
     auto current = Current(key, {&overlay});
     if (!current.ok()) return current.status();
-    MergeResult merged = Merge(*current, change);
+    // A record new here is taken rather than copied, but at the hub, which logs the change too.
+    const bool take = !remote.log_changes && !*current;
+    MergeResult merged = take ? Merge(*current, std::move(incoming)) : Merge(*current, sent);
+    // The change as the peer sent it: the merged record itself when taken, until that moves
+    // into the overlay below (past which only the hub, which never takes, reads `change`).
+    const Record& change = take ? merged.record : sent;
     if (!merged.changed) continue;
     if (Status valid = ValidateRecord(merged.record); !valid.ok()) {
       outcome.rejected.push_back(
