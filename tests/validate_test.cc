@@ -277,6 +277,31 @@ TEST(Validate, ARemoteChangesElementsMustBeWellFormed) {
   refused([](Record& r) { r.fields["status"].epoch = kReopensMax + 1; }, "reopens");
 }
 
+// A record taken whole from a peer (FieldStates::kPassedAsChange) skips only the checks of each
+// field's own state, which ValidateRemoteChange made: required fields and rules across fields
+// still apply.
+TEST(Validate, ARecordWhoseFieldsPassedAsAChangeIsCheckedForTheRest) {
+  auto plan =
+      PlanPut(std::nullopt, ACase("370724198705123414"), Stamp{100, "P01"}, "officer", "P01");
+  ASSERT_TRUE(plan.ok()) << plan.status().message();
+  Record record = plan->record;
+  ASSERT_TRUE(ValidateRecord(record, FieldStates::kPassedAsChange).ok());
+
+  Record uncanonical = record;  // a field state ValidateRemoteChange would have refused
+  uncanonical.fields["involved"].value = Value(std::vector<std::string>{"370724870512341"});
+  EXPECT_FALSE(ValidateRecord(uncanonical).ok());
+  EXPECT_TRUE(ValidateRecord(uncanonical, FieldStates::kPassedAsChange).ok());
+
+  Record untitled = record;
+  untitled.fields.erase("title");
+  const Status status = ValidateRecord(untitled, FieldStates::kPassedAsChange);
+  EXPECT_NE(status.message().find("field title: is required"), std::string::npos)
+      << status.message();
+  Record ownerless = record;
+  ownerless.owner = "";
+  EXPECT_FALSE(ValidateRecord(ownerless, FieldStates::kPassedAsChange).ok());
+}
+
 TEST(Validate, CodesAndPersonnel) {
   EXPECT_TRUE(IsCode("P01"));
   EXPECT_TRUE(IsCode("370724-510_000"));

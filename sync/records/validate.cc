@@ -197,7 +197,7 @@ Result<Value> NormalizeField(Table table, std::string_view name, Value value, Bo
   return FieldError(*spec, "has an unknown kind");
 }
 
-Status ValidateRecord(const Record& record) {
+Status ValidateRecord(const Record& record, FieldStates field_states) {
   // Collects every problem, so that a writer fixes a record in one round.
   std::vector<std::string> problems;
   auto note = [&problems](const Status& status) {
@@ -212,14 +212,16 @@ Status ValidateRecord(const Record& record) {
   if (!IsCode(record.owner)) {
     note(Invalid(fmt::format("owner: '{}' is not a unit code", record.owner)));
   }
-  for (const auto& [name, state] : record.fields) {
-    auto normalized = NormalizeField(record.table, name, state.value, Bounds::kStored);
-    if (!normalized.ok()) {
-      note(normalized.status());
-    } else if (*normalized != state.value) {
-      note(Invalid(fmt::format("field {}: not in canonical form", name)));
-    } else {
-      note(CheckPolicyState(*TableSchema::Of(record.table).Find(name), state));
+  if (field_states == FieldStates::kCheck) {
+    for (const auto& [name, state] : record.fields) {
+      auto normalized = NormalizeField(record.table, name, state.value, Bounds::kStored);
+      if (!normalized.ok()) {
+        note(normalized.status());
+      } else if (*normalized != state.value) {
+        note(Invalid(fmt::format("field {}: not in canonical form", name)));
+      } else {
+        note(CheckPolicyState(*TableSchema::Of(record.table).Find(name), state));
+      }
     }
   }
   for (const FieldSpec& spec : TableSchema::Of(record.table).fields()) {

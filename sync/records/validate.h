@@ -40,7 +40,12 @@ Result<Value> NormalizeField(Table table, std::string_view name, Value value,
 
 // Checks a record as it would be stored (Bounds::kStored: what a write adds was checked against
 // kWrite by NormalizeField). Set and append fields' elements must be well-formed.
-Status ValidateRecord(const Record& record);
+// kPassedAsChange skips what is checked of each field's own state (canonical value, policy
+// state): for a record whose every field state ValidateRemoteChange passed as it is (a record new
+// here, taken whole from a peer), so that a snapshot page is not normalized twice. Required fields
+// and rules across fields are checked either way.
+enum class FieldStates { kCheck, kPassedAsChange };
+Status ValidateRecord(const Record& record, FieldStates field_states = FieldStates::kCheck);
 
 // Fields a rule across fields checks together (ValidateRecord): a personnel record's id_number
 // and sex (the id's sex digit). Sorted; empty for a field in no such rule. A registration's sex

@@ -171,7 +171,11 @@ Status Replica::StageRemote(RemoteBatch& remote, rocksdb::WriteBatch& batch, Ove
     // into the overlay below (past which only the hub, which never takes, reads `change`).
     const Record& change = take ? merged.record : sent;
     if (!merged.changed) continue;
-    if (Status valid = ValidateRecord(merged.record); !valid.ok()) {
+    // A taken record is the change ValidateRemoteChange passed: its field states are not
+    // normalized again.
+    if (Status valid = ValidateRecord(merged.record,
+                                      take ? FieldStates::kPassedAsChange : FieldStates::kCheck);
+        !valid.ok()) {
       outcome.rejected.push_back(
           fmt::format("{} would become invalid: {}", Describe(change), valid.message()));
       continue;
