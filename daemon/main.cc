@@ -16,15 +16,6 @@
 #include "sync/base/json_log.h"
 #include "sync/base/log_guard.h"
 
-// jemalloc's options, read at its start (syncd links it: CMakeLists.txt; a build without it
-// ignores the symbol). Freed pages are returned to the system by a background thread instead of
-// inside whichever malloc or free crosses the decay deadline: the loop thread's writes and
-// acknowledgements never wait on an madvise.
-extern "C" {
-// NOLINTNEXTLINE: the name and linkage are jemalloc's
-const char* malloc_conf = "background_thread:true";
-}
-
 namespace {
 
 std::atomic<bool> g_stop{false};  // set by the signal handler only
