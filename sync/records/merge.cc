@@ -68,12 +68,8 @@ MergeResult Merge(const std::optional<Record>& local, Record&& incoming) {
 }
 
 MergeResult Merge(const std::optional<Record>& local, const Record& incoming) {
+  if (!local) return Merge(local, Record(incoming));  // new here: the incoming state, copied
   MergeResult result;
-  if (!local) {
-    result.record = incoming;
-    result.changed = true;
-    return result;
-  }
   result.history.at = incoming.updated;
   result.history.actor = incoming.actor;
   assert(local->table == incoming.table && local->id == incoming.id);
