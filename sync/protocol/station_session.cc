@@ -410,11 +410,12 @@ void StationSession::OnDown(Down& down, uint64_t now_ms, StationStep& step) {
         return;
       }
     }
-    if (down.page == 0) snapshot_keys_.clear();
+    if (down.page == 0) snapshot_keys_.Clear();
     for (const Record& record : down.records) {
-      snapshot_keys_.insert(RecordKey(record.table, record.id));
+      snapshot_keys_.Add(RecordKey(record.table, record.id));
     }
     if (down.last) {
+      snapshot_keys_.Seal();
       batch.position = PeerPosition{down.hub_epoch, down.to, down.to_stamp};
       // A partial snapshot is as of our own cursor, and never moves it back: if a stream batch
       // sent before it reached us first, we hold the old scope past `to`, and the owners it
@@ -469,8 +470,10 @@ void StationSession::OnDown(Down& down, uint64_t now_ms, StationStep& step) {
     snapshot_id_ = down.snapshot_id;
     snapshot_next_page_ = down.page + 1;
     snapshot_done_ = down.last;
-    if (down.last)
+    if (down.last) {
+      snapshot_keys_.Clear();  // a replayed last page is acknowledged, not applied
       spdlog::info("holding the hub's snapshot of scope {}", fmt::join(down.scope, ","));
+    }
     Send(DownAck{down.last ? position->cursor : held.cursor, down.page, true, false,
                  down.snapshot_id},
          now_ms, step);
@@ -492,7 +495,7 @@ Result<std::vector<RecordRef>> StationSession::StaleAfterSnapshot(
   std::vector<std::string> absent;
   for (const auto& owner : scope) {
     SS_RETURN_IF_ERROR(replica_.ForEachOwnedKey(owner, [&](std::string_view key) {
-      if (!snapshot_keys_.contains(std::string(key))) absent.emplace_back(key);
+      if (!snapshot_keys_.Contains(key)) absent.emplace_back(key);
     }));
   }
   std::vector<RecordRef> stale;

@@ -23,9 +23,9 @@
 #include <cstdint>
 #include <deque>
 #include <string>
-#include <unordered_set>
 #include <vector>
 
+#include "sync/base/appended_key_set.h"
 #include "sync/protocol/session_options.h"
 #include "sync/protocol/sync_message.h"
 #include "sync/protocol/sync_status.h"
@@ -136,7 +136,7 @@ class StationSession {
   uint64_t snapshot_id_ = 0;  // the snapshot whose pages we apply (or applied last)
   bool snapshot_done_ = false;
   bool offering_this_link_ = false;  // the hub lost history: its snapshot may lack our records
-  std::unordered_set<std::string> snapshot_keys_;  // records the snapshot's pages named
+  AppendedKeySet snapshot_keys_;     // records the snapshot's pages named, until its last page
   // Records of `scope` that we hold but the finished snapshot did not name: they left the scope
   // while we were away, unless we wrote them after the hub's `up_covered` position.
   Result<std::vector<RecordRef>> StaleAfterSnapshot(const std::vector<std::string>& scope,
