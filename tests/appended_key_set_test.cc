@@ -1,6 +1,5 @@
 #include "sync/base/appended_key_set.h"
 
-#include <algorithm>
 #include <random>
 #include <set>
 #include <string>

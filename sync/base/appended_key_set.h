@@ -2,10 +2,10 @@
 // pages named, which a station checks its own keys against once the last page is in.
 //
 // A snapshot of a county names a million keys or more. A hash set of strings cost a station
-// about 100 bytes and two allocations per key and 5-8% of its loop in an initial sync (inserting,
-// then freeing the set); here the keys lie back to back in one buffer, with 16 bytes of position
-// each, and no allocation per key. The hub sends pages owner by owner, keys in order within an
-// owner, so the keys mostly come sorted: Seal() sorts only if they did not.
+// about 100 bytes and two allocations per key and about 5% of its loop in an initial sync
+// (inserting, then freeing the set); here the keys lie back to back in one buffer, with 16 bytes of
+// position each, and no allocation per key. The hub sends pages owner by owner, keys in order
+// within an owner, so the keys mostly come sorted: Seal() sorts only if they did not.
 //
 // Invariant: Contains() is exact whether or not Seal() was called since the last Add(); Seal()
 // makes it a binary search instead of a scan.
