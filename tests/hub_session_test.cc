@@ -15,6 +15,7 @@
 #include <fmt/ranges.h>
 #include <gtest/gtest.h>
 
+#include "sync/codec/sync_codec.h"
 #include "sync/protocol/hub.h"
 #include "sync/protocol/station_session.h"
 #include "sync/storage/replica.h"
@@ -23,6 +24,13 @@
 
 namespace stationsync {
 namespace {
+
+// A hub's Down as a station reads it off the wire: the records the hub passed through as
+// stored, decoded (sync_codec.h).
+Down Decoded(Down down) {
+  EXPECT_TRUE(TakeStoredRecords(down).ok());
+  return down;
+}
 
 using testing::TempDir;
 
@@ -269,7 +277,7 @@ TEST_P(LateStreamBatchTest, IsNotAppliedAmidOrAfterThePartialSnapshot) {
     std::vector<Down> pages;
     for (const auto& outgoing : out) {
       const auto* down = std::get_if<Down>(&outgoing.message.body);
-      if (down != nullptr && down->snapshot) pages.push_back(*down);
+      if (down != nullptr && down->snapshot) pages.push_back(Decoded(*down));
     }
     return pages;
   };
@@ -310,7 +318,8 @@ TEST_P(LateStreamBatchTest, IsNotAppliedAmidOrAfterThePartialSnapshot) {
     replies.insert(replies.end(), answers.begin(), answers.end());
     const auto* down = std::get_if<Down>(&outgoing.message.body);
     if (down == nullptr || !down->snapshot || delivered_delayed) continue;
-    const bool brought_p1 = std::any_of(down->records.begin(), down->records.end(),
+    const Down page = Decoded(*down);
+    const bool brought_p1 = std::any_of(page.records.begin(), page.records.end(),
                                         [](const Record& record) { return record.id == "P1"; });
     if (after_last_page ? down->last : brought_p1 && !down->last) deliver_delayed();
   }
@@ -415,7 +424,7 @@ TEST_P(RescopeAtHelloTest, SendsOnlyTheMissingOwnersToAStationThatTakesThem) {
     const auto* down = std::get_if<Down>(&outgoing.message.body);
     if (down == nullptr || !down->snapshot) continue;
     EXPECT_EQ(down->partial, takes_partial);
-    for (const Record& record : down->records) listed.push_back(record.id);
+    for (const Record& record : Decoded(*down).records) listed.push_back(record.id);
     if (down->last) last = down;
   }
   ASSERT_NE(last, nullptr);

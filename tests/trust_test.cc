@@ -16,6 +16,7 @@
 #include "schema/sync.capnp.h"
 #include "sync/base/log_guard.h"
 #include "sync/codec/capnp_io.h"
+#include "sync/codec/record_codec.h"
 #include "sync/codec/sync_codec.h"
 #include "sync/protocol/hub.h"
 #include "sync/records/clock_bound.h"
@@ -212,6 +213,47 @@ TEST(DecodeBudget, TruncatedAndRandomFramesAreRefusedNeverFatal) {
 }
 
 // --- Logs --------------------------------------------------------------------------------
+
+// A snapshot page carries the hub's stored records as they are: on the wire they are records
+// like any other, after the decoded ones; a damaged one is refused by TakeStoredRecords and,
+// should the edge ever meet one, goes out as an empty record the station rejects.
+TEST(SnapshotPage, StoredRecordsGoOutAsTheyAreAndDecodeAsRecords) {
+  Record officer;
+  officer.table = Table::kPersonnel;
+  officer.id = "100001";
+  officer.owner = "P01";
+  officer.fields["name"] = {std::string("张伟"), {Hlc::Make(kNowMs, 0), "P01"}, "0101"};
+  officer.seen["P01"] = Hlc::Make(kNowMs, 0);
+  Record unit;
+  unit.table = Table::kUnit;
+  unit.id = "P01";
+  unit.deleted = true;
+  unit.deleted_stamp = {Hlc::Make(kNowMs, 1), "hub"};
+  Down page;
+  page.snapshot = true;
+  page.records = {unit};
+  page.stored_records = {EncodeRecord(officer), EncodeRecord(unit)};
+  auto decoded = DecodeSyncMessage(EncodeSyncMessage({9, page}));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  const Down& got = std::get<Down>(decoded->body);
+  EXPECT_EQ(got.records, (std::vector<Record>{unit, officer, unit}));
+  EXPECT_TRUE(got.stored_records.empty());
+
+  Down in_process = page;  // handed over without the wire: the same records
+  ASSERT_TRUE(TakeStoredRecords(in_process).ok());
+  EXPECT_EQ(in_process, got);
+
+  Down damaged = page;
+  damaged.stored_records[1] = "not a record";
+  const Down before = damaged;
+  EXPECT_EQ(TakeStoredRecords(damaged).code(), Code::kInvalid);
+  EXPECT_EQ(damaged, before);
+  auto sent = DecodeSyncMessage(EncodeSyncMessage({9, damaged}));
+  ASSERT_TRUE(sent.ok());
+  ASSERT_EQ(std::get<Down>(sent->body).records.size(), 3u);
+  EXPECT_EQ(std::get<Down>(sent->body).records[1], officer);
+  EXPECT_EQ(std::get<Down>(sent->body).records[2], Record{});
+}
 
 TEST(LogGuard, ControlCharactersAreEscapedAndLongTextCut) {
   EXPECT_EQ(EscapeForLog("P01\nfake line\r\t\x01\x7f\\"), R"(P01\nfake line\r\t\x01\x7f\\)");

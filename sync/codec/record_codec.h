@@ -38,6 +38,14 @@ HistoryEntry ReadHistoryEntry(schema::HistoryEntry::Reader in);
 
 std::string EncodeRecord(const Record& record);
 Result<Record> DecodeRecord(std::string_view bytes);
+// A record as the replica stores it (EncodeRecord's bytes), passed on without being decoded into
+// a Record: the hub sends its stored records through to a snapshot page. CheckStoredRecord reads
+// the whole message once, with the decoding limits, and allocates nothing per field;
+// CopyStoredRecord copies it as it is into element `index` of `out`. Both kInvalid naming what is
+// wrong when the bytes are not a readable record message.
+Status CheckStoredRecord(std::string_view bytes);
+Status CopyStoredRecord(std::string_view bytes, capnp::List<schema::Record>::Builder out,
+                        unsigned index);
 std::string EncodeChange(const Change& change);
 Result<Change> DecodeChange(std::string_view bytes);
 // A log entry as the replica stores it (sync/storage/replica.h, invariant 7). An entry whose

@@ -2,6 +2,7 @@
 #include "sync/codec/sync_codec.h"
 
 #include <capnp/message.h>
+#include <spdlog/spdlog.h>
 
 #include "schema/sync.capnp.h"
 #include "sync/codec/capnp_io.h"
@@ -90,7 +91,21 @@ void Write(const Down& m, Builder out) {
   b.setFrom(m.from);
   b.setTo(m.to);
   WriteStamp(m.to_stamp, b.initToStamp());
-  WriteRecords(m.records, b.initRecords(static_cast<unsigned>(m.records.size())));
+  auto records = b.initRecords(static_cast<unsigned>(m.records.size() + m.stored_records.size()));
+  WriteRecords(m.records, records);
+  // The hub's List checked these bytes (CheckStoredRecord) as it read them, so a copy cannot
+  // fail short of memory corruption. If one did, its element stays an empty record, which the
+  // station rejects as invalid and reports; the page is still sent, and logged once.
+  Status first_failure;
+  for (size_t i = 0; i < m.stored_records.size(); ++i) {
+    const auto index = static_cast<unsigned>(m.records.size() + i);
+    Status copied = CopyStoredRecord(m.stored_records[i], records, index);
+    if (!copied.ok() && first_failure.ok()) first_failure = std::move(copied);
+  }
+  if (!first_failure.ok()) {
+    spdlog::error("snapshot page {}: a stored record could not be copied: {}", m.page,
+                  first_failure.message());
+  }
   b.setSnapshot(m.snapshot);
   b.setPage(m.page);
   b.setLast(m.last);
@@ -243,11 +258,21 @@ Result<SyncBody> ReadBody(Reader in) {
       if (!records.ok()) return records.status();
       auto evict = ReadRefs(r.getEvict());
       if (!evict.ok()) return evict.status();
-      return SyncBody(Down{r.getFrom(), r.getTo(), ReadStamp(r.getToStamp()),
-                           std::move(records).value(), r.getSnapshot(), r.getPage(), r.getLast(),
-                           r.getHubEpoch(), ReadTexts(r.getScope()), std::move(evict).value(),
-                           r.getSnapshotId(), r.getUpCovered(), r.getPartial(),
-                           ReadTexts(r.getCovered())});
+      return SyncBody(Down{r.getFrom(),
+                           r.getTo(),
+                           ReadStamp(r.getToStamp()),
+                           std::move(records).value(),
+                           r.getSnapshot(),
+                           r.getPage(),
+                           r.getLast(),
+                           r.getHubEpoch(),
+                           ReadTexts(r.getScope()),
+                           std::move(evict).value(),
+                           r.getSnapshotId(),
+                           r.getUpCovered(),
+                           r.getPartial(),
+                           ReadTexts(r.getCovered()),
+                           {}});
     }
     case schema::SyncMessage::LOOKUP: {
       auto r = in.getLookup();
@@ -368,6 +393,20 @@ std::string EncodeSyncMessage(const SyncMessage& message) {
   out.setLink(message.link);
   std::visit([&out](const auto& body) { Write(body, out); }, message.body);
   return MessageBytes(builder);
+}
+
+Status TakeStoredRecords(Down& down) {
+  std::vector<Record> decoded;
+  decoded.reserve(down.stored_records.size());
+  for (const std::string& bytes : down.stored_records) {
+    auto record = DecodeRecord(bytes);
+    if (!record.ok()) return record.status();
+    decoded.push_back(std::move(record).value());
+  }
+  down.records.insert(down.records.end(), std::make_move_iterator(decoded.begin()),
+                      std::make_move_iterator(decoded.end()));
+  down.stored_records.clear();
+  return Status::Ok();
 }
 
 Result<SyncMessage> DecodeSyncMessage(std::string_view bytes) {

@@ -15,6 +15,11 @@ std::string EncodeSyncMessage(const SyncMessage& message);
 // kInvalid naming what is wrong: malformed, over the limits, an unknown kind.
 Result<SyncMessage> DecodeSyncMessage(std::string_view bytes);
 
+// Moves a Down's stored records (sync_message.h) into `records`, decoded: what decoding its wire
+// form gives. For a Down handed over without being encoded (in one process: tests); kInvalid,
+// and `down` unchanged, if one is not a readable record.
+Status TakeStoredRecords(Down& down);
+
 // A message's link and whether it is a Hello, read without decoding anything else: the hub
 // decides from these whether a message is worth decoding at all (hub.h, Admits).
 struct SyncEnvelope {

@@ -675,6 +675,7 @@ void HubSession::SendSnapshotPages(uint64_t now_ms, std::vector<Outgoing>& out) 
       query.after = start.after;
       query.limit = options_.snapshot_page_records;
       query.include_deleted = true;
+      query.stored = true;  // passed through as stored: the station decodes and checks each
       auto listed = replica_.List(query);
       if (!listed.ok()) {
         spdlog::error("reading the snapshot for {}: {}", unit_, listed.status().ToString());
@@ -698,8 +699,8 @@ void HubSession::SendSnapshotPages(uint64_t now_ms, std::vector<Outgoing>& out) 
       down.up_covered = snapshot_up_covered_;
       if (snapshot_partial_) down.covered = snapshot_owners_;
     }
-    down.records = std::move(page.records);
-    down_total_ += down.records.size();
+    down.stored_records = std::move(page.stored);
+    down_total_ += down.stored_records.size();
     if (page_starts_.size() == next_page_ + 1u) page_starts_.push_back(next);
     if (in_flight_.empty()) progress_ms_ = now_ms;
     in_flight_.push_back(next_page_);

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "sync/base/json_log.h"
+#include "sync/codec/sync_codec.h"
 #include "sync/records/clock_bound.h"
 #include "sync/storage/replica_keys.h"
 
@@ -378,6 +379,12 @@ void StationSession::RefuseHub(const std::string& reason, uint64_t now_ms) {
 }
 
 void StationSession::OnDown(Down& down, uint64_t now_ms, StationStep& step) {
+  // Handed over in one process rather than decoded from the wire: decode what the hub passed
+  // through as stored. Unreadable: dropped like a malformed message, and sent again.
+  if (Status decoded = TakeStoredRecords(down); !decoded.ok()) {
+    spdlog::error("a page from the hub holds an unreadable record: {}", decoded.message());
+    return;
+  }
   // Not applied and not acknowledged: the hub sends it again once the clocks agree.
   if (const int64_t ahead_ms =
           StampsAheadMs(down.records, replica_.WallMs(), replica_.max_clock_ahead_ms());

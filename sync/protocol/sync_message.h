@@ -85,6 +85,10 @@ struct Down {
   uint64_t up_covered = 0;         // snapshot, last page
   bool partial = false;  // snapshot: of the owners in `covered` only, as of the station's cursor
   std::vector<std::string> covered;  // partial snapshot, last page
+  // Snapshot pages: records as the hub stores them (EncodeRecord's bytes), which its edge copies
+  // onto the wire after `records` without decoding them. A decoded Down has them in `records`
+  // (DecodeSyncMessage, TakeStoredRecords); only a Down built by the hub holds any.
+  std::vector<std::string> stored_records;
   bool operator==(const Down&) const = default;
 };
 

@@ -576,12 +576,23 @@ Result<Page> Replica::List(const ListQuery& query) const {
 
   Page page;
   size_t bytes = 0;
-  auto full = [&] { return page.records.size() >= limit || bytes >= kPageBytesMax; };
+  auto listed = [&] { return page.records.size() + page.stored.size(); };
+  auto full = [&] { return listed() >= limit || bytes >= kPageBytesMax; };
   // Takes the next record in key order (`key`: its entry in the family iterated); false once the
   // page is full, without taking it.
   auto take = [&](std::string_view key, std::string_view record_key,
                   std::string_view value) -> Result<bool> {
     if (full()) return false;
+    if (query.stored) {
+      if (Status readable = CheckStoredRecord(value); !readable.ok()) {
+        return Internal(
+            fmt::format("stored record {} is unreadable: {}", record_key, readable.message()));
+      }
+      page.next = std::string(key);
+      bytes += value.size();
+      page.stored.emplace_back(value);
+      return true;
+    }
     auto record = DecodeRecord(value);
     if (!record.ok()) {
       return Internal(
@@ -614,7 +625,7 @@ Result<Page> Replica::List(const ListQuery& query) const {
       if (full()) return page;
       entries.clear();
       targets.clear();
-      const size_t want = limit - page.records.size();
+      const size_t want = limit - listed();
       for (; more() && targets.size() < want; it->Next()) {
         const std::string_view entry = it->key().ToStringView();
         std::string target(IndexTarget(entry));

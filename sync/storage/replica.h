@@ -140,11 +140,15 @@ struct ListQuery {
   std::string after;           // opaque cursor from the previous page; empty: from the start
   size_t limit = 1000;
   bool include_deleted = false;  // tombstones too (snapshots); only by owner or over everything
+  // Records as stored (Page::stored), checked (CheckStoredRecord) but not decoded; tombstones
+  // included whatever include_deleted says. A snapshot page passes them through.
+  bool stored = false;
 };
 
 struct Page {
   std::vector<Record> records;
-  std::string next;  // cursor for the next page; empty when there is no more
+  std::vector<std::string> stored;  // ListQuery::stored: EncodeRecord's bytes, in the same order
+  std::string next;                 // cursor for the next page; empty when there is no more
 };
 
 // The store's size on disk, from RocksDB's properties (estimates; for metrics).
