@@ -189,13 +189,17 @@ TEST(DecodeBudget, AListClaimingMoreThanItsFrameCanHoldIsRefusedBeforeAllocation
   EXPECT_NE(refused.status().message().find("malformed"), std::string::npos);
 }
 
-TEST(DecodeBudget, TruncatedAndRandomFramesAreRefusedNeverFatal) {
+Record Officer() {
   Record record;
   record.table = Table::kPersonnel;
   record.id = "100001";
   record.owner = "P01";
   record.fields["name"] = {std::string("张伟"), {Hlc::Make(kNowMs, 0), "P01"}, "0101"};
-  const std::string valid = EncodeSyncMessage({9, Up{0, 1, {record}, false, 0, false, {}}});
+  return record;
+}
+
+TEST(DecodeBudget, TruncatedAndRandomFramesAreRefusedNeverFatal) {
+  const std::string valid = EncodeSyncMessage({9, Up{0, 1, {Officer()}, false, 0, false, {}}});
   ASSERT_TRUE(DecodeSyncMessage(valid).ok());
   for (size_t cut = 0; cut < valid.size(); ++cut) {
     EXPECT_FALSE(DecodeSyncMessage(valid.substr(0, cut)).ok()) << cut;
@@ -212,17 +216,11 @@ TEST(DecodeBudget, TruncatedAndRandomFramesAreRefusedNeverFatal) {
   }
 }
 
-// --- Logs --------------------------------------------------------------------------------
-
 // A snapshot page carries the hub's stored records as they are: on the wire they are records
 // like any other, after the decoded ones; a damaged one is refused by TakeStoredRecords and,
 // should the edge ever meet one, goes out as an empty record the station rejects.
 TEST(SnapshotPage, StoredRecordsGoOutAsTheyAreAndDecodeAsRecords) {
-  Record officer;
-  officer.table = Table::kPersonnel;
-  officer.id = "100001";
-  officer.owner = "P01";
-  officer.fields["name"] = {std::string("张伟"), {Hlc::Make(kNowMs, 0), "P01"}, "0101"};
+  Record officer = Officer();
   officer.seen["P01"] = Hlc::Make(kNowMs, 0);
   Record unit;
   unit.table = Table::kUnit;
@@ -254,6 +252,8 @@ TEST(SnapshotPage, StoredRecordsGoOutAsTheyAreAndDecodeAsRecords) {
   EXPECT_EQ(std::get<Down>(sent->body).records[1], officer);
   EXPECT_EQ(std::get<Down>(sent->body).records[2], Record{});
 }
+
+// --- Logs --------------------------------------------------------------------------------
 
 TEST(LogGuard, ControlCharactersAreEscapedAndLongTextCut) {
   EXPECT_EQ(EscapeForLog("P01\nfake line\r\t\x01\x7f\\"), R"(P01\nfake line\r\t\x01\x7f\\)");
