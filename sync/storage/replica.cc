@@ -32,6 +32,16 @@ namespace fs = std::filesystem;
 constexpr size_t kPageBytesMax = 2 * 1024 * 1024;
 constexpr size_t kPageLimitMax = 10000;
 
+// Moves every entry of `from` into `into`, replacing what `into` holds under the same key, by
+// moving map nodes (no key or value is copied).
+template <typename Map>
+void MoveEntries(Map& from, Map& into) {
+  while (!from.empty()) {
+    auto moved = into.insert(from.extract(from.begin()));
+    if (!moved.inserted) moved.position->second = std::move(moved.node.mapped());
+  }
+}
+
 size_t ApproximateBytes(const Record& record) {
   size_t bytes = 64 + record.id.size();
   for (const auto& [name, state] : record.fields) {
@@ -529,16 +539,14 @@ std::vector<WriteOutcome> Replica::Write(const std::vector<WriteRequest>& reques
       }
     }
     batch.PopSavePoint().PermitUncheckedError();
-    for (auto& [key, record] : request_overlay) overlay[key] = std::move(record);
+    MoveEntries(request_overlay, overlay);
     seq = request_seq;
     tally.live = request_tally.live;
     tally.changed += request_tally.changed;
     tally.buckets = std::move(request_tally.buckets);
     for (const auto& [node_key, delta] : request_tally.tree) tally.tree[node_key].Add(delta);
-    for (auto& [key, stored] : request_tally.arrivals.history_stored)
-      tally.arrivals.history_stored[key] = stored;
-    for (auto& [key, change] : request_tally.arrivals.logged_whole)
-      tally.arrivals.logged_whole[key] = std::move(change);
+    MoveEntries(request_tally.arrivals.history_stored, tally.arrivals.history_stored);
+    MoveEntries(request_tally.arrivals.logged_whole, tally.arrivals.logged_whole);
     committing.push_back(r);
   }
 

@@ -38,6 +38,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <rocksdb/db.h>
@@ -339,7 +340,7 @@ class Replica {
   Result<std::vector<Change>> ReadLog(uint64_t after, size_t max, bool heads) const;
 
   // Records a batch being built will have written, by key (nullopt: known absent).
-  using Overlay = std::map<std::string, std::optional<Record>>;
+  using Overlay = std::unordered_map<std::string, std::optional<Record>>;
   // What a batch being built leaves of the counters: live records, and the digest buckets of
   // the owners it touched.
   struct Tally {
@@ -351,8 +352,8 @@ class Replica {
     // left empty, the record's state at the time is what it names). A key not here
     // is looked up in `outer` (a group commit's requests so far), then in the store.
     struct Arrivals {
-      std::map<std::string, bool> history_stored;
-      std::map<std::string, std::optional<Change>> logged_whole;
+      std::unordered_map<std::string, bool> history_stored;
+      std::unordered_map<std::string, std::optional<Change>> logged_whole;
     };
     Arrivals arrivals;
     const Arrivals* outer = nullptr;
