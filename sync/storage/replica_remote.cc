@@ -214,8 +214,8 @@ Status Replica::StageRemote(RemoteBatch& remote, rocksdb::WriteBatch& batch, Ove
       batch.Put(h.conflicts, ConflictKey(key, conflict.Key()), EncodeConflict(conflict));
       ++outcome.conflicts;
     }
-    std::optional<Record>& merged_now =
-        overlay[key];  // a node: stays where it is as entries are added
+    // A node of the overlay: it stays where it is as the follow-ups below add entries.
+    std::optional<Record>& merged_now = overlay[key];
     merged_now = std::move(merged.record);
     ++outcome.changed;
     if (remote.log_changes) {
