@@ -316,6 +316,9 @@ TEST_F(DashboardTest, ABrowserShowsEveryStationsLagAndAStationGoingDown) {
       << Json(hub_view).dump() << "\n"
       << last_status_;
 
+  // P01's replica verified against the hub (its last verify is shown; P02 has none).
+  const auto verified = hub_->Ctl({"verify", "--station", "P01"});
+  ASSERT_EQ(verified.exit_code, 0) << verified.err << stations_["P01"]->Log();
   // An audit line: P01 looks up a record outside its scope at the hub.
   const auto looked = stations_["P01"]->Ctl({"get", "--remote", "personnel", "P03-002"});
   ASSERT_EQ(looked.exit_code, 0) << looked.err;
@@ -349,6 +352,10 @@ TEST_F(DashboardTest, ABrowserShowsEveryStationsLagAndAStationGoingDown) {
     EXPECT_EQ(row.at("connected"), expected["connected"].get<bool>() ? "true" : "false");
   }
   EXPECT_NE(std::stod(rows.at("P03").at("lag-seconds")), 0.0) << "five changes are waiting";
+  EXPECT_EQ(rows.at("P01").at("verify"), "clean");
+  EXPECT_EQ(rows.at("P01").at("verify-differences"), "0");
+  EXPECT_EQ(rows.at("P02").at("verify"), "never");
+  EXPECT_FALSE(rows.at("P02").contains("verify-differences"));
   EXPECT_NE(dumped.out.find("data-role=\"hub\""), std::string::npos) << "the script ran";
   // The open conflict with both values, and the look-up's audit line.
   EXPECT_NE(dumped.out.find("<tr data-conflict="), std::string::npos) << dumped.out;
