@@ -139,6 +139,25 @@ TEST_F(SyncctlTest, ImportIsAllOrNothing) {
   EXPECT_EQ(JsonLines(daemon_.Ctl({"export"}).out).size(), 2u);
 }
 
+// An import is sent in key order, not the file's (import_command.cc): a record on two lines, with
+// records that sort between them on the lines between, ends as the later line says.
+TEST_F(SyncctlTest, ImportInKeyOrderKeepsTheLaterOfTwoLinesForOneRecord) {
+  const std::string twice = "370724199001011232";
+  std::string file = ImportLine(twice, "H-first", "1990-01-01");
+  for (int i = 0; i < 1500; ++i) {  // more than a batch, on both sides of `twice` in key order
+    file +=
+        ImportLine(MakeIdNumber("370724", {1989 + i % 3, 1 + i % 12, 1 + i % 28}, i % 100, true),
+                   "H1", fmt::format("{}-{:02}-{:02}", 1989 + i % 3, 1 + i % 12, 1 + i % 28));
+  }
+  file += ImportLine(twice, "H-second", "1990-01-01");
+  const auto imported = daemon_.Ctl({"import", "-"}, file);
+  ASSERT_EQ(imported.exit_code, 0) << imported.err;
+  const auto got = daemon_.Ctl({"get", "registration", twice});
+  ASSERT_EQ(got.exit_code, 0) << got.err;
+  EXPECT_EQ(json::parse(got.out)["fields"]["household"], "H-second") << got.out;
+  EXPECT_EQ(JsonLines(daemon_.Ctl({"history", "registration", twice}).out).size(), 2u);
+}
+
 // A batch asked without its records is stored all the same, and answered with the status alone.
 TEST_F(SyncctlTest, ABatchAskedWithoutItsRecordsIsStoredAndAnsweredWithoutThem) {
   const auto fields = FieldsFromJson(json::parse(kCase)).value();

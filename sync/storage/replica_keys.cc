@@ -12,6 +12,11 @@ std::string RecordKey(Table table, std::string_view id) {
   return TablePrefix(table) += id;
 }
 
+bool RecordKeyLess(Table a_table, std::string_view a_id, Table b_table, std::string_view b_id) {
+  if (a_table != b_table) return TablePrefix(a_table) < TablePrefix(b_table);  // short: no heap
+  return a_id < b_id;
+}
+
 std::optional<RecordKeyParts> ParseRecordKey(std::string_view key) {
   const size_t slash = key.find('/');
   if (slash == std::string_view::npos) return std::nullopt;

@@ -39,6 +39,8 @@ struct RecordKeyParts {
   std::string id;
 };
 std::optional<RecordKeyParts> ParseRecordKey(std::string_view key);
+// Whether RecordKey(a_table, a_id) sorts before RecordKey(b_table, b_id), without building them.
+bool RecordKeyLess(Table a_table, std::string_view a_id, Table b_table, std::string_view b_id);
 
 std::string SeqKey(uint64_t seq);
 std::optional<uint64_t> ParseSeqKey(std::string_view key);
