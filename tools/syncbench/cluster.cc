@@ -2,11 +2,13 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <iostream>
 #include <map>
 
 #include <fmt/format.h>
 
 #include "tools/syncbench/disk_use.h"
+#include "tools/syncbench/proc_usage.h"
 #include "tools/syncbench/raw_limits.h"
 
 namespace stationsync::bench {
@@ -66,6 +68,9 @@ Result<std::unique_ptr<StationDaemon>> StartHub(const std::string& dir, const Be
     if (auto r = hub->Ctl({"import", data.records_path}, "", kLongCommand); r.exit_code != 0) {
       return Failed("importing records", r);
     }
+    // Figures start from a quiet hub, not one still compacting what it was just given.
+    const double settled = WaitUntilIdle(hub->process()->pid(), kSettleSecondsMax);
+    std::cerr << fmt::format("syncbench: the hub settled {:.1f} s after its import\n", settled);
   }
   return hub;
 }

@@ -17,6 +17,8 @@ namespace stationsync::bench {
 
 using Clock = std::chrono::steady_clock;
 inline constexpr auto kLongCommand = std::chrono::hours(2);
+// How long a hub given records may take to finish compacting them before a run goes on.
+inline constexpr double kSettleSecondsMax = 120;
 
 double SecondsSince(Clock::time_point start);
 

@@ -86,8 +86,9 @@ constexpr const char* kFigures =
   scale         initial_sync_us_per_record_at_N, import_us_per_record_at_N   per-record time at
                                        each size; baseline: the same at the smallest size, so a
                                        ratio above 1 is a slowdown as the data grows
-Records are syncgen's (the 临朐 profile, scaled). Use the release build (tools/run build) and a
---dir on a real disk: on tmpfs an fsync costs nothing.)";
+Records are syncgen's (the 临朐 profile, scaled). A hub given records to start a run with is left
+until it is idle (its compactions done; at most 120 s) before the run's figures start. Use the
+release build (tools/run build) and a --dir on a real disk: on tmpfs an fsync costs nothing.)";
 
 std::vector<size_t> ParseSizes(const std::string& text) {
   std::vector<size_t> sizes;

@@ -1,8 +1,10 @@
 #include "tools/syncbench/proc_usage.h"
 
+#include <chrono>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include <fmt/format.h>
 #include <unistd.h>
@@ -32,6 +34,23 @@ uint64_t PeakRssBytes(pid_t pid) {
     if (line.starts_with("VmHWM:")) return std::stoull(line.substr(6)) * 1024;  // in kB
   }
   return 0;
+}
+
+double WaitUntilIdle(pid_t pid, double max_seconds) {
+  constexpr auto kWindow = std::chrono::milliseconds(500);
+  constexpr double kIdleShare = 0.05;  // of one core over the window
+  const auto start = std::chrono::steady_clock::now();
+  const auto waited = [&start] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  double before = CpuSeconds(pid);
+  while (waited() < max_seconds) {
+    std::this_thread::sleep_for(kWindow);
+    const double now = CpuSeconds(pid);
+    if (now - before < kIdleShare * std::chrono::duration<double>(kWindow).count()) break;
+    before = now;
+  }
+  return waited();
 }
 
 }  // namespace stationsync::bench
